@@ -1,0 +1,27 @@
+/**
+ * HTTP utilities shared by the server and handlers, as Tornado's `tornado.httputil`: headers,
+ * the request object, body parsing, status phrases.
+ *
+ * @example
+ * import { HTTPHeaders, HTTPServerRequest, parseQsBytes, responses } from "tornado/httputil";
+ */
+export { HTTPHeaders, assertValidHeader, type HTTPHeadersInit } from "./httputil/headers.js";
+export {
+  HTTPInputError,
+  emptyArguments,
+  parseBodyArguments,
+  parseHeaderParams,
+  parseMultipartFormData,
+  parseQsBytes,
+  type ArgumentMap,
+  type HTTPFile,
+  type MultipartLimits,
+} from "./httputil/body.js";
+export {
+  HTTPServerRequest,
+  formatTimestamp,
+  responses,
+  splitHostAndPort,
+  type HTTPConnection,
+  type HTTPServerRequestInit,
+} from "./httputil/request.js";

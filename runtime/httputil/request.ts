@@ -1,0 +1,267 @@
+/** The request a handler sees, and the connection it answers on. */
+
+import type { IncomingMessage } from "node:http";
+import { STATUS_CODES } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { TLSSocket } from "node:tls";
+import { type ArgumentMap, type HTTPFile, emptyArguments, parseBodyArguments, parseQsBytes } from "./body.js";
+import { HTTPHeaders, type HTTPHeadersInit } from "./headers.js";
+
+/**
+ * Standard reason phrases by status code.
+ *
+ * @example
+ * responses[404] // "Not Found"
+ */
+export const responses: Readonly<Record<number, string | undefined>> = STATUS_CODES;
+
+/**
+ * Formats a time as an HTTP date (`Sun, 27 Jan 2013 18:43:20 GMT`); numbers are seconds since
+ * the epoch, as in Tornado.
+ *
+ * @example
+ * formatTimestamp(1359312200) // "Sun, 27 Jan 2013 18:43:20 GMT"
+ */
+export function formatTimestamp(time: Date | number): string {
+  return (typeof time === "number" ? new Date(time * 1000) : time).toUTCString();
+}
+
+/**
+ * How a handler answers: the server's side of one request. `HTTPServer` provides it; a test
+ * or another server can provide its own.
+ *
+ * @example
+ * request.connection.respond(200, "OK", headers, "hello");
+ */
+export interface HTTPConnection {
+  /** Whether the client has gone away (writes are then dropped). */
+  readonly closed: boolean;
+  /** Whether a body follows the headers (a `Content-Length` above 0, or chunked). */
+  readonly bodyExpected: boolean;
+  /** Reads the whole body within the server's limits; rejects with `HTTPInputError`. */
+  readBody(): Promise<Buffer>;
+  /** Sends a whole response at once: status line, headers and body. */
+  respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void;
+  /** Sends the status line and headers of a response whose body follows in `write()` calls. */
+  writeHeaders(status: number, reason: string, headers: HTTPHeaders): void;
+  /** Sends part of the body; resolves once the socket can take more (back-pressure). */
+  write(chunk: string | Buffer): Promise<void>;
+  /** Ends a response started with `writeHeaders()`. */
+  finish(): void;
+  /** Calls `callback` once if the client goes away before the response is finished. */
+  setCloseCallback(callback: (() => void) | null): void;
+  /** Closes the connection once the current response is sent (no keep-alive). */
+  closeAfterResponse(): void;
+}
+
+/**
+ * What `new HTTPServerRequest(init)` takes; everything has a default, so tests can build one.
+ *
+ * @example
+ * new HTTPServerRequest({ method: "POST", uri: "/users?x=1", headers: { Host: "example.com" } });
+ */
+export interface HTTPServerRequestInit {
+  method?: string;
+  uri?: string;
+  version?: string;
+  headers?: HTTPHeaders | HTTPHeadersInit;
+  body?: Buffer;
+  remoteIp?: string;
+  protocol?: string;
+  connection?: HTTPConnection;
+  raw?: IncomingMessage;
+}
+
+/**
+ * One HTTP request, as Tornado's `HTTPServerRequest`: method, URI, headers, body, arguments and
+ * uploaded files; `handler.request` in a handler.
+ *
+ * @example
+ * class Show extends RequestHandler {
+ *   get() {
+ *     const { method, path, query, remoteIp } = this.request;
+ *     this.write({ method, path, query, remoteIp, ua: this.request.headers.get("User-Agent") });
+ *   }
+ * }
+ */
+export class HTTPServerRequest {
+  /** `GET`, `POST`, … */
+  readonly method: string;
+  /** The request target as sent: path and query. */
+  readonly uri: string;
+  /** `HTTP/1.1` or `HTTP/1.0`. */
+  readonly version: string;
+  readonly headers: HTTPHeaders;
+  /** The request body (empty until read; handlers always see it read). */
+  body: Buffer;
+  /** The client's address (from `X-Real-Ip`/`X-Forwarded-For` with `xheaders`). */
+  remoteIp: string;
+  /** `http` or `https` (from `X-Scheme`/`X-Forwarded-Proto` with `xheaders`). */
+  protocol: string;
+  /** The `Host` header, or `127.0.0.1` for HTTP/1.0 without one. */
+  readonly host: string;
+  /** `host` without its port, lower-case. */
+  readonly hostName: string;
+  /** The part of `uri` before `?`. */
+  readonly path: string;
+  /** The part of `uri` after `?`, without the `?`. */
+  readonly query: string;
+  /** Files from a `multipart/form-data` body, by field name. */
+  readonly files: Record<string, HTTPFile[]> = Object.create(null) as Record<string, HTTPFile[]>;
+  /** Form fields from the body, by name, as raw bytes. */
+  readonly bodyArguments: ArgumentMap = emptyArguments();
+  /** The server side of this request, used to answer it. */
+  readonly connection: HTTPConnection | undefined;
+  /** Node's request object, when the request came through `HTTPServer`. */
+  readonly raw: IncomingMessage | undefined;
+
+  private parsedQuery: ArgumentMap | undefined;
+  private mergedArguments: ArgumentMap | undefined;
+  private readonly startTime = performance.now();
+  private finishTime: number | undefined;
+  private abort: AbortController | undefined;
+
+  constructor(init: HTTPServerRequestInit = {}) {
+    this.method = init.method ?? "GET";
+    this.uri = init.uri ?? "/";
+    this.version = init.version ?? "HTTP/1.1";
+    this.headers = init.headers instanceof HTTPHeaders ? init.headers : new HTTPHeaders(init.headers);
+    this.body = init.body ?? EMPTY;
+    this.remoteIp = init.remoteIp ?? "127.0.0.1";
+    this.protocol = init.protocol ?? "http";
+    this.connection = init.connection;
+    this.raw = init.raw;
+    this.host = this.headers.get("Host") ?? "127.0.0.1";
+    this.hostName = splitHostAndPort(this.host.toLowerCase())[0];
+    const q = this.uri.indexOf("?");
+    let path = q < 0 ? this.uri : this.uri.slice(0, q);
+    // Absolute-form targets (RFC 9112 §3.2.2) route by their path.
+    if (path.startsWith("http://") || path.startsWith("https://")) {
+      const slash = path.indexOf("/", path.indexOf("//") + 2);
+      path = slash < 0 ? "/" : path.slice(slash);
+    }
+    this.path = path;
+    this.query = q < 0 ? "" : this.uri.slice(q + 1);
+  }
+
+  /**
+   * Arguments from the query string, by name, as raw bytes (parsed on first use).
+   *
+   * @example
+   * this.request.queryArguments.page?.[0]?.toString() // "2"
+   */
+  get queryArguments(): ArgumentMap {
+    return (this.parsedQuery ??= parseQsBytes(this.query));
+  }
+
+  /**
+   * Query and body arguments together, query values first.
+   *
+   * @example
+   * Object.keys(this.request.arguments) // ["page", "name"]
+   */
+  get arguments(): ArgumentMap {
+    if (this.mergedArguments === undefined) {
+      const merged = emptyArguments();
+      for (const source of [this.queryArguments, this.bodyArguments]) {
+        for (const name in source) (merged[name] ??= []).push(...source[name]!);
+      }
+      this.mergedArguments = merged;
+    }
+    return this.mergedArguments;
+  }
+
+  /**
+   * Parses a form or multipart body into `bodyArguments` and `files`; the handler does this
+   * before `prepare()`. Throws `HTTPInputError` when the body is malformed.
+   *
+   * @example
+   * request.parseBody();
+   */
+  parseBody(): void {
+    if (this.body.length === 0) return;
+    const contentType = this.headers.get("Content-Type");
+    if (contentType === undefined) return;
+    parseBodyArguments(contentType, this.body, this.bodyArguments, this.files, this.headers);
+    this.mergedArguments = undefined;
+  }
+
+  /**
+   * An `AbortSignal` that fires when the client goes away before the response is finished:
+   * pass it to slow work (a database query, a `fetch`) so it stops when nobody waits.
+   *
+   * @example
+   * const rows = await db.query(sql, { signal: this.request.signal });
+   */
+  get signal(): AbortSignal {
+    if (this.abort === undefined) {
+      this.abort = new AbortController();
+      if (this.connection?.closed) this.abort.abort();
+    }
+    return this.abort.signal;
+  }
+
+  /** Called by the handler when the client goes away; fires `signal`. */
+  connectionLost(): void {
+    this.abort?.abort();
+  }
+
+  /**
+   * Milliseconds since the request arrived, or until it finished.
+   *
+   * @example
+   * this.setHeader("Server-Timing", `app;dur=${this.request.requestTime().toFixed(1)}`);
+   */
+  requestTime(): number {
+    return (this.finishTime ?? performance.now()) - this.startTime;
+  }
+
+  /** Marks the request finished, fixing `requestTime()`. */
+  markFinished(): void {
+    this.finishTime ??= performance.now();
+  }
+
+  /**
+   * The full URL: protocol, host and URI.
+   *
+   * @example
+   * this.request.fullUrl() // "http://localhost:8888/users?page=2"
+   */
+  fullUrl(): string {
+    return `${this.protocol}://${this.host}${this.uri}`;
+  }
+
+  /**
+   * The client's TLS certificate on an HTTPS connection that asked for one, else `undefined`.
+   *
+   * @example
+   * const cert = this.request.getSslCertificate(); // { subject: { CN: "client" }, … }
+   */
+  getSslCertificate(): ReturnType<TLSSocket["getPeerCertificate"]> | undefined {
+    const socket = this.raw?.socket as TLSSocket | undefined;
+    if (!socket || typeof socket.getPeerCertificate !== "function") return undefined;
+    const cert = socket.getPeerCertificate();
+    return cert && Object.keys(cert).length > 0 ? cert : undefined;
+  }
+
+  /** A short description for logs: `GET /path (127.0.0.1)`. @example String(request) */
+  toString(): string {
+    return `${this.method} ${this.uri} (${this.remoteIp})`;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Splits `host:port` into its parts; the port is `null` when absent; IPv6 literals keep their
+ * brackets.
+ *
+ * @example
+ * splitHostAndPort("example.com:8080") // ["example.com", 8080]
+ * splitHostAndPort("[::1]")            // ["[::1]", null]
+ */
+export function splitHostAndPort(netloc: string): [string, number | null] {
+  const m = /^(.+):(\d+)$/.exec(netloc);
+  if (m && !(m[1]!.includes(":") && !m[1]!.startsWith("["))) return [m[1]!, Number(m[2])];
+  return [netloc, null];
+}

@@ -1,0 +1,22 @@
+/**
+ * The `tornado` package: everything a user imports, from one place. Each name also comes
+ * from its module's subpath (`tornado/web`, `tornado/httpserver`, …).
+ *
+ * @example
+ * import { Application, RequestHandler, HTTPError, url, HTTPServer } from "tornado";
+ */
+export * from "./web.js";
+export {
+  PathMatches,
+  Router,
+  expandPathParameters,
+  type PathMatch,
+  type RouteMatch,
+} from "./routing.js";
+export * from "./httputil.js";
+export * from "./httpserver.js";
+export * from "./iostream.js";
+export * from "./log.js";
+export * from "./escape.js";
+export * from "./testing.js";
+export { VERSION } from "./version.js";

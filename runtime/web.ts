@@ -1,0 +1,15 @@
+/**
+ * The web framework, as Tornado's `tornado.web`: `Application`, `RequestHandler`, routes and
+ * the errors handlers throw.
+ *
+ * @example
+ * import { Application, RequestHandler, HTTPError, url } from "tornado/web";
+ * class Hello extends RequestHandler {
+ *   get(name: string) { this.write(`Hello, ${name}`); }
+ * }
+ * await new Application([url("/hello/:name", Hello)]).listen(8888);
+ */
+export { Application, ErrorHandler, type ApplicationSettings } from "./web/application.js";
+export { Finish, HTTPError, MissingArgumentError, type HTTPErrorOptions } from "./web/errors.js";
+export { RequestHandler, type Chunk, type ErrorDetails, type HandlerClass } from "./web/handler.js";
+export { URLSpec, url, type RouteSpec, type URLSpecOptions } from "./routing.js";

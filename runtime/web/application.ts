@@ -1,0 +1,149 @@
+/** `Application`: the route table and settings that turn requests into handler calls. */
+
+import type { HTTPServerRequest } from "../httputil/request.js";
+import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
+import { accessLog, type LogLevel } from "../log.js";
+import { Router, type RouteSpec } from "../routing.js";
+import { HTTPError } from "./errors.js";
+import { RequestHandler, type HandlerClass } from "./handler.js";
+
+/**
+ * Application settings (Tornado's, in camelCase). Any other key is kept too, so
+ * `this.settings.db` can carry your own objects.
+ *
+ * @example
+ * new Application(routes, { debug: true, defaultHandlerClass: NotFoundHandler, db });
+ */
+export interface ApplicationSettings {
+  /** Development mode: implies `serveTraceback`. */
+  debug?: boolean;
+  /** Send the error's stack as the body of 500 pages. */
+  serveTraceback?: boolean;
+  /** Handler for paths no route matches (default: a 404 page). */
+  defaultHandlerClass?: HandlerClass;
+  /** `initArgs` for `defaultHandlerClass`. */
+  defaultHandlerArgs?: unknown;
+  /** Replaces the access log line: called with each finished handler. */
+  logFunction?: (handler: RequestHandler) => void;
+  /** Encodes objects passed to `write()` (default: `jsonEncode`, which escapes `</`). */
+  jsonEncoder?: (value: unknown) => string;
+  [key: string]: any;
+}
+
+/**
+ * Answers every request with an error status (Tornado's `ErrorHandler`); the default for paths
+ * no route matches, with `{ statusCode: 404 }`.
+ *
+ * @example
+ * new Application([["/old", ErrorHandler, { statusCode: 410 }]]);
+ */
+export class ErrorHandler extends RequestHandler {
+  private statusToSend = 404;
+
+  override initialize(initArgs: { statusCode?: number } = {}): void {
+    this.statusToSend = initArgs.statusCode ?? 404;
+  }
+
+  override prepare(): void {
+    throw new HTTPError(this.statusToSend);
+  }
+}
+
+/**
+ * A web application: routes plus settings. Hand it to an `HTTPServer`, or call `listen()`.
+ *
+ * Routes are tried in order; the first whose pattern matches the whole path serves the
+ * request, its groups passed to the method (URL-decoded). `/users/:id` is short for
+ * `/users/(?<id>[^/]+)`.
+ *
+ * @example
+ * const app = new Application([
+ *   ["/", MainHandler],
+ *   url("/users/:id", UserHandler, { name: "user" }),
+ * ], { debug: true });
+ * const server = await app.listen(8888);
+ */
+export class Application {
+  readonly settings: ApplicationSettings;
+  readonly router: Router;
+
+  constructor(routes: readonly RouteSpec[] = [], settings: ApplicationSettings = {}) {
+    this.settings = { ...settings };
+    if (this.settings.debug) this.settings.serveTraceback ??= true;
+    this.router = new Router(routes);
+  }
+
+  /**
+   * Appends routes after the existing ones.
+   *
+   * @example
+   * app.addHandlers([["/health", HealthHandler]]);
+   */
+  addHandlers(routes: readonly RouteSpec[]): void {
+    this.router.addRules(routes);
+  }
+
+  /**
+   * Serves one request: finds its handler and runs it. `HTTPServer` calls this; the promise
+   * settles when the handler is done (errors are answered, never rejected).
+   *
+   * @example
+   * await app.handleRequest(request);
+   */
+  handleRequest(request: HTTPServerRequest): Promise<void> {
+    const found = this.router.find(request.path);
+    if (found !== null) {
+      const handler = new found.rule.handlerClass(this, request);
+      return handler._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
+    }
+    const fallback = this.settings.defaultHandlerClass;
+    if (fallback !== undefined) {
+      return new fallback(this, request)._execute(this.settings.defaultHandlerArgs, [], {});
+    }
+    return new ErrorHandler(this, request)._execute({ statusCode: 404 }, [], {});
+  }
+
+  /**
+   * The path of the route named `name`, with `args` filled into its groups (percent-encoded).
+   *
+   * @example
+   * app.reverseUrl("user", 42) // "/users/42"
+   */
+  reverseUrl(name: string, ...args: unknown[]): string {
+    return this.router.reverseUrl(name, ...args);
+  }
+
+  /**
+   * Writes the access log line for a finished request on `tornado.access`:
+   * `200 GET /users (127.0.0.1) 0.45ms`, at info below 400, warning below 500, error above.
+   * The `logFunction` setting replaces it.
+   *
+   * @example
+   * new Application(routes, { logFunction: (h) => metrics.count(h.getStatus()) });
+   */
+  logRequest(handler: RequestHandler): void {
+    if (this.settings.logFunction) {
+      this.settings.logFunction(handler);
+      return;
+    }
+    const status = handler.getStatus();
+    const level: LogLevel = status < 400 ? "info" : status < 500 ? "warning" : "error";
+    if (!accessLog.isEnabledFor(level)) return;
+    const request = handler.request;
+    accessLog.log(level, `${status} ${request} ${request.requestTime().toFixed(2)}ms`);
+  }
+
+  /**
+   * Starts an `HTTPServer` for this application on `port` (0 for any free port); resolves once
+   * it is listening.
+   *
+   * @example
+   * const server = await makeApp().listen(Number(process.env.PORT ?? 8888));
+   * console.log(`listening on ${server.port}`);
+   */
+  async listen(port = 0, host?: string, options: HTTPServerOptions = {}): Promise<HTTPServer> {
+    const server = new HTTPServer(this, options);
+    await server.listen(port, host);
+    return server;
+  }
+}

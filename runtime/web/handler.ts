@@ -1,0 +1,738 @@
+/** `RequestHandler`: one instance per request, Tornado's handler model with camelCase names. */
+
+import { hash } from "node:crypto";
+import { decodeUtf8Strict, jsonEncode, urlUnescapeToBuffer, xhtmlEscape } from "../escape.js";
+import { HTTPInputError, type ArgumentMap } from "../httputil/body.js";
+import { HTTPHeaders } from "../httputil/headers.js";
+import { responses, type HTTPServerRequest } from "../httputil/request.js";
+import { StreamClosedError } from "../iostream.js";
+import { appLog, genLog } from "../log.js";
+import { VERSION } from "../version.js";
+import type { Application, ApplicationSettings } from "./application.js";
+import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
+
+/**
+ * A handler class, as routes take it.
+ *
+ * @example
+ * const routes: [string, HandlerClass][] = [["/", MainHandler]];
+ */
+export type HandlerClass = new (application: Application, request: HTTPServerRequest) => RequestHandler;
+
+/** What `write()` accepts: text, bytes, or a value sent as JSON. */
+export type Chunk = string | Buffer | Uint8Array | Record<string, unknown> | readonly unknown[];
+
+/**
+ * Options for `sendError` and `writeError`.
+ *
+ * @example
+ * this.sendError(503, { reason: "Down For Maintenance" });
+ */
+export interface ErrorDetails {
+  /** The error that caused the response, if any (an `HTTPError` or any thrown value). */
+  error?: unknown;
+  /** The reason phrase to use instead of the standard one. */
+  reason?: string;
+}
+
+const SUPPORTED_METHODS = ["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
+// Control characters other than \t \n \r become spaces in argument values, as in Tornado.
+const CONTROL_CHARS = /[\x00-\x08\x0e-\x1f]/g;
+const ETAG_LIST = /\*|(?:W\/)?"[^"]*"/g;
+const SERVER_HEADER = `TornadoServer/${VERSION}`;
+const HTML_TYPE = "text/html; charset=UTF-8";
+const JSON_TYPE = "application/json; charset=UTF-8";
+
+// A reason phrase is visible characters, spaces and tabs (RFC 9112 §4); "<" is refused as a
+// defence against markup in error pages, as Tornado does.
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]+$/;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function byteLength(chunk: string | Buffer): number {
+  return typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+}
+
+/**
+ * Base class for HTTP request handlers: subclass it and define `get`, `post`, … One instance
+ * serves one request. Path groups arrive as method arguments; every method may be `async`.
+ *
+ * Lifecycle: `initialize(initArgs)` → `prepare()` → the method → `finish()` → `onFinish()`.
+ *
+ * @example
+ * class UserHandler extends RequestHandler {
+ *   async get(id: string) {
+ *     const user = await this.settings.db.find(id);
+ *     if (!user) throw new HTTPError(404, `no user ${id}`);
+ *     this.write(user); // an object is sent as JSON
+ *   }
+ * }
+ */
+export class RequestHandler {
+  readonly application: Application;
+  readonly request: HTTPServerRequest;
+  /** The decoded positional path groups (`null` for an optional group that did not match). */
+  pathArgs: (string | null)[] = [];
+  /** The decoded named path groups, by name. */
+  pathKwargs: Record<string, string | null> = {};
+
+  private statusCode = 200;
+  private reasonPhrase = "OK";
+  private headers!: HTTPHeaders;
+  private writeBuffer: (string | Buffer)[] = [];
+  private headersSent = false;
+  private done = false;
+  private parsedJson: { value: unknown } | undefined;
+  private onFinishResult: Promise<unknown> | undefined;
+  /** @internal Set to false by subclasses (WebSocket) that finish the request themselves. */
+  protected autoFinish = true;
+
+  constructor(application: Application, request: HTTPServerRequest) {
+    this.application = application;
+    this.request = request;
+    this.clear();
+  }
+
+  /** The application's settings. @example this.settings.debug */
+  get settings(): ApplicationSettings {
+    return this.application.settings;
+  }
+
+  /**
+   * Hook for the route's `initArgs`; called first, may be async.
+   *
+   * @example
+   * class ItemHandler extends RequestHandler {
+   *   private db!: Db;
+   *   initialize({ db }: { db: Db }) { this.db = db; }
+   * }
+   * // route: ["/items", ItemHandler, { db }]
+   */
+  initialize(_initArgs?: any): void | Promise<void> {}
+
+  /**
+   * Hook called before the HTTP method; may be async. Calling `finish()` (or throwing) here
+   * ends the request without calling the method.
+   *
+   * @example
+   * async prepare() {
+   *   if (!(await this.settings.auth.check(this.request))) throw new HTTPError(401);
+   * }
+   */
+  prepare(): void | Promise<void> {}
+
+  /**
+   * Hook called after the response has been sent; may be async. For cleanup and metrics.
+   *
+   * @example
+   * onFinish() { metrics.observe(this.request.requestTime()); }
+   */
+  onFinish(): void | Promise<void> {}
+
+  /**
+   * Hook called when the client goes away before the response is finished (`request.signal`
+   * fires at the same time).
+   *
+   * @example
+   * onConnectionClose() { this.subscription?.cancel(); }
+   */
+  onConnectionClose(): void {}
+
+  /**
+   * Hook to set headers on every response, including error pages (called by `clear()`).
+   *
+   * @example
+   * setDefaultHeaders() { this.setHeader("X-Frame-Options", "DENY"); }
+   */
+  setDefaultHeaders(): void {}
+
+  /**
+   * Resets the status, headers and unsent body to their defaults.
+   *
+   * @example
+   * this.clear(); this.setStatus(503); this.finish("busy");
+   */
+  clear(): void {
+    this.headers = HTTPHeaders.fromFlat(["Server", SERVER_HEADER, "Content-Type", HTML_TYPE], false);
+    this.setDefaultHeaders();
+    this.writeBuffer = [];
+    this.statusCode = 200;
+    this.reasonPhrase = "OK";
+  }
+
+  /**
+   * Sets the response status; the reason defaults to the standard phrase (`Unknown` for a code
+   * without one), and a reason with control characters or `<` becomes `Unknown`.
+   *
+   * @example
+   * this.setStatus(201);
+   * this.setStatus(299, "Partly Done");
+   */
+  setStatus(status: number, reason?: string): void {
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new RangeError(`Invalid HTTP status ${status}: use an integer from 100 to 999`);
+    }
+    this.statusCode = status;
+    if (reason === undefined) this.reasonPhrase = responses[status] ?? "Unknown";
+    else this.reasonPhrase = reason.includes("<") || !REASON_PHRASE.test(reason) ? "Unknown" : reason;
+  }
+
+  /** The response status set so far. @example this.getStatus() // 200 */
+  getStatus(): number {
+    return this.statusCode;
+  }
+
+  /**
+   * Sets a response header, replacing any value it had. Numbers are sent as decimal, dates in
+   * HTTP format. A value with CR, LF or another control character throws a `TypeError`.
+   *
+   * @example
+   * this.setHeader("Cache-Control", "no-store");
+   * this.setHeader("Last-Modified", new Date());
+   */
+  setHeader(name: string, value: string | number | Date): void {
+    this.headers.set(name, headerValue(value));
+  }
+
+  /**
+   * Adds a response header value, keeping the values it already has.
+   *
+   * @example
+   * this.addHeader("Link", '</style.css>; rel=preload');
+   */
+  addHeader(name: string, value: string | number | Date): void {
+    this.headers.add(name, headerValue(value));
+  }
+
+  /**
+   * Removes a response header (including the defaults, such as `Server`).
+   *
+   * @example
+   * this.clearHeader("Server");
+   */
+  clearHeader(name: string): void {
+    this.headers.delete(name);
+  }
+
+  /**
+   * The value of argument `name` from the query or a form body; the last value wins. Without a
+   * default, a missing argument is a 400 (`MissingArgumentError`). Control characters become
+   * spaces and, unless `strip` is false, surrounding whitespace is removed.
+   *
+   * @example
+   * const q = this.getArgument("q");             // 400 when absent
+   * const page = this.getArgument("page", "1");  // "1" when absent
+   */
+  getArgument(name: string): string;
+  getArgument<D>(name: string, defaultValue: D, strip?: boolean): string | D;
+  getArgument(name: string, ...rest: unknown[]): unknown {
+    return this.lastArgument(name, this.request.arguments, rest);
+  }
+
+  /**
+   * Every value of argument `name` (query, then body); `[]` when absent.
+   *
+   * @example
+   * const tags = this.getArguments("tag"); // ?tag=a&tag=b → ["a", "b"]
+   */
+  getArguments(name: string, strip = true): string[] {
+    return this.decodeArguments(name, this.request.arguments, strip);
+  }
+
+  /**
+   * Like `getArgument`, from the query string only.
+   *
+   * @example
+   * const sort = this.getQueryArgument("sort", "name");
+   */
+  getQueryArgument(name: string): string;
+  getQueryArgument<D>(name: string, defaultValue: D, strip?: boolean): string | D;
+  getQueryArgument(name: string, ...rest: unknown[]): unknown {
+    return this.lastArgument(name, this.request.queryArguments, rest);
+  }
+
+  /** Like `getArguments`, from the query string only. @example this.getQueryArguments("id") */
+  getQueryArguments(name: string, strip = true): string[] {
+    return this.decodeArguments(name, this.request.queryArguments, strip);
+  }
+
+  /**
+   * Like `getArgument`, from the form body only.
+   *
+   * @example
+   * const password = this.getBodyArgument("password", undefined, false);
+   */
+  getBodyArgument(name: string): string;
+  getBodyArgument<D>(name: string, defaultValue: D, strip?: boolean): string | D;
+  getBodyArgument(name: string, ...rest: unknown[]): unknown {
+    return this.lastArgument(name, this.request.bodyArguments, rest);
+  }
+
+  /** Like `getArguments`, from the form body only. @example this.getBodyArguments("choice") */
+  getBodyArguments(name: string, strip = true): string[] {
+    return this.decodeArguments(name, this.request.bodyArguments, strip);
+  }
+
+  private lastArgument(name: string, source: ArgumentMap, rest: unknown[]): unknown {
+    const values = this.decodeArguments(name, source, rest.length > 1 ? rest[1] !== false : true);
+    if (values.length > 0) return values[values.length - 1];
+    if (rest.length === 0) throw new MissingArgumentError(name);
+    return rest[0];
+  }
+
+  private decodeArguments(name: string, source: ArgumentMap, strip: boolean): string[] {
+    const raw = source[name];
+    if (raw === undefined) return [];
+    return raw.map((value) => {
+      let s = this.decodeArgument(value, name).replace(CONTROL_CHARS, " ");
+      if (strip) s = s.trim();
+      return s;
+    });
+  }
+
+  /**
+   * Decodes a raw argument or path group as UTF-8; invalid UTF-8 is a 400. Override to accept
+   * another encoding.
+   *
+   * @example
+   * decodeArgument(value: Buffer, name?: string) { return value.toString("latin1"); }
+   */
+  decodeArgument(value: Buffer, name?: string): string {
+    try {
+      return decodeUtf8Strict(value);
+    } catch {
+      const shown = value.subarray(0, 40).toString("latin1");
+      throw new HTTPError(400, `Invalid unicode in ${name ?? "url"}: ${JSON.stringify(shown)}`);
+    }
+  }
+
+  /**
+   * The request body parsed as JSON (parsed once, then cached). An empty or malformed body is
+   * a 400 that says what was wrong.
+   *
+   * @example
+   * async post() {
+   *   const { name } = this.jsonBody<{ name?: string }>();
+   * }
+   */
+  jsonBody<T = any>(): T {
+    if (this.parsedJson === undefined) {
+      const body = this.request.body;
+      if (body.length === 0) throw new HTTPError(400, "Missing JSON body");
+      let text: string;
+      try {
+        text = decodeUtf8Strict(body);
+      } catch {
+        throw new HTTPError(400, "Invalid JSON body: not UTF-8");
+      }
+      try {
+        this.parsedJson = { value: JSON.parse(text) };
+      } catch (e) {
+        throw new HTTPError(400, `Invalid JSON body: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return this.parsedJson.value as T;
+  }
+
+  /**
+   * Adds to the response body (sent at `finish()`, or at `flush()`). An object or array is
+   * sent as JSON with `Content-Type: application/json; charset=UTF-8` (the `jsonEncoder`
+   * setting can replace the encoder).
+   *
+   * @example
+   * this.write("Hello, ");
+   * this.write("world");
+   * // or: this.write({ id: 1, name: "Ann" });
+   */
+  write(chunk: Chunk): void {
+    if (this.done) throw new Error("Cannot write() after finish()");
+    if (typeof chunk === "string" || Buffer.isBuffer(chunk)) {
+      this.writeBuffer.push(chunk);
+    } else if (chunk instanceof Uint8Array) {
+      this.writeBuffer.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } else if (chunk !== null && typeof chunk === "object") {
+      const encoder = this.settings.jsonEncoder ?? jsonEncode;
+      this.writeBuffer.push(encoder(chunk));
+      this.headers.set("Content-Type", JSON_TYPE);
+    } else {
+      throw new TypeError(`write() takes a string, a Buffer or an object, not ${chunk === null ? "null" : typeof chunk}`);
+    }
+  }
+
+  private takeBuffer(): string | Buffer | null {
+    const parts = this.writeBuffer;
+    if (parts.length === 0) return null;
+    this.writeBuffer = [];
+    if (parts.length === 1) return parts[0]!;
+    return Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+  }
+
+  /**
+   * Sends the headers (on the first call) and the body written so far, as a chunked response;
+   * resolves when the socket can take more, so a loop of `write` + `await flush()` streams
+   * with back-pressure. Rejects with `StreamClosedError` once the client has gone.
+   *
+   * @example
+   * for await (const row of db.stream(sql)) {
+   *   this.write(JSON.stringify(row) + "\n");
+   *   await this.flush();
+   * }
+   */
+  async flush(): Promise<void> {
+    const connection = this.request.connection;
+    if (!connection) throw new Error("flush() needs a request that came from a server");
+    const chunk = this.takeBuffer();
+    if (!this.headersSent) {
+      this.headersSent = true;
+      connection.writeHeaders(this.statusCode, this.reasonPhrase, this.headers);
+    }
+    if (chunk !== null && byteLength(chunk) > 0) await connection.write(chunk);
+  }
+
+  /**
+   * Ends the response, sending what was written (plus `chunk`). Before anything was flushed
+   * it adds `Content-Length` and, for a 200 to GET/HEAD, an `Etag`, answering 304 when the
+   * client's `If-None-Match` matches.
+   *
+   * @example
+   * this.finish({ ok: true });
+   */
+  finish(chunk?: Chunk): void {
+    if (this.done) throw new Error("finish() called twice");
+    if (chunk !== undefined && chunk !== null) this.write(chunk);
+    const connection = this.request.connection;
+    let body = this.takeBuffer();
+    if (!this.headersSent) {
+      const method = this.request.method;
+      if (this.statusCode === 200 && (method === "GET" || method === "HEAD") && !this.headers.has("Etag")) {
+        if (body !== null) this.writeBuffer = [body];
+        const etag = this.computeEtag();
+        this.writeBuffer = [];
+        if (etag !== null) {
+          this.headers.set("Etag", etag);
+          if (this.checkEtagHeader()) {
+            body = null;
+            this.setStatus(304);
+          }
+        }
+      }
+      const status = this.statusCode;
+      if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+        if (body !== null && byteLength(body) > 0) throw new Error(`Cannot send a body with status ${status}`);
+        body = null;
+        // RFC 9110 §15.4.5: a 304 describes the stored representation, so these are left out.
+        this.headers.delete("Content-Encoding");
+        this.headers.delete("Content-Language");
+        this.headers.delete("Content-Type");
+      } else if (!this.headers.has("Content-Length")) {
+        this.headers.set("Content-Length", String(body === null ? 0 : byteLength(body)));
+      }
+      this.headersSent = true;
+      this.done = true;
+      connection?.respond(status, this.reasonPhrase, this.headers, body);
+    } else {
+      this.done = true;
+      if (connection && !connection.closed) {
+        if (body !== null) connection.write(body).catch(() => {});
+        connection.finish();
+      }
+    }
+    connection?.setCloseCallback(null);
+    this.request.markFinished();
+    this.application.logRequest(this);
+    try {
+      const result = this.onFinish();
+      if (isThenable(result)) this.onFinishResult = Promise.resolve(result);
+    } catch (e) {
+      appLog.error("Exception in onFinish", e);
+    }
+  }
+
+  /** Whether `finish()` has been called. @example if (!this.finished) this.finish(); */
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** Whether the status line and headers have been sent. @example this.headersWritten */
+  get headersWritten(): boolean {
+    return this.headersSent;
+  }
+
+  /**
+   * Redirects to `url`: 302, 301 when `permanent`, or any 3xx given as `status`.
+   *
+   * @example
+   * this.redirect("/login?next=" + encodeURIComponent(this.request.uri));
+   * this.redirect("/new-home", true); // 301
+   */
+  redirect(url: string, permanent = false, status?: number): void {
+    if (this.headersSent) throw new Error("Cannot redirect after headers have been written");
+    const code = status ?? (permanent ? 301 : 302);
+    if (code < 300 || code > 399) throw new RangeError(`redirect() needs a 3xx status, not ${code}`);
+    this.setStatus(code);
+    this.setHeader("Location", url);
+    this.finish();
+  }
+
+  /**
+   * The `Etag` for the body written so far (a quoted SHA-1 hex digest); return `null` from an
+   * override to send no `Etag`.
+   *
+   * @example
+   * computeEtag() { return `"${this.version}"`; }
+   */
+  computeEtag(): string | null {
+    const parts = this.writeBuffer;
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    return `"${hash("sha1", data, "hex")}"`;
+  }
+
+  /**
+   * Sets the `Etag` header from `computeEtag()`.
+   *
+   * @example
+   * this.setEtagHeader(); if (this.checkEtagHeader()) { this.setStatus(304); this.finish(); }
+   */
+  setEtagHeader(): void {
+    const etag = this.computeEtag();
+    if (etag !== null) this.headers.set("Etag", etag);
+  }
+
+  /**
+   * Whether the request's `If-None-Match` matches the response's `Etag` (`*`, weak tags and
+   * lists understood).
+   *
+   * @example
+   * if (this.checkEtagHeader()) { this.setStatus(304); return; }
+   */
+  checkEtagHeader(): boolean {
+    const ifNoneMatch = this.request.headers.get("If-None-Match");
+    const computed = this.headers.get("Etag");
+    if (ifNoneMatch === undefined || !computed) return false;
+    const etags = ifNoneMatch.match(ETAG_LIST);
+    if (etags === null) return false;
+    if (etags[0] === "*") return true;
+    const strip = (tag: string) => (tag.startsWith("W/") ? tag.slice(2) : tag);
+    const target = strip(computed);
+    return etags.some((tag) => strip(tag) === target);
+  }
+
+  /**
+   * Answers with an error status, discarding headers and body written so far, through
+   * `writeError()`. After headers were flushed it can only log and end the response.
+   *
+   * @example
+   * if (!this.settings.db.ready) return this.sendError(503);
+   */
+  sendError(status = 500, details: ErrorDetails = {}): void | Promise<void> {
+    if (this.headersSent) {
+      genLog.error("Cannot send error response after headers written");
+      if (!this.done) {
+        try {
+          this.finish();
+        } catch (e) {
+          genLog.error("Failed to flush partial response", e);
+        }
+      }
+      // The body is cut short; closing tells the client so.
+      this.request.connection?.closeAfterResponse();
+      return;
+    }
+    this.clear();
+    const error = details.error;
+    const reason = error instanceof HTTPError && error.reason !== undefined ? error.reason : details.reason;
+    this.setStatus(status, reason);
+    if (error instanceof HTTPError && error.headers) {
+      for (const [name, value] of Object.entries(error.headers)) this.setHeader(name, value);
+    }
+    const failed = (e: unknown) => {
+      appLog.error("Uncaught exception in writeError", e);
+      this.writeBuffer = [];
+    };
+    const end = () => {
+      if (!this.done) this.finish();
+    };
+    let result: void | Promise<void> = undefined;
+    try {
+      if (status !== 304) result = this.writeError(status, details);
+    } catch (e) {
+      failed(e);
+    }
+    if (isThenable(result)) return Promise.resolve(result).then(end, (e) => (failed(e), end()));
+    end();
+  }
+
+  /**
+   * Writes the error page; override for custom error bodies (JSON for an API, say). The
+   * default is Tornado's HTML page, or the plain-text stack when `serveTraceback` (or `debug`)
+   * is on and an error was thrown.
+   *
+   * @example
+   * writeError(status: number, { error }: ErrorDetails) {
+   *   const message = error instanceof HTTPError ? error.logMessage : undefined;
+   *   this.finish({ error: { status, message: message ?? this.reason } });
+   * }
+   */
+  writeError(status: number, details: ErrorDetails = {}): void | Promise<void> {
+    const error = details.error;
+    if (this.settings.serveTraceback && error !== undefined) {
+      this.setHeader("Content-Type", "text/plain; charset=UTF-8");
+      this.finish(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+      return;
+    }
+    const message = xhtmlEscape(this.reasonPhrase);
+    this.finish(`<html><title>${status}: ${message}</title><body>${status}: ${message}</body></html>`);
+  }
+
+  /** The reason phrase of the status set so far. @example this.reason // "Not Found" */
+  get reason(): string {
+    return this.reasonPhrase;
+  }
+
+  /**
+   * Logs an error thrown by the handler: an `HTTPError` with a log message as a warning on
+   * `tornado.general`, anything else with its stack on `tornado.application`.
+   *
+   * @example
+   * logException(error: unknown) { if (!(error instanceof HTTPError)) sentry.capture(error); super.logException(error); }
+   */
+  logException(error: unknown): void {
+    if (error instanceof HTTPError) {
+      if (error.logMessage) genLog.warning(`${error.status} ${this.request}: ${error.logMessage}`);
+    } else {
+      appLog.error(`Uncaught exception ${this.request}`, error);
+    }
+  }
+
+  /**
+   * The path of the named route, with `args` filled into its groups.
+   *
+   * @example
+   * this.redirect(this.reverseUrl("user", user.id));
+   */
+  reverseUrl(name: string, ...args: unknown[]): string {
+    return this.application.reverseUrl(name, ...args);
+  }
+
+  /**
+   * Runs the request through the lifecycle; called by `Application`.
+   * @internal
+   */
+  async _execute(initArgs: unknown, rawPathArgs: (string | null)[], rawPathKwargs: Record<string, string | null>): Promise<void> {
+    const request = this.request;
+    const connection = request.connection;
+    connection?.setCloseCallback(() => this.connectionLost());
+    try {
+      let result: unknown = this.initialize(initArgs);
+      if (isThenable(result)) await result;
+      if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
+      if (connection?.bodyExpected) {
+        try {
+          request.body = await connection.readBody();
+        } catch (e) {
+          if (e instanceof HTTPInputError) throw new HTTPError(e.status, e.message, { cause: e });
+          throw e;
+        }
+      }
+      try {
+        request.parseBody();
+      } catch (e) {
+        if (e instanceof HTTPInputError) throw new HTTPError(400, `Invalid body: ${e.message}`, { cause: e });
+        throw e;
+      }
+      if (rawPathArgs.length > 0) {
+        this.pathArgs = rawPathArgs.map((arg) => (arg === null ? null : this.decodePathArgument(arg)));
+        for (const name in rawPathKwargs) {
+          const value = rawPathKwargs[name];
+          this.pathKwargs[name] = value == null ? null : this.decodePathArgument(value, name);
+        }
+      }
+      result = this.prepare();
+      if (isThenable(result)) await result;
+      if (this.done) return;
+      const method = this.handlerMethod(request.method);
+      result = method.apply(this, this.pathArgs);
+      if (isThenable(result)) await result;
+      if (this.autoFinish && !this.done) this.finish();
+    } catch (e) {
+      try {
+        const pending = this.handleRequestException(e);
+        if (pending) await pending;
+      } catch (inner) {
+        appLog.error("Exception in exception handler", inner);
+      }
+    }
+    if (this.onFinishResult) {
+      try {
+        await this.onFinishResult;
+      } catch (e) {
+        appLog.error("Exception in onFinish", e);
+      }
+    }
+  }
+
+  private decodePathArgument(raw: string, name?: string): string {
+    // Fast path: nothing escaped and plain ASCII.
+    if (!raw.includes("%") && !/[^\x00-\x7f]/.test(raw)) return raw;
+    return this.decodeArgument(urlUnescapeToBuffer(raw, { plus: false }), name);
+  }
+
+  private handlerMethod(method: string): (...args: unknown[]) => unknown {
+    const self = this as unknown as Record<string, unknown>;
+    let fn = self[method.toLowerCase()];
+    // Beyond Tornado: HEAD is answered from get() when there is no head().
+    if (fn === undefined && method === "HEAD") fn = self.get;
+    if (typeof fn !== "function") {
+      const allow = SUPPORTED_METHODS.filter((m) => typeof self[m.toLowerCase()] === "function" || (m === "HEAD" && typeof self.get === "function"));
+      throw new HTTPError(405, undefined, { headers: { Allow: allow.join(", ") } });
+    }
+    return fn as (...args: unknown[]) => unknown;
+  }
+
+  private connectionLost(): void {
+    this.request.connectionLost();
+    try {
+      this.onConnectionClose();
+    } catch (e) {
+      appLog.error("Exception in onConnectionClose", e);
+    }
+  }
+
+  private handleRequestException(e: unknown): void | Promise<void> {
+    if (e instanceof Finish) {
+      if (!this.done) this.finish(e.body);
+      return;
+    }
+    // A write to a client that has gone is not an application error.
+    if (e instanceof StreamClosedError && this.request.connection?.closed) return;
+    try {
+      this.logException(e);
+    } catch (inner) {
+      appLog.error("Error in exception logger", inner);
+    }
+    if (this.done) return;
+    return this.sendError(e instanceof HTTPError ? e.status : 500, { error: e });
+  }
+}
+
+function headerValue(value: string | number | Date): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  if (value instanceof Date) return value.toUTCString();
+  throw new TypeError(`Unsupported header value ${String(value)}`);
+}
+
+/**
+ * HTTP methods a handler may define; any other method, or one the handler lacks, is a 405.
+ */
+export interface RequestHandler {
+  get?(...pathArgs: any[]): unknown;
+  head?(...pathArgs: any[]): unknown;
+  post?(...pathArgs: any[]): unknown;
+  put?(...pathArgs: any[]): unknown;
+  patch?(...pathArgs: any[]): unknown;
+  delete?(...pathArgs: any[]): unknown;
+  options?(...pathArgs: any[]): unknown;
+}
