@@ -117,6 +117,8 @@ export class HTTPServer {
   readonly server: http.Server | https.Server;
   readonly maxBodySize: number;
   readonly bodyTimeout: number | undefined;
+  /** Whether every connection is closed after its response (the `noKeepAlive` option). */
+  readonly noKeepAlive: boolean;
   private readonly delegate: RequestDelegate;
   private readonly options: HTTPServerOptions;
   private readonly trusted: Set<string>;
@@ -131,6 +133,7 @@ export class HTTPServer {
     this.options = options;
     this.maxBodySize = options.maxBodySize ?? 100 * 1024 * 1024;
     this.bodyTimeout = options.bodyTimeout;
+    this.noKeepAlive = options.noKeepAlive ?? false;
     this.trusted = new Set(options.trustedDownstream ?? []);
     const serverOptions: http.ServerOptions = {
       maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
@@ -228,19 +231,21 @@ export class HTTPServer {
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout)));
     if (this.inflight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([
-        new Promise<boolean>((resolve) => (this.drained = () => resolve(true))),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
-      ]);
-      clearTimeout(timer);
+      const finished = await Promise.race([new Promise<boolean>((resolve) => (this.drained = () => resolve(true))), expired]);
       if (!finished) {
         genLog.warning(`Closing ${this.inflight} connection(s) with requests still in flight after ${timeout}ms`);
         this.server.closeAllConnections();
       }
     }
     this.server.closeIdleConnections();
+    // A connection whose request head is still arriving is neither idle nor in flight, and node
+    // stops its header timeout on close(): cut it at the deadline too, or close() never resolves.
+    const allClosed = await Promise.race([stopped.then(() => true), expired]);
+    clearTimeout(timer);
+    if (!allClosed) this.server.closeAllConnections();
     await stopped;
   }
 
@@ -384,7 +389,8 @@ class NodeHTTPConnection implements HTTPConnection {
     const flat = headers.toFlat() as string[];
     // A body we never read (the request was refused first) is not drained: the connection closes.
     const unreadBody = this.body === undefined && this.bodyExpected;
-    return this.mustClose || unreadBody || this.server.closing ? [...flat, "Connection", "close"] : flat;
+    const close = this.mustClose || unreadBody || this.server.closing || this.server.noKeepAlive;
+    return close ? [...flat, "Connection", "close"] : flat;
   }
 
   respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void {

@@ -38,14 +38,9 @@ export interface ApplicationSettings {
  * new Application([["/old", ErrorHandler, { statusCode: 410 }]]);
  */
 export class ErrorHandler extends RequestHandler {
-  private statusToSend = 404;
-
   override initialize(initArgs: { statusCode?: number } = {}): void {
-    this.statusToSend = initArgs.statusCode ?? 404;
-  }
-
-  override prepare(): void {
-    throw new HTTPError(this.statusToSend);
+    // Refused here rather than in prepare(), before any request body is read.
+    throw new HTTPError(initArgs.statusCode ?? 404);
   }
 }
 

@@ -60,6 +60,8 @@ function byteLength(chunk: string | Buffer): number {
  * serves one request. Path groups arrive as method arguments; every method may be `async`.
  *
  * Lifecycle: `initialize(initArgs)` → `prepare()` → the method → `finish()` → `onFinish()`.
+ * The methods are `get`, `head`, `post`, `put`, `patch`, `delete` and `options`; a request for
+ * one the class does not define is a 405 (HEAD falls back to `get`).
  *
  * @example
  * class UserHandler extends RequestHandler {
@@ -628,6 +630,8 @@ export class RequestHandler {
       let result: unknown = this.initialize(initArgs);
       if (isThenable(result)) await result;
       if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
+      // Refused before the body is read, so an `Expect: 100-continue` client never sends it.
+      const method = this.handlerMethod(request.method);
       if (connection?.bodyExpected) {
         try {
           request.body = await connection.readBody();
@@ -652,7 +656,6 @@ export class RequestHandler {
       result = this.prepare();
       if (isThenable(result)) await result;
       if (this.done) return;
-      const method = this.handlerMethod(request.method);
       result = method.apply(this, this.pathArgs);
       if (isThenable(result)) await result;
       if (this.autoFinish && !this.done) this.finish();
@@ -722,17 +725,4 @@ function headerValue(value: string | number | Date): string {
   if (typeof value === "number") return String(value);
   if (value instanceof Date) return value.toUTCString();
   throw new TypeError(`Unsupported header value ${String(value)}`);
-}
-
-/**
- * HTTP methods a handler may define; any other method, or one the handler lacks, is a 405.
- */
-export interface RequestHandler {
-  get?(...pathArgs: any[]): unknown;
-  head?(...pathArgs: any[]): unknown;
-  post?(...pathArgs: any[]): unknown;
-  put?(...pathArgs: any[]): unknown;
-  patch?(...pathArgs: any[]): unknown;
-  delete?(...pathArgs: any[]): unknown;
-  options?(...pathArgs: any[]): unknown;
 }

@@ -1,0 +1,46 @@
+/** How the CLI ends: a user mistake is one sentence and an exit code; a bug is a stack. */
+
+import { CommanderError } from "commander";
+import { style } from "./output.js";
+
+/**
+ * A mistake the user can fix: printed as one line (no stack) and the process exits with
+ * `exitCode`.
+ *
+ * @example
+ * throw new UserError(`The folder ${dir} is not empty: choose another name or pass --force.`);
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/**
+ * Runs a CLI entry point and turns its outcome into an exit code: 0 on success, the
+ * `UserError`'s code with one line on stderr for a user mistake, 70 with the stack for a bug.
+ *
+ * @example
+ * await runCli(() => program.parseAsync(process.argv));
+ */
+export async function runCli(main: () => Promise<unknown>): Promise<void> {
+  try {
+    await main();
+    process.exitCode ??= 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed its one-line message (or the help/version text).
+      process.exitCode = error.exitCode;
+    } else if (error instanceof UserError) {
+      process.stderr.write(`${style.red("error:")} ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`${style.red("internal error (please report it):")}\n${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 70;
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/** Everything `create-tornado-app` says to its user, in one place. */
+
+import { style } from "../cli/output.js";
+
+export const createMessages = {
+  description: "Create a new app on the tornado runtime (Tornado's handler model for TypeScript).",
+  missingDirectory:
+    "Give the folder to create the app in, e.g. `create-tornado-app my-api` (no terminal to ask you in).",
+  badName: (input: string, why: string) => `Cannot use "${input}" as the app's package name: ${why}.`,
+  renamed: (input: string, name: string) => `Package name "${input}" is not a valid npm name; using ${style.bold(name)}.`,
+  unknownTemplate: (name: string, available: string[]) =>
+    `There is no template "${name}": choose one of ${available.join(", ")} (--template ${available[0]}).`,
+  templateNotYet: (name: string, available: string[]) =>
+    `The ${name} template is not available in this version yet: choose one of ${available.join(", ")}.`,
+  badPackageManager: (name: string) => `Unknown package manager "${name}": use npm, pnpm or yarn.`,
+  notEmpty: (dir: string) =>
+    `The folder ${dir} already exists and is not empty: choose another name, empty it, or pass --force to write the template into it (your other files are kept).`,
+  notADirectory: (dir: string) => `${dir} exists and is not a folder: choose another name.`,
+  conflictWarning: (count: number) => `--force: overwriting ${count} existing file(s) that the template also has.`,
+  dryRunHeader: (count: number, dir: string) => `Would write ${count} files into ${dir} (dry run: nothing written):`,
+  scaffolding: (dir: string, template: string) => `Creating a ${style.bold(template)} app in ${style.bold(dir)}`,
+  wrote: (count: number) => `Wrote ${count} files`,
+  installing: (pm: string) => `Installing dependencies with ${pm}`,
+  installed: "Installed dependencies",
+  installFailed: (pm: string, code: number | null, dir: string) =>
+    `${pm} install failed (exit ${code ?? "signal"}); the app's files are in place: run \`${pm} install\` in ${dir} to see and fix the problem.`,
+  gitDone: "Initialized a git repository with a first commit",
+  gitSkipped: (why: string) => `Skipped git: ${why}`,
+  nextSteps: (cdTarget: string | null, pm: string, installed: boolean) =>
+    [
+      "",
+      style.green("Done. Now run:"),
+      "",
+      ...(cdTarget ? [`  cd ${cdTarget}`] : []),
+      ...(installed ? [] : [`  ${pm} install`]),
+      `  ${pm === "npm" ? "npm run" : pm} dev`,
+      "",
+      `Tests: ${pm === "npm" ? "npm" : pm} test · Build: ${pm === "npm" ? "npm run" : pm} build · Production: ${pm === "npm" ? "npm" : pm} start`,
+      "",
+    ].join("\n"),
+  promptName: "App name (its folder)",
+  promptTemplate: "Template",
+  promptInstall: "Install dependencies now?",
+  promptGit: "Initialize a git repository?",
+  cancelled: "Cancelled: nothing was written.",
+} as const;

@@ -1,0 +1,67 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { VERSION } from "../../runtime/index.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
+
+// Runs a module script in a fresh node process inside the package, as a user's import would.
+function nodeEval(source: string): string {
+  if (!existsSync(`${root}dist/runtime/index.js`)) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
+  return execFileSync(process.execPath, ["--input-type=module", "-e", source], { cwd: root, encoding: "utf8" }).trim();
+}
+
+describe("package.json", () => {
+  it("is the ESM package create-tornado-app for Node >= 20.19 with both bins", () => {
+    expect(pkg.name).toBe("create-tornado-app");
+    expect(pkg.type).toBe("module");
+    expect(pkg.engines.node).toBe(">=20.19");
+    expect(Object.keys(pkg.bin).sort()).toEqual(["create-tornado-app", "tornado"]);
+    for (const file of Object.values<string>(pkg.bin)) {
+      expect(readFileSync(`${root}${file}`, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+      expect(statSync(`${root}${file}`).mode & 0o111).not.toBe(0);
+    }
+  });
+
+  it("has VERSION equal to its version", () => {
+    expect(VERSION).toBe(pkg.version);
+  });
+
+  it("exports the root plus one subpath per runtime module, and nothing else", () => {
+    const modules = readdirSync(`${root}runtime`)
+      .filter((f) => f.endsWith(".ts") && f !== "index.ts" && f !== "version.ts")
+      .map((f) => `./${f.replace(/\.ts$/, "")}`);
+    expect(Object.keys(pkg.exports).sort()).toEqual([".", ...modules].sort());
+  });
+});
+
+describe("imports as a user makes them", () => {
+  it("resolves the root and every subpath", () => {
+    const subpaths = Object.keys(pkg.exports).map((k) => (k === "." ? pkg.name : `${pkg.name}/${k.slice(2)}`));
+    const out = nodeEval(`
+      const names = {};
+      for (const s of ${JSON.stringify(subpaths)}) names[s] = Object.keys(await import(s)).length;
+      console.log(JSON.stringify(names));`);
+    for (const count of Object.values<number>(JSON.parse(out))) expect(count).toBeGreaterThan(0);
+  });
+
+  it("exports every subpath's names from the root as well", () => {
+    const out = nodeEval(`
+      const rootNames = new Set(Object.keys(await import("${pkg.name}")));
+      const missing = [];
+      for (const s of ${JSON.stringify(Object.keys(pkg.exports).filter((k) => k !== "."))}) {
+        for (const n of Object.keys(await import("${pkg.name}/" + s.slice(2)))) if (!rootNames.has(n)) missing.push(s + ":" + n);
+      }
+      console.log(JSON.stringify(missing));`);
+    expect(JSON.parse(out)).toEqual([]);
+  });
+
+  it("refuses deep imports of internal files", () => {
+    const out = nodeEval(`
+      try { await import("${pkg.name}/dist/runtime/web/handler.js"); console.log("imported"); }
+      catch (e) { console.log(e.code); }`);
+    expect(out).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED");
+  });
+});
