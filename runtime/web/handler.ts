@@ -20,7 +20,7 @@ import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
 export type HandlerClass = new (application: Application, request: HTTPServerRequest) => RequestHandler;
 
 /** What `write()` accepts: text, bytes, or a value sent as JSON. */
-export type Chunk = string | Buffer | Uint8Array | Record<string, unknown> | readonly unknown[];
+export type Chunk = string | Buffer | Uint8Array | object;
 
 /**
  * Options for `sendError` and `writeError`.
@@ -630,8 +630,11 @@ export class RequestHandler {
       let result: unknown = this.initialize(initArgs);
       if (isThenable(result)) await result;
       if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
-      // Refused before the body is read, so an `Expect: 100-continue` client never sends it.
       const method = this.handlerMethod(request.method);
+      // Without a prepare() of its own the answer is 405 whatever the body holds: refuse before
+      // reading it, so an `Expect: 100-continue` client never sends it. With one, Tornado's
+      // order stands (prepare() may answer, e.g. a catch-all 404).
+      if (method === null && this.prepare === RequestHandler.prototype.prepare) throw this.methodNotAllowed();
       if (connection?.bodyExpected) {
         try {
           request.body = await connection.readBody();
@@ -656,6 +659,7 @@ export class RequestHandler {
       result = this.prepare();
       if (isThenable(result)) await result;
       if (this.done) return;
+      if (method === null) throw this.methodNotAllowed();
       result = method.apply(this, this.pathArgs);
       if (isThenable(result)) await result;
       if (this.autoFinish && !this.done) this.finish();
@@ -682,16 +686,17 @@ export class RequestHandler {
     return this.decodeArgument(urlUnescapeToBuffer(raw, { plus: false }), name);
   }
 
-  private handlerMethod(method: string): (...args: unknown[]) => unknown {
+  private handlerMethod(method: string): ((...args: unknown[]) => unknown) | null {
     const self = this as unknown as Record<string, unknown>;
     let fn = self[method.toLowerCase()];
     // Beyond Tornado: HEAD is answered from get() when there is no head().
     if (fn === undefined && method === "HEAD") fn = self.get;
-    if (typeof fn !== "function") {
-      const allow = SUPPORTED_METHODS.filter((m) => typeof self[m.toLowerCase()] === "function" || (m === "HEAD" && typeof self.get === "function"));
-      throw new HTTPError(405, undefined, { headers: { Allow: allow.join(", ") } });
-    }
-    return fn as (...args: unknown[]) => unknown;
+    return typeof fn === "function" ? (fn as (...args: unknown[]) => unknown) : null;
+  }
+
+  private methodNotAllowed(): HTTPError {
+    const allow = SUPPORTED_METHODS.filter((m) => this.handlerMethod(m) !== null);
+    return new HTTPError(405, undefined, { headers: { Allow: allow.join(", ") } });
   }
 
   private connectionLost(): void {

@@ -28,6 +28,11 @@ export class UserError extends Error {
  * await runCli(() => program.parseAsync(process.argv));
  */
 export async function runCli(main: () => Promise<unknown>): Promise<void> {
+  // Output piped into `head` and closed early is not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   try {
     await main();
     process.exitCode ??= 0;

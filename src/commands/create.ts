@@ -27,6 +27,7 @@ export async function planApp(ctx: CreateContext): Promise<PlannedFile[]> {
     tornadoVersion: VERSION,
     runtimeTarball: tarball,
     packageManager: ctx.packageManager,
+    run: ctx.packageManager === "npm" ? "npm run" : ctx.packageManager,
   });
   files.push({ path: `vendor/${tarball}`, content: packRuntime() });
   return files;
@@ -72,7 +73,7 @@ export function createProgram(): Command {
     .description(say.description)
     .version(VERSION, "-v, --version")
     .argument("[directory]", "folder to create the app in (its name becomes the package name)")
-    .addOption(new Option("-t, --template <name>", "app template").choices([...APP_TEMPLATES]))
+    .option("-t, --template <name>", `app template: ${APP_TEMPLATES.join(", ")}`)
     .option("-y, --yes", "never ask; use defaults for anything not given")
     .option("--no-install", "do not install dependencies")
     .option("--no-git", "do not create a git repository")

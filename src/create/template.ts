@@ -34,13 +34,15 @@ export function availableTemplates(): string[] {
  * Values a template's `.hbs` files can use.
  *
  * @example
- * const values: TemplateValues = { name: "my-api", tornadoVersion: "0.1.0", runtimeTarball: "tornado-0.1.0.tgz", packageManager: "npm" };
+ * const values: TemplateValues = { name: "my-api", tornadoVersion: "0.1.0", runtimeTarball: "tornado-0.1.0.tgz", packageManager: "npm", run: "npm run" };
  */
 export interface TemplateValues {
   name: string;
   tornadoVersion: string;
   runtimeTarball: string;
   packageManager: string;
+  /** How to run a package script: `npm run`, `pnpm` or `yarn`. */
+  run: string;
 }
 
 // create-vite's convention: npm drops .gitignore from packages, so templates ship _gitignore.

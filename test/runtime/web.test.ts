@@ -115,6 +115,19 @@ describe("Application(routes, settings)", () => {
     expect(await res.json()).toEqual({ missing: "/x", label: "custom" });
   });
 
+  it("runs prepare() before the 405 check, so a catch-all can raise 404 there (Tornado's order)", async () => {
+    class CatchAll extends RequestHandler {
+      override prepare() {
+        throw new HTTPError(404, `nothing at ${this.request.path}`);
+      }
+    }
+    const t = await serve([["/", Echo]], { defaultHandlerClass: CatchAll });
+    const res = await expectLog("tornado.general", /nothing at \/x/, () =>
+      expectLog("tornado.access", /404 POST \/x/, () => t.fetch("/x", { method: "POST", body: "data" })),
+    );
+    expect(res.status).toBe(404);
+  });
+
   it("serves ErrorHandler routes with their status", async () => {
     const t = await serve([["/gone", ErrorHandler, { statusCode: 410 }]]);
     const res = await expectLog("tornado.access", /410 GET \/gone/, () => t.fetch("/gone"));
