@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { UserError } from "../cli/errors.js";
+import { colorEnabled } from "../cli/output.js";
 import { PACKAGE_MANAGERS, detectPackageManager, type PackageManager } from "./install.js";
 import { createMessages as say } from "./messages.js";
 import { packageNameProblem, toPackageName } from "./name.js";
@@ -57,6 +58,8 @@ export interface AskContext {
 }
 
 async function ask<T>(question: Record<string, unknown>): Promise<T> {
+  // prompts' colour library predates NO_COLOR; it honours NODE_DISABLE_COLORS.
+  if (!colorEnabled(process.stdout)) process.env.NODE_DISABLE_COLORS = "1";
   const { default: prompts } = await import("prompts");
   const answers = await prompts({ ...question, name: "value" } as never, {
     onCancel: () => {

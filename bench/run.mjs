@@ -1,0 +1,441 @@
+#!/usr/bin/env node
+// Hello-world throughput: this runtime vs raw node:http, Fastify and Express.
+//
+//   node bench/run.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 100]
+//                      [--only tornado,fastify] [--routes /,/json]
+//   npm run bench            (from the repository root: build, `npm ci` in bench/, then this)
+//
+// Each server runs in its own child process; autocannon (programmatic API) runs here, so the
+// load generator and the server never share a thread. For each route, the contenders are
+// measured in short alternating rounds (the order rotates every round), and each contender's
+// figure is the MEDIAN over rounds of (its req/s ÷ node:http's req/s in the same round), which
+// cancels most of the machine's minute-to-minute drift. Any socket error, timeout, non-2xx
+// answer or wrong body fails the run. The table is printed and written to bench/results.md.
+
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT_DIR = path.dirname(BENCH_DIR);
+const RESULTS_FILE = path.join(BENCH_DIR, "results.md");
+
+const BASELINE = "node-http";
+const CONTENDERS = [
+  { name: "node-http", label: "node:http", file: "node-http.mjs" },
+  { name: "tornado", label: "tornado (this runtime)", file: "tornado.mjs" },
+  { name: "fastify", label: "fastify", file: "fastify.mjs" },
+  { name: "express", label: "express", file: "express.mjs" },
+];
+const ROUTES = [
+  { path: "/", body: "Hello, world", type: /^text\/(plain|html)\b/ },
+  { path: "/json", body: '{"hello":"world"}', type: /^application\/json\b/ },
+];
+
+// ---------------------------------------------------------------- options
+
+function usage(message) {
+  if (message) console.error(`run.mjs: ${message}`);
+  console.error(
+    "usage: node bench/run.mjs [--rounds N] [--duration SECONDS] [--warmup SECONDS]\n" +
+      "                          [--connections N] [--only NAME,NAME] [--routes /,/json]\n" +
+      `contenders: ${CONTENDERS.map((c) => c.name).join(", ")} (${BASELINE} is always run: it is the baseline)`,
+  );
+  process.exit(message ? 2 : 0);
+}
+
+function parseArgs(argv) {
+  const opts = { rounds: 5, duration: 3, warmup: 1, connections: 100, only: null, routes: null };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    if (arg === "-h" || arg === "--help") usage();
+    if (!arg.startsWith("--")) usage(`unexpected argument ${arg}`);
+    const eq = arg.indexOf("=");
+    if (eq !== -1) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    } else {
+      value = argv[++i];
+    }
+    if (value === undefined) usage(`${arg} needs a value`);
+    const key = arg.slice(2);
+    switch (key) {
+      case "rounds":
+      case "connections": {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1) usage(`${arg} must be a positive integer`);
+        opts[key] = n;
+        break;
+      }
+      case "duration":
+      case "warmup": {
+        const n = Number(value);
+        if (!Number.isFinite(n) || n < (key === "warmup" ? 0 : 1)) {
+          usage(`${arg} must be a number of seconds (${key === "warmup" ? ">= 0" : ">= 1"})`);
+        }
+        opts[key] = n;
+        break;
+      }
+      case "only":
+        opts.only = value.split(",").filter(Boolean);
+        for (const name of opts.only) {
+          if (!CONTENDERS.some((c) => c.name === name)) usage(`unknown contender ${name}`);
+        }
+        break;
+      case "routes":
+        opts.routes = value.split(",").filter(Boolean);
+        for (const route of opts.routes) {
+          if (!ROUTES.some((r) => r.path === route)) usage(`unknown route ${route}`);
+        }
+        break;
+      default:
+        usage(`unknown option ${arg}`);
+    }
+  }
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const contenders = CONTENDERS.filter(
+  (c) => c.name === BASELINE || opts.only === null || opts.only.includes(c.name),
+);
+const routes = ROUTES.filter((r) => opts.routes === null || opts.routes.includes(r.path));
+const directCommand = ["node", path.relative(process.cwd(), fileURLToPath(import.meta.url)) || "run.mjs"]
+  .concat(process.argv.slice(2))
+  .join(" ");
+const fromDir =
+  path.relative(ROOT_DIR, process.cwd()) === ""
+    ? "the repository root"
+    : `\`${path.relative(ROOT_DIR, process.cwd())}/\``;
+const command =
+  process.env.npm_lifecycle_event === "bench" && process.env.npm_package_name === "create-tornado-app"
+    ? `\`npm run bench\` at the repository root (\`npm run build && cd bench && npm ci && node run.mjs\`)`
+    : process.env.npm_lifecycle_event === "bench"
+      ? `\`npm run bench\` in \`bench/\` (\`${directCommand}\`)`
+      : `\`${directCommand}\` (run from ${fromDir})`;
+
+// ---------------------------------------------------------------- children
+
+/** @type {Set<import("node:child_process").ChildProcess>} */
+const children = new Set();
+let shuttingDown = false;
+
+function killChildren(signal = "SIGTERM") {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function fail(message) {
+  shuttingDown = true;
+  console.error(`\nBENCHMARK FAILED: ${message}`);
+  killChildren();
+  process.exit(1);
+}
+
+process.on("exit", () => killChildren());
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    shuttingDown = true;
+    console.error(`\nreceived ${signal}: stopping the servers`);
+    killChildren();
+    process.exit(130);
+  });
+}
+process.on("uncaughtException", (error) => fail(error?.stack ?? String(error)));
+process.on("unhandledRejection", (error) => fail(error?.stack ?? String(error)));
+
+/** Starts one server in its own process; resolves with { child, port } once it printed PORT=<n>. */
+function startServer(contender) {
+  const file = path.join(BENCH_DIR, "servers", contender.file);
+  const child = spawn(process.execPath, [file], {
+    cwd: BENCH_DIR,
+    env: { ...process.env, PORT: "0", NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+    process.stderr.write(`[${contender.name}] ${chunk}`);
+  });
+  child.on("exit", (code, signal) => {
+    children.delete(child);
+    if (!shuttingDown) {
+      fail(`server ${contender.name} exited (code ${code}, signal ${signal}) during the run\n${stderr}`);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`server ${contender.name} did not print PORT=<n> within 15 s\n${stderr}`)),
+      15_000,
+    );
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      const match = /^PORT=(\d+)\s*$/m.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.removeAllListeners("data");
+        child.stdout.resume(); // keep draining anything printed later
+        resolve({ child, port: Number(match[1]) });
+      }
+    });
+  });
+}
+
+/** Server CPU seconds so far (user + system), from /proc; null where /proc is missing. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+// ---------------------------------------------------------------- measuring
+
+function load(autocannon, url, route, seconds) {
+  return new Promise((resolve, reject) => {
+    // No progress bar (autocannon.track is not called): the runner prints one line per round.
+    autocannon(
+      {
+        url,
+        connections: opts.connections,
+        pipelining: 1,
+        duration: seconds,
+        expectBody: route.body,
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+function problems(result) {
+  const counts = {
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    mismatches: result.mismatches,
+    resets: result.resets,
+  };
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${n}`);
+}
+
+async function checkResponse(contender, port, route) {
+  const response = await fetch(`http://127.0.0.1:${port}${route.path}`);
+  const text = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  if (response.status !== 200 || text !== route.body || !route.type.test(type)) {
+    fail(
+      `${contender.name} GET ${route.path} answered ${response.status} ${JSON.stringify(type)} ` +
+        `${JSON.stringify(text)}; expected 200 ${route.type} ${JSON.stringify(route.body)}`,
+    );
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
+const fmtRatio = (n) => n.toFixed(2);
+const fmtPct = (n) => `${Math.round(n * 100)}%`;
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (!existsSync(path.join(ROOT_DIR, "dist", "runtime", "index.js"))) {
+    fail("dist/runtime/index.js is missing: run `npm run build` at the repository root first");
+  }
+  if (!existsSync(path.join(BENCH_DIR, "node_modules", "autocannon"))) {
+    fail("bench/node_modules is missing: run `npm ci` in bench/ first (or `npm run bench` at the root)");
+  }
+  const { default: autocannon } = await import("autocannon");
+
+  const perMeasurement = opts.warmup + opts.duration;
+  const estimate = routes.length * opts.rounds * contenders.length * perMeasurement;
+  console.log(
+    `Benchmark: ${contenders.map((c) => c.name).join(", ")} on ${routes.map((r) => r.path).join(" ")}; ` +
+      `${opts.rounds} rounds x (${opts.warmup} s warmup + ${opts.duration} s), ` +
+      `${opts.connections} keep-alive connections; about ${Math.ceil(estimate / 60)} min`,
+  );
+
+  const servers = new Map();
+  for (const contender of contenders) {
+    const { child, port } = await startServer(contender);
+    servers.set(contender.name, { child, port });
+    for (const route of routes) await checkResponse(contender, port, route);
+  }
+  console.log(
+    `Servers up: ${contenders.map((c) => `${c.name} :${servers.get(c.name).port}`).join(", ")}\n`,
+  );
+
+  /** samples[route][contender] = [{ rps, ratio, cpu, cpuRatio }], one per round */
+  const samples = {};
+  for (const route of routes) {
+    samples[route.path] = Object.fromEntries(contenders.map((c) => [c.name, []]));
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+      const rps = {};
+      const cpu = {};
+      for (const contender of order) {
+        const { child, port } = servers.get(contender.name);
+        const url = `http://127.0.0.1:${port}${route.path}`;
+        if (opts.warmup > 0) {
+          const warm = await load(autocannon, url, route, opts.warmup);
+          const bad = problems(warm);
+          if (bad.length) fail(`${contender.name} GET ${route.path} (warmup): ${bad.join(", ")}`);
+        }
+        const cpuBefore = cpuSeconds(child.pid);
+        const result = await load(autocannon, url, route, opts.duration);
+        const cpuAfter = cpuSeconds(child.pid);
+        const bad = problems(result);
+        if (bad.length) fail(`${contender.name} GET ${route.path}: ${bad.join(", ")}`);
+        if (result["2xx"] === 0) fail(`${contender.name} GET ${route.path}: no successful response`);
+        rps[contender.name] = result.requests.average;
+        cpu[contender.name] =
+          cpuBefore === null || cpuAfter === null || cpuAfter <= cpuBefore
+            ? null
+            : (cpuAfter - cpuBefore) / result.duration;
+      }
+      const line = [];
+      for (const contender of contenders) {
+        const name = contender.name;
+        const ratio = rps[name] / rps[BASELINE];
+        // Requests per second of server CPU, relative to node:http's in the same round.
+        const cpuRatio =
+          cpu[name] === null || cpu[BASELINE] === null
+            ? null
+            : rps[name] / cpu[name] / (rps[BASELINE] / cpu[BASELINE]);
+        samples[route.path][name].push({ rps: rps[name], ratio, cpu: cpu[name], cpuRatio });
+        line.push(
+          `${name} ${fmtInt(rps[name])} (${fmtRatio(ratio)}x` +
+            `${cpu[name] === null ? "" : `, cpu ${fmtPct(cpu[name])}`})`,
+        );
+      }
+      console.log(`GET ${route.path.padEnd(5)} round ${round + 1}/${opts.rounds}: ${line.join(", ")}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- report
+  const header =
+    "| contender | route | median req/s | median ratio to node:http | min–max ratio | median server CPU | median CPU-normalised ratio |\n" +
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |";
+  const rows = [];
+  const summary = {};
+  const medianOrNull = (xs) => {
+    const present = xs.filter((x) => x !== null);
+    return present.length === xs.length && xs.length > 0 ? median(present) : null;
+  };
+  for (const route of routes) {
+    for (const contender of contenders) {
+      const list = samples[route.path][contender.name];
+      const ratios = list.map((s) => s.ratio);
+      const row = {
+        medianRps: median(list.map((s) => s.rps)),
+        medianRatio: median(ratios),
+        min: Math.min(...ratios),
+        max: Math.max(...ratios),
+        cpu: medianOrNull(list.map((s) => s.cpu)),
+        cpuRatio: medianOrNull(list.map((s) => s.cpuRatio)),
+      };
+      summary[`${contender.name} ${route.path}`] = row;
+      rows.push(
+        `| ${contender.label} | \`GET ${route.path}\` | ${fmtInt(row.medianRps)} | ` +
+          `${fmtRatio(row.medianRatio)}x | ${fmtRatio(row.min)}–${fmtRatio(row.max)} | ` +
+          `${row.cpu === null ? "n/a" : fmtPct(row.cpu)} | ` +
+          `${row.cpuRatio === null ? "n/a" : `${fmtRatio(row.cpuRatio)}x`} |`,
+      );
+    }
+  }
+  const table = `${header}\n${rows.join("\n")}`;
+
+  const goals = [];
+  if (contenders.some((c) => c.name === "tornado")) {
+    for (const route of routes) {
+      const t = summary[`tornado ${route.path}`];
+      const f = summary[`fastify ${route.path}`];
+      let goal =
+        `- \`GET ${route.path}\`: tornado ${fmtRatio(t.medianRatio)}x node:http ` +
+        `(goal ≥ 0.95x: ${t.medianRatio >= 0.95 ? "met" : "NOT met"})`;
+      if (f) {
+        goal +=
+          `; fastify ${fmtRatio(f.medianRatio)}x (goal tornado ≥ fastify: ${
+            t.medianRatio >= f.medianRatio ? "met" : "NOT met"
+          })`;
+      }
+      if (t.cpuRatio !== null) {
+        goal += `. CPU-normalised: tornado ${fmtRatio(t.cpuRatio)}x`;
+        if (f && f.cpuRatio !== null) goal += `, fastify ${fmtRatio(f.cpuRatio)}x`;
+      }
+      goals.push(goal);
+    }
+  }
+
+  const perRound = [];
+  for (const route of routes) {
+    perRound.push(
+      `\n\`GET ${route.path}\` req/s per round (ratio to node:http in that round; server CPU):\n\n` +
+        `| round | ${contenders.map((c) => c.name).join(" | ")} |\n` +
+        `| ---: | ${contenders.map(() => "---:").join(" | ")} |\n` +
+        Array.from(
+          { length: opts.rounds },
+          (_, i) =>
+            `| ${i + 1} | ${contenders
+              .map((c) => {
+                const s = samples[route.path][c.name][i];
+                return `${fmtInt(s.rps)} (${fmtRatio(s.ratio)}; ${s.cpu === null ? "n/a" : fmtPct(s.cpu)})`;
+              })
+              .join(" | ")} |`,
+        ).join("\n"),
+    );
+  }
+
+  const cpu = os.cpus();
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const markdown = `# Benchmark results
+
+- Date: ${date}
+- Node.js: ${process.version} (${process.platform} ${process.arch})
+- CPU: ${cpu[0]?.model ?? "unknown"} (${cpu.length} logical cores)
+- Command: ${command}
+- Load: autocannon, ${opts.connections} keep-alive connections, pipelining 1; ${opts.rounds} alternating rounds of ${opts.warmup} s warmup + ${opts.duration} s measured per contender and route (order rotated every round)
+- Figures: median over rounds of req/s, and of the ratio to node:http's req/s in the same round; errors, timeouts, non-2xx answers and wrong bodies: 0 (the run fails otherwise)
+- Server CPU: the server process's CPU time (user + system, from /proc) during the measured seconds ÷ wall time. CPU-normalised ratio: (req/s ÷ server CPU) relative to node:http's in the same round, i.e. requests per CPU-second of the server; it is steadier than the req/s ratio when the virtual machine's CPUs are throttled mid-round
+
+${table}
+${goals.length ? `\nGoal check:\n\n${goals.join("\n")}\n` : ""}
+## Per round
+${perRound.join("\n")}
+`;
+  writeFileSync(RESULTS_FILE, markdown);
+
+  console.log(`\n${table}\n`);
+  if (goals.length) console.log(`${goals.join("\n")}\n`);
+  console.log(`Written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+
+  shuttingDown = true;
+  killChildren();
+}
+
+await main();

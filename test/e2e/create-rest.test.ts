@@ -1,0 +1,84 @@
+/**
+ * What a new user does: create an app, install it, type-check it, run its own tests, start it
+ * and call it; then move its folder and run its tests again.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBin, runCommand, tempDir } from "../helpers/cli.js";
+
+const INSTALL_TIMEOUT = 300_000;
+let dir: string;
+let remove: () => void;
+let app: string;
+
+beforeAll(async () => {
+  ({ dir, remove } = tempDir("e2e"));
+  app = join(dir, "my-api");
+  const created = await runBin("create-tornado-app", ["my-api", "--yes"], dir);
+  if (created.code !== 0) throw new Error(`create-tornado-app failed:\n${created.stdout}\n${created.stderr}`);
+}, INSTALL_TIMEOUT);
+
+afterAll(() => remove?.());
+
+describe("a new REST app", () => {
+  it("was installed and committed, and refers to no absolute path", async () => {
+    const log = await runCommand("git", ["log", "--oneline"], app);
+    expect(log.stdout).toMatch(/Initial commit from create-tornado-app/);
+    const status = await runCommand("git", ["status", "--porcelain"], app);
+    expect(status.stdout).toBe("");
+    const manifest = readFileSync(join(app, "package.json"), "utf8") + readFileSync(join(app, "package-lock.json"), "utf8");
+    expect(manifest).not.toContain(dir);
+    expect(JSON.parse(readFileSync(join(app, "node_modules/tornado/package.json"), "utf8")).name).toBe("tornado");
+  });
+
+  it("type-checks", async () => {
+    const result = await runCommand("npm", ["run", "typecheck"], app);
+    expect(result.stdout + result.stderr).not.toMatch(/error TS/);
+    expect(result.code).toBe(0);
+  }, 120_000);
+
+  it("passes its own tests", async () => {
+    const result = await runCommand("npm", ["test"], app);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Tests\s+\d+ passed/);
+  }, 120_000);
+
+  it("builds, starts, answers /health and /users, and stops cleanly on SIGTERM", async () => {
+    expect((await runCommand("npm", ["run", "build"], app)).code).toBe(0);
+    const server = spawn(process.execPath, ["dist/main.js"], { cwd: app, env: { ...process.env, PORT: "0" } });
+    let out = "";
+    server.stdout.on("data", (d) => (out += d));
+    server.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => server.on("close", resolve));
+    try {
+      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
+      const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}`;
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: "ok" });
+      const created = await fetch(`${base}/users`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Ann", email: "ann@example.com" }),
+      });
+      expect(created.status).toBe(201);
+      const list = await fetch(`${base}/users`);
+      expect(await list.json()).toMatchObject({ total: 1, items: [{ name: "Ann" }] });
+      expect(out).toMatch(/200 GET \/users \(127\.0\.0\.1\)/);
+    } finally {
+      server.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(out).toContain("SIGTERM: shutting down");
+  }, 60_000);
+
+  it("still passes its tests after its folder is moved", async () => {
+    const moved = join(dir, "moved-api");
+    renameSync(app, moved);
+    app = moved;
+    const result = await runCommand("npm", ["test"], moved);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+  }, 120_000);
+});
