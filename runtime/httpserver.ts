@@ -281,7 +281,7 @@ export class HTTPServer {
     const request = new HTTPServerRequest({ method: req.method, uri: req.url, version, headers, remoteIp, protocol, connection, raw: req });
     try {
       const done = typeof this.delegate === "function" ? this.delegate(request) : this.delegate.handleRequest(request);
-      if (done instanceof Promise) done.catch((e: unknown) => this.delegateFailed(connection, e));
+      if (done) done.catch((e: unknown) => this.delegateFailed(connection, e));
     } catch (e) {
       this.delegateFailed(connection, e);
     }
@@ -344,19 +344,21 @@ function onResponseClose(this: ServerResponse): void {
 
 /** `HTTPConnection` over node's request and response objects. */
 class NodeHTTPConnection implements HTTPConnection {
-  closed = false;
   gunzip = false;
   private mustClose = false;
-  private closeCallback: (() => void) | null = null;
+  private ended = false;
+  private closeCallbacks: (() => void)[] | null = null;
   private body: Promise<Buffer> | undefined;
 
   constructor(
     private readonly server: HTTPServer,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
-  ) {
-    (res as ServerResponse & { [kConnection]: NodeHTTPConnection })[kConnection] = this;
-    res.once("close", onResponseClose);
+  ) {}
+
+  // Node marks the response destroyed when its socket closes (and once it has been sent).
+  get closed(): boolean {
+    return this.res.destroyed;
   }
 
   get bodyExpected(): boolean {
@@ -369,20 +371,33 @@ class NodeHTTPConnection implements HTTPConnection {
     return false;
   }
 
-  handleClose(): void {
-    this.closed = true;
-    this.server.requestDone();
-    const callback = this.closeCallback;
-    this.closeCallback = null;
-    if (callback !== null && !this.res.writableFinished) callback();
+  // The close listener is added only when someone asks: most requests never need it.
+  onClose(callback: () => void): void {
+    if (this.ended) return;
+    if (this.closeCallbacks === null) {
+      this.closeCallbacks = [];
+      (this.res as ServerResponse & { [kConnection]: NodeHTTPConnection })[kConnection] = this;
+      this.res.once("close", onResponseClose);
+    }
+    this.closeCallbacks.push(callback);
   }
 
-  setCloseCallback(callback: (() => void) | null): void {
-    this.closeCallback = callback;
+  handleClose(): void {
+    const callbacks = this.closeCallbacks;
+    this.closeCallbacks = null;
+    if (this.ended || callbacks === null) return;
+    for (const callback of callbacks) callback();
   }
 
   closeAfterResponse(): void {
     this.mustClose = true;
+  }
+
+  // The request leaves the in-flight count when its response has been handed to node.
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.server.requestDone();
   }
 
   private headerList(headers: HTTPHeaders): string[] {
@@ -394,9 +409,11 @@ class NodeHTTPConnection implements HTTPConnection {
   }
 
   respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void {
-    if (this.closed) return;
-    this.res.writeHead(status, reason, this.headerList(headers));
-    this.res.end(body ?? undefined);
+    if (!this.closed) {
+      this.res.writeHead(status, reason, this.headerList(headers));
+      this.res.end(body ?? undefined);
+    }
+    this.end();
   }
 
   writeHeaders(status: number, reason: string, headers: HTTPHeaders): void {
@@ -411,7 +428,7 @@ class NodeHTTPConnection implements HTTPConnection {
       const done = () => {
         this.res.off("drain", done);
         this.res.off("close", done);
-        if (this.closed) reject(new StreamClosedError());
+        if (this.res.destroyed && !this.res.writableFinished) reject(new StreamClosedError());
         else resolve();
       };
       this.res.on("drain", done);
@@ -421,6 +438,7 @@ class NodeHTTPConnection implements HTTPConnection {
 
   finish(): void {
     if (!this.closed) this.res.end();
+    this.end();
   }
 
   readBody(): Promise<Buffer> {

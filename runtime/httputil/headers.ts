@@ -47,9 +47,9 @@ export function assertValidHeader(name: string, value: string): void {
  */
 export class HTTPHeaders implements Iterable<[string, string]> {
   // Flat [name, value, name, value, …], the shape node's rawHeaders and writeHead() use.
+  // Lookups scan it: header lists are short, and a scan that compares lengths first allocates
+  // nothing, which beats building a lower-case index for every request.
   private flat: string[];
-  // Lower-case names, built on the first lookup.
-  private lowerNames: string[] | null = null;
   // True while `flat` is borrowed from node (copied before the first change).
   private borrowed = false;
 
@@ -109,13 +109,11 @@ export class HTTPHeaders implements Iterable<[string, string]> {
     return headers;
   }
 
-  private keys(): string[] {
-    if (this.lowerNames === null) {
-      const keys: string[] = [];
-      for (let i = 0; i < this.flat.length; i += 2) keys.push(this.flat[i]!.toLowerCase());
-      this.lowerNames = keys;
-    }
-    return this.lowerNames;
+  // Index (into flat) of the first name equal to `key` (lower-case) at or after `from`, or -1.
+  private find(key: string, from = 0): number {
+    const flat = this.flat;
+    for (let i = from; i < flat.length; i += 2) if (sameName(flat[i]!, key)) return i;
+    return -1;
   }
 
   private own(): void {
@@ -133,15 +131,11 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * headers.get("Accept") // "text/html,application/json"
    */
   get(name: string): string | undefined {
-    const keys = this.keys();
     const key = name.toLowerCase();
-    let found: string | undefined;
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === key) {
-        const value = this.flat[2 * i + 1]!;
-        found = found === undefined ? value : `${found},${value}`;
-      }
-    }
+    let i = this.find(key);
+    if (i < 0) return undefined;
+    let found = this.flat[i + 1]!;
+    while ((i = this.find(key, i + 2)) >= 0) found = `${found},${this.flat[i + 1]!}`;
     return found;
   }
 
@@ -152,10 +146,9 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * headers.getList("Set-Cookie") // ["a=1", "b=2"]
    */
   getList(name: string): string[] {
-    const keys = this.keys();
     const key = name.toLowerCase();
     const values: string[] = [];
-    for (let i = 0; i < keys.length; i++) if (keys[i] === key) values.push(this.flat[2 * i + 1]!);
+    for (let i = this.find(key); i >= 0; i = this.find(key, i + 2)) values.push(this.flat[i + 1]!);
     return values;
   }
 
@@ -166,7 +159,7 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * if (!headers.has("Content-Type")) headers.set("Content-Type", "text/plain");
    */
   has(name: string): boolean {
-    return this.keys().includes(name.toLowerCase());
+    return this.find(name.toLowerCase()) >= 0;
   }
 
   /**
@@ -177,23 +170,24 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    */
   set(name: string, value: string): void {
     assertValidHeader(name, value);
+    this.put(name, value);
+  }
+
+  /**
+   * `set()` without the checks, for names and values the runtime builds itself.
+   * @internal
+   */
+  put(name: string, value: string): void {
     this.own();
-    const keys = this.keys();
     const key = name.toLowerCase();
-    const first = keys.indexOf(key);
+    const first = this.find(key);
     if (first < 0) {
       this.flat.push(name, value);
-      keys.push(key);
       return;
     }
-    this.flat[2 * first] = name;
-    this.flat[2 * first + 1] = value;
-    for (let i = keys.length - 1; i > first; i--) {
-      if (keys[i] === key) {
-        this.flat.splice(2 * i, 2);
-        keys.splice(i, 1);
-      }
-    }
+    this.flat[first] = name;
+    this.flat[first + 1] = value;
+    for (let i = this.find(key, first + 2); i >= 0; i = this.find(key, i)) this.flat.splice(i, 2);
   }
 
   /**
@@ -206,7 +200,6 @@ export class HTTPHeaders implements Iterable<[string, string]> {
     assertValidHeader(name, value);
     this.own();
     this.flat.push(name, value);
-    if (this.lowerNames !== null) this.lowerNames.push(name.toLowerCase());
   }
 
   /**
@@ -216,18 +209,12 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * headers.delete("Content-Length");
    */
   delete(name: string): boolean {
-    const keys = this.keys();
     const key = name.toLowerCase();
-    let removed = false;
-    for (let i = keys.length - 1; i >= 0; i--) {
-      if (keys[i] === key) {
-        if (!removed) this.own();
-        this.flat.splice(2 * i, 2);
-        keys.splice(i, 1);
-        removed = true;
-      }
-    }
-    return removed;
+    let i = this.find(key);
+    if (i < 0) return false;
+    this.own();
+    for (; i >= 0; i = this.find(key, i)) this.flat.splice(i, 2);
+    return true;
   }
 
   /** How many `[name, value]` pairs there are. @example headers.size // 3 */
@@ -281,4 +268,16 @@ export class HTTPHeaders implements Iterable<[string, string]> {
   copy(): HTTPHeaders {
     return new HTTPHeaders(this);
   }
+}
+
+// Whether header name `name` equals `key` (already lower-case), ignoring ASCII case.
+function sameName(name: string, key: string): boolean {
+  if (name.length !== key.length) return false;
+  if (name === key) return true;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== key.charCodeAt(i)) return false;
+  }
+  return true;
 }

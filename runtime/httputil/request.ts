@@ -48,8 +48,8 @@ export interface HTTPConnection {
   write(chunk: string | Buffer): Promise<void>;
   /** Ends a response started with `writeHeaders()`. */
   finish(): void;
-  /** Calls `callback` once if the client goes away before the response is finished. */
-  setCloseCallback(callback: (() => void) | null): void;
+  /** Adds a function called once if the client goes away before the response is finished. */
+  onClose(callback: () => void): void;
   /** Closes the connection once the current response is sent (no keep-alive). */
   closeAfterResponse(): void;
 }
@@ -98,10 +98,6 @@ export class HTTPServerRequest {
   remoteIp: string;
   /** `http` or `https` (from `X-Scheme`/`X-Forwarded-Proto` with `xheaders`). */
   protocol: string;
-  /** The `Host` header, or `127.0.0.1` for HTTP/1.0 without one. */
-  readonly host: string;
-  /** `host` without its port, lower-case. */
-  readonly hostName: string;
   /** The part of `uri` before `?`. */
   readonly path: string;
   /** The part of `uri` after `?`, without the `?`. */
@@ -131,8 +127,6 @@ export class HTTPServerRequest {
     this.protocol = init.protocol ?? "http";
     this.connection = init.connection;
     this.raw = init.raw;
-    this.host = this.headers.get("Host") ?? "127.0.0.1";
-    this.hostName = splitHostAndPort(this.host.toLowerCase())[0];
     const q = this.uri.indexOf("?");
     let path = q < 0 ? this.uri : this.uri.slice(0, q);
     // Absolute-form targets (RFC 9112 §3.2.2) route by their path.
@@ -142,6 +136,16 @@ export class HTTPServerRequest {
     }
     this.path = path;
     this.query = q < 0 ? "" : this.uri.slice(q + 1);
+  }
+
+  /** The `Host` header, or `127.0.0.1` for HTTP/1.0 without one. @example this.request.host // "example.com:8080" */
+  get host(): string {
+    return this.headers.get("Host") ?? "127.0.0.1";
+  }
+
+  /** `host` without its port, lower-case. @example this.request.hostName // "example.com" */
+  get hostName(): string {
+    return splitHostAndPort(this.host.toLowerCase())[0];
   }
 
   /**
@@ -195,15 +199,11 @@ export class HTTPServerRequest {
    */
   get signal(): AbortSignal {
     if (this.abort === undefined) {
-      this.abort = new AbortController();
-      if (this.connection?.closed) this.abort.abort();
+      const abort = (this.abort = new AbortController());
+      if (this.connection?.closed) abort.abort();
+      else this.connection?.onClose(() => abort.abort());
     }
     return this.abort.signal;
-  }
-
-  /** Called by the handler when the client goes away; fires `signal`. */
-  connectionLost(): void {
-    this.abort?.abort();
   }
 
   /**

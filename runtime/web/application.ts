@@ -79,23 +79,21 @@ export class Application {
   }
 
   /**
-   * Serves one request: finds its handler and runs it. `HTTPServer` calls this; the promise
-   * settles when the handler is done (errors are answered, never rejected).
+   * Serves one request: finds its handler and runs it. `HTTPServer` calls this. It never
+   * throws: every error becomes a response (and a log line).
    *
    * @example
-   * await app.handleRequest(request);
+   * app.handleRequest(new HTTPServerRequest({ uri: "/", connection }));
    */
-  handleRequest(request: HTTPServerRequest): Promise<void> {
+  handleRequest(request: HTTPServerRequest): void {
     const found = this.router.find(request.path);
     if (found !== null) {
-      const handler = new found.rule.handlerClass(this, request);
-      return handler._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
+      void new found.rule.handlerClass(this, request)._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
+      return;
     }
     const fallback = this.settings.defaultHandlerClass;
-    if (fallback !== undefined) {
-      return new fallback(this, request)._execute(this.settings.defaultHandlerArgs, [], {});
-    }
-    return new ErrorHandler(this, request)._execute({ statusCode: 404 }, [], {});
+    if (fallback !== undefined) void new fallback(this, request)._execute(this.settings.defaultHandlerArgs, [], {});
+    else void new ErrorHandler(this, request)._execute({ statusCode: 404 }, [], {});
   }
 
   /**

@@ -36,6 +36,9 @@ export interface ErrorDetails {
 }
 
 const SUPPORTED_METHODS = ["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
+const METHOD_NAMES: Record<string, string> = Object.fromEntries(SUPPORTED_METHODS.map((m) => [m, m.toLowerCase()]));
+const NO_ARGS: (string | null)[] = Object.freeze([]) as unknown as (string | null)[];
+const NO_KWARGS: Record<string, string | null> = Object.freeze({});
 // Control characters other than \t \n \r become spaces in argument values, as in Tornado.
 const CONTROL_CHARS = /[\x00-\x08\x0e-\x1f]/g;
 const ETAG_LIST = /\*|(?:W\/)?"[^"]*"/g;
@@ -76,9 +79,9 @@ export class RequestHandler {
   readonly application: Application;
   readonly request: HTTPServerRequest;
   /** The decoded positional path groups (`null` for an optional group that did not match). */
-  pathArgs: (string | null)[] = [];
+  pathArgs: (string | null)[] = NO_ARGS;
   /** The decoded named path groups, by name. */
-  pathKwargs: Record<string, string | null> = {};
+  pathKwargs: Record<string, string | null> = NO_KWARGS;
 
   private statusCode = 200;
   private reasonPhrase = "OK";
@@ -355,9 +358,9 @@ export class RequestHandler {
     } else if (chunk instanceof Uint8Array) {
       this.writeBuffer.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } else if (chunk !== null && typeof chunk === "object") {
-      const encoder = this.settings.jsonEncoder ?? jsonEncode;
+      const encoder = this.application.settings.jsonEncoder ?? jsonEncode;
       this.writeBuffer.push(encoder(chunk));
-      this.headers.set("Content-Type", JSON_TYPE);
+      this.headers.put("Content-Type", JSON_TYPE);
     } else {
       throw new TypeError(`write() takes a string, a Buffer or an object, not ${chunk === null ? "null" : typeof chunk}`);
     }
@@ -413,7 +416,7 @@ export class RequestHandler {
         const etag = this.computeEtag();
         this.writeBuffer = [];
         if (etag !== null) {
-          this.headers.set("Etag", etag);
+          this.headers.put("Etag", etag);
           if (this.checkEtagHeader()) {
             body = null;
             this.setStatus(304);
@@ -429,19 +432,18 @@ export class RequestHandler {
         this.headers.delete("Content-Language");
         this.headers.delete("Content-Type");
       } else if (!this.headers.has("Content-Length")) {
-        this.headers.set("Content-Length", String(body === null ? 0 : byteLength(body)));
+        this.headers.put("Content-Length", String(body === null ? 0 : byteLength(body)));
       }
       this.headersSent = true;
       this.done = true;
       connection?.respond(status, this.reasonPhrase, this.headers, body);
     } else {
       this.done = true;
-      if (connection && !connection.closed) {
-        if (body !== null) connection.write(body).catch(() => {});
+      if (connection) {
+        if (body !== null && !connection.closed) connection.write(body).catch(() => {});
         connection.finish();
       }
     }
-    connection?.setCloseCallback(null);
     this.request.markFinished();
     this.application.logRequest(this);
     try {
@@ -625,7 +627,7 @@ export class RequestHandler {
   async _execute(initArgs: unknown, rawPathArgs: (string | null)[], rawPathKwargs: Record<string, string | null>): Promise<void> {
     const request = this.request;
     const connection = request.connection;
-    connection?.setCloseCallback(() => this.connectionLost());
+    if (this.onConnectionClose !== RequestHandler.prototype.onConnectionClose) connection?.onClose(() => this.connectionLost());
     try {
       let result: unknown = this.initialize(initArgs);
       if (isThenable(result)) await result;
@@ -651,6 +653,7 @@ export class RequestHandler {
       }
       if (rawPathArgs.length > 0) {
         this.pathArgs = rawPathArgs.map((arg) => (arg === null ? null : this.decodePathArgument(arg)));
+        this.pathKwargs = {};
         for (const name in rawPathKwargs) {
           const value = rawPathKwargs[name];
           this.pathKwargs[name] = value == null ? null : this.decodePathArgument(value, name);
@@ -688,7 +691,7 @@ export class RequestHandler {
 
   private handlerMethod(method: string): ((...args: unknown[]) => unknown) | null {
     const self = this as unknown as Record<string, unknown>;
-    let fn = self[method.toLowerCase()];
+    let fn = self[METHOD_NAMES[method] ?? method.toLowerCase()];
     // Beyond Tornado: HEAD is answered from get() when there is no head().
     if (fn === undefined && method === "HEAD") fn = self.get;
     return typeof fn === "function" ? (fn as (...args: unknown[]) => unknown) : null;
@@ -700,7 +703,6 @@ export class RequestHandler {
   }
 
   private connectionLost(): void {
-    this.request.connectionLost();
     try {
       this.onConnectionClose();
     } catch (e) {
