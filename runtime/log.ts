@@ -14,10 +14,20 @@
  * accessLog.setLevel("warning");                             // only 4xx/5xx lines
  */
 
-/** Severity of a log record, lowest first; `silent` as a threshold drops everything. */
+/**
+ * Severity of a log record, lowest first.
+ *
+ * @example
+ * const level: LogLevel = status < 500 ? "warning" : "error";
+ */
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
-/** A threshold: a level, or `silent` to drop every record. */
+/**
+ * A threshold: a level, or `silent` to drop every record.
+ *
+ * @example
+ * configureLogging({ level: "silent" satisfies LogThreshold });
+ */
 export type LogThreshold = LogLevel | "silent";
 
 const LEVEL_RANK: Record<LogThreshold, number> = { debug: 10, info: 20, warning: 30, error: 40, silent: 100 };

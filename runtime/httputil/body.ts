@@ -37,7 +37,12 @@ export interface HTTPFile {
   contentType: string;
 }
 
-/** Arguments by name, each a list of raw byte values (decoded when a handler reads them). */
+/**
+ * Arguments by name, each a list of raw byte values (decoded when a handler reads them).
+ *
+ * @example
+ * const args: ArgumentMap = parseQsBytes("tag=a&tag=b"); // { tag: [<Buffer 61>, <Buffer 62>] }
+ */
 export type ArgumentMap = Record<string, Buffer[]>;
 
 /**

@@ -216,7 +216,10 @@ export class HTTPServerRequest {
     return (this.finishTime ?? performance.now()) - this.startTime;
   }
 
-  /** Marks the request finished, fixing `requestTime()`. */
+  /**
+   * Marks the request finished, fixing `requestTime()`; the handler calls it in `finish()`.
+   * @internal
+   */
   markFinished(): void {
     this.finishTime ??= performance.now();
   }

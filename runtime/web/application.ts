@@ -38,6 +38,12 @@ export interface ApplicationSettings {
  * new Application([["/old", ErrorHandler, { statusCode: 410 }]]);
  */
 export class ErrorHandler extends RequestHandler {
+  /**
+   * Answers with `initArgs.statusCode` (default 404) straight away, before any body is read.
+   *
+   * @example
+   * ["/old", ErrorHandler, { statusCode: 410 }]
+   */
   override initialize(initArgs: { statusCode?: number } = {}): void {
     // Refused here rather than in prepare(), before any request body is read.
     throw new HTTPError(initArgs.statusCode ?? 404);

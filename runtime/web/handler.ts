@@ -19,7 +19,12 @@ import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
  */
 export type HandlerClass = new (application: Application, request: HTTPServerRequest) => RequestHandler;
 
-/** What `write()` accepts: text, bytes, or a value sent as JSON. */
+/**
+ * What `write()` accepts: text, bytes, or an object or array sent as JSON.
+ *
+ * @example
+ * const chunks: Chunk[] = ["text", Buffer.from("bytes"), { json: true }, [1, 2]];
+ */
 export type Chunk = string | Buffer | Uint8Array | object;
 
 /**

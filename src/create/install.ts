@@ -5,8 +5,20 @@ import { UserError } from "../cli/errors.js";
 import { progressLine } from "../cli/output.js";
 import { createMessages as say } from "./messages.js";
 
-/** The package managers `--package-manager` accepts. */
+/**
+ * The package managers `--package-manager` accepts.
+ *
+ * @example
+ * PACKAGE_MANAGERS.includes("pnpm") // true
+ */
 export const PACKAGE_MANAGERS = ["npm", "pnpm", "yarn"] as const;
+
+/**
+ * One of `PACKAGE_MANAGERS`.
+ *
+ * @example
+ * const pm: PackageManager = detectPackageManager();
+ */
 export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
 
 /**

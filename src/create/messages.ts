@@ -2,6 +2,12 @@
 
 import { style } from "../cli/output.js";
 
+/**
+ * Each line `create-tornado-app` prints, as text or a function building it.
+ *
+ * @example
+ * throw new UserError(createMessages.notEmpty("my-api"));
+ */
 export const createMessages = {
   description: "Create a new app on the tornado runtime (Tornado's handler model for TypeScript).",
   missingDirectory:

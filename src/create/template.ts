@@ -4,7 +4,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { templatesRoot } from "../cli/paths.js";
 
-/** The app templates this CLI knows, in the order offered. */
+/**
+ * The app templates this CLI knows, in the order offered (not all ship yet: see
+ * `availableTemplates()`).
+ *
+ * @example
+ * APP_TEMPLATES[0] // "rest"
+ */
 export const APP_TEMPLATES = ["rest", "websocket", "slow-db"] as const;
 
 /**
