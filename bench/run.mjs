@@ -9,10 +9,12 @@
 // load generator and the server never share a thread. For each route, the contenders are
 // measured in short alternating rounds (the order rotates every round), and each contender's
 // figure is the MEDIAN over rounds of (its req/s ÷ node:http's req/s in the same round), which
-// cancels most of the machine's minute-to-minute drift. Any socket error, timeout, non-2xx
-// answer or wrong body fails the run. The table is printed and written to bench/results.md.
+// cancels most of the machine's minute-to-minute drift. Alongside, the server's CPU time is read
+// from /proc, giving a CPU-normalised ratio (requests per server CPU-second, relative to
+// node:http's in the same round). Any socket error, timeout, non-2xx answer or wrong body fails
+// the run. The table is printed and written to bench/results.md.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -148,7 +150,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     shuttingDown = true;
     console.error(`\nreceived ${signal}: stopping the servers`);
     killChildren();
-    process.exit(130);
+    process.exit(128 + os.constants.signals[signal]);
   });
 }
 process.on("uncaughtException", (error) => fail(error?.stack ?? String(error)));
@@ -171,9 +173,13 @@ function startServer(contender) {
   });
   child.on("exit", (code, signal) => {
     children.delete(child);
-    if (!shuttingDown) {
-      fail(`server ${contender.name} exited (code ${code}, signal ${signal}) during the run\n${stderr}`);
-    }
+    // A terminal's Ctrl-C reaches the servers too (same process group); give our own SIGINT
+    // handler a moment to run so that this is not reported as a crash.
+    setTimeout(() => {
+      if (!shuttingDown) {
+        fail(`server ${contender.name} exited (code ${code}, signal ${signal}) during the run\n${stderr}`);
+      }
+    }, 200).unref();
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -207,6 +213,19 @@ function cpuSeconds(pid) {
   }
 }
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** The commit measured, and whether runtime/ differed from it (the build is of the work tree). */
+function gitRevision() {
+  try {
+    const git = (...args) =>
+      execFileSync("git", ["-C", ROOT_DIR, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const commit = git("rev-parse", "--short", "HEAD");
+    const dirty = git("status", "--porcelain", "--", "runtime") !== "";
+    return `commit ${commit}${dirty ? " with uncommitted changes in runtime/" : ""}`;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
 
 // ---------------------------------------------------------------- measuring
 
@@ -412,10 +431,12 @@ async function main() {
   }
 
   const cpu = os.cpus();
+  const revision = gitRevision();
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const markdown = `# Benchmark results
 
 - Date: ${date}
+- Runtime: ${revision}
 - Node.js: ${process.version} (${process.platform} ${process.arch})
 - CPU: ${cpu[0]?.model ?? "unknown"} (${cpu.length} logical cores)
 - Command: ${command}
@@ -438,4 +459,4 @@ ${perRound.join("\n")}
   killChildren();
 }
 
-await main();
+main().catch((error) => fail(error?.stack ?? String(error)));
