@@ -11,7 +11,7 @@
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import { isIP, type AddressInfo, type Server as NetServer } from "node:net";
+import { isIP, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { createGunzip } from "node:zlib";
@@ -20,6 +20,8 @@ import { HTTPHeaders } from "./httputil/headers.js";
 import { HTTPServerRequest, responses, type HTTPConnection } from "./httputil/request.js";
 import { StreamClosedError } from "./iostream.js";
 import { appLog, genLog } from "./log.js";
+import { trackServer, untrackServer } from "./httpserver/registry.js";
+import { attachToSupervisor, supervisedPort } from "./httpserver/supervised.js";
 
 /**
  * What an `HTTPServer` hands each request to: an `Application`, or a function.
@@ -125,6 +127,8 @@ export class HTTPServer {
   private inflight = 0;
   private closingPromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
+  // Under `tornado dev`: the supervisor's port, and the sockets it handed over.
+  private supervised: { port: number; sockets: Set<Socket> } | undefined;
   /** True once `close()` has been called. */
   closing = false;
 
@@ -162,6 +166,8 @@ export class HTTPServer {
    * console.log(server.port);
    */
   listen(port = 0, host?: string): Promise<this> {
+    const owned = supervisedPort();
+    if (owned !== null) return Promise.resolve(this.serveForSupervisor(owned));
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         if (error.code === "EADDRINUSE") {
@@ -172,9 +178,46 @@ export class HTTPServer {
       this.server.once("error", onError);
       this.server.listen(port, host, () => {
         this.server.off("error", onError);
+        trackServer(this);
         resolve(this);
       });
     });
+  }
+
+  // Under `tornado dev` the supervisor owns the port and hands each connection over.
+  private serveForSupervisor(port: number): this {
+    const sockets = new Set<Socket>();
+    this.supervised = { port, sockets };
+    // Turns on node's connection tracking (idle/active lists, header timeouts) without binding.
+    this.server.emit("listening");
+    attachToSupervisor({
+      acceptConnection: (socket) => {
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+        this.server.emit("connection", socket);
+      },
+      close: ({ timeout, idleGrace }) => {
+        this.closingPromise ??= this.drainSupervised(timeout, idleGrace);
+        return this.closingPromise;
+      },
+    });
+    return this;
+  }
+
+  private async drainSupervised(timeout: number, idleGrace: number): Promise<void> {
+    this.closing = true;
+    const deadline = Date.now() + timeout;
+    await new Promise((resolve) => setTimeout(resolve, idleGrace));
+    this.server.closeIdleConnections();
+    const sockets = this.supervised!.sockets;
+    while (sockets.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      this.server.closeIdleConnections();
+    }
+    if (sockets.size > 0) {
+      genLog.warning(`Closing ${sockets.size} connection(s) with requests still in flight after ${timeout}ms`);
+      for (const socket of sockets) socket.destroy();
+    }
   }
 
   /**
@@ -190,6 +233,7 @@ export class HTTPServer {
       this.server.once("error", reject);
       this.server.listen(socket, () => {
         this.server.off("error", reject);
+        trackServer(this);
         resolve(this);
       });
     });
@@ -197,6 +241,7 @@ export class HTTPServer {
 
   /** The port the server listens on. @example server.port // 8888 */
   get port(): number {
+    if (this.supervised) return this.supervised.port;
     const address = this.server.address();
     if (address === null || typeof address === "string") throw new Error("The server is not listening on a TCP port");
     return address.port;
@@ -204,6 +249,7 @@ export class HTTPServer {
 
   /** The address the server listens on. @example server.address().address // "127.0.0.1" */
   address(): AddressInfo {
+    if (this.supervised) return { address: "127.0.0.1", family: "IPv4", port: this.supervised.port };
     const address = this.server.address();
     if (address === null || typeof address === "string") throw new Error("The server is not listening on a TCP port");
     return address;
@@ -223,7 +269,9 @@ export class HTTPServer {
    * process.once("SIGTERM", () => server.close({ timeout: 10_000 }));
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closingPromise ??= this.shutDown(options.timeout ?? 30_000);
+    const timeout = options.timeout ?? 30_000;
+    untrackServer(this);
+    this.closingPromise ??= this.supervised ? this.drainSupervised(timeout, 0) : this.shutDown(timeout);
     return this.closingPromise;
   }
 

@@ -2,7 +2,9 @@
 
 import { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
-import { UserError, runCli } from "./cli/errors.js";
+import { runCli } from "./cli/errors.js";
+import { devCommand } from "./commands/dev.js";
+import { startCommand } from "./commands/start.js";
 
 /**
  * Builds the `tornado` command line; its subcommands are registered here as they land.
@@ -16,11 +18,8 @@ export function tornadoProgram(): Command {
     .version(VERSION, "-v, --version")
     .exitOverride()
     .showSuggestionAfterError()
-    .argument("[command]")
-    .action((command?: string) => {
-      // Replaced by commander's own check once subcommands are registered.
-      if (command !== undefined) throw new UserError(`Unknown command "${command}": run tornado --help to see the commands.`);
-    });
+    .addCommand(devCommand().exitOverride())
+    .addCommand(startCommand().exitOverride());
 }
 
 await runCli(async () => {

@@ -185,7 +185,7 @@ describe("tornado", () => {
     expect((await runBin("tornado", ["--version"], dir)).stdout.trim()).toBe("0.1.0");
     const bad = await runBin("tornado", ["frob"], dir);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe('error: Unknown command "frob": run tornado --help to see the commands.\n');
+    expect(bad.stderr).toBe("error: unknown command 'frob'\n");
   });
 });
 

@@ -1,0 +1,41 @@
+/**
+ * The servers listening in this process, so that a process manager (`tornado start`) can drain
+ * them all on SIGTERM without the app having to hand them over.
+ */
+
+/** A server that can be closed gracefully. */
+export interface ClosableServer {
+  close(options?: { timeout?: number }): Promise<void>;
+}
+
+const live = new Set<ClosableServer>();
+
+/**
+ * Records a server as listening (`HTTPServer.listen` calls it).
+ *
+ * @example
+ * trackServer(this);
+ */
+export function trackServer(server: ClosableServer): void {
+  live.add(server);
+}
+
+/**
+ * Forgets a server (`HTTPServer.close` calls it).
+ *
+ * @example
+ * untrackServer(this);
+ */
+export function untrackServer(server: ClosableServer): void {
+  live.delete(server);
+}
+
+/**
+ * Closes every listening server gracefully: requests in flight finish within `timeout` ms.
+ *
+ * @example
+ * process.once("SIGTERM", async () => { await closeAllServers(30_000); process.exit(0); });
+ */
+export async function closeAllServers(timeout: number): Promise<void> {
+  await Promise.all([...live].map((server) => server.close({ timeout })));
+}

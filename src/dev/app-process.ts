@@ -1,0 +1,146 @@
+/** One app process under `tornado dev`: spawned ahead, started on demand, drained, killed. */
+
+import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const CHILD_SCRIPT = fileURLToPath(new URL("./child.js", import.meta.url));
+// tsx's loader (esbuild underneath): TypeScript without a build step, with source maps.
+const TS_LOADER = import.meta.resolve("tsx");
+
+/** What an app process is doing. */
+export type AppState = "loading" | "standby" | "starting" | "serving" | "draining" | "exited";
+
+/**
+ * A child process running the app. Events: `standby` (loader ready), `listening` (the app's
+ * server is up), `failed` (message: the error, with its `.ts` location), `exit` (code, signal).
+ *
+ * @example
+ * const app = new AppProcess({ cwd, env, entry });
+ * app.once("listening", () => app.hand(socket));
+ * app.start();
+ */
+export class AppProcess extends EventEmitter {
+  readonly child: ChildProcess;
+  state: AppState = "loading";
+  /** The error the app reported, if it failed. */
+  failure: string | null = null;
+  private startRequested = false;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string }) {
+    super();
+    this.child = fork(CHILD_SCRIPT, [], {
+      cwd: options.cwd,
+      env: { ...options.env, TORNADO_DEV_ENTRY: options.entry },
+      execArgv: ["--enable-source-maps", "--import", TS_LOADER],
+      // Its own process group, so that killing it kills whatever it started too.
+      detached: true,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child.on("message", (message: { type?: string; message?: string }) => {
+      if (message?.type === "tornado:standby") {
+        this.state = "standby";
+        this.emit("standby");
+        if (this.startRequested) this.sendStart();
+      } else if (message?.type === "tornado:listening") {
+        this.state = "serving";
+        this.emit("listening");
+      } else if (message?.type === "tornado:failed") {
+        this.failure = message.message ?? "the app failed";
+        this.emit("failed", this.failure);
+      }
+    });
+    this.child.on("exit", (code, signal) => {
+      const was = this.state;
+      this.state = "exited";
+      clearTimeout(this.killTimer);
+      this.emit("exit", code, signal, was);
+    });
+    // A child that dies while a message is on its way is an `exit`, not a crash of ours.
+    this.child.on("error", () => {});
+  }
+
+  /** The child's process id. @example app.pid */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Imports the app's entry (as soon as the loader is ready). @example app.start() */
+  start(): void {
+    this.startRequested = true;
+    if (this.state === "standby") this.sendStart();
+  }
+
+  private sendStart(): void {
+    this.state = "starting";
+    this.child.send({ type: "tornado:start" });
+  }
+
+  /**
+   * Hands an accepted connection to the app; returns false if the app can no longer take it.
+   *
+   * @example
+   * if (!app.hand(socket)) queue.push(socket);
+   */
+  hand(socket: Socket): boolean {
+    if (this.state !== "serving" || !this.child.connected) return false;
+    try {
+      this.child.send({ type: "tornado:connection" }, socket);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Asks the app to finish its requests and exit; kills its process group if it is still there
+   * after `timeout` plus `grace` ms.
+   *
+   * @example
+   * old.drain(10_000, 3_000, (line) => console.log(line));
+   */
+  drain(timeout: number, grace: number, say: (line: string) => void): void {
+    if (this.state === "exited") return;
+    this.state = "draining";
+    if (this.child.connected) this.child.send({ type: "tornado:drain", timeout });
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => this.kill(grace, say), timeout + 500);
+    this.killTimer.unref();
+  }
+
+  /**
+   * Sends SIGTERM to the app's whole process group, then SIGKILL after `grace` ms if it is
+   * still running (saying so). Resolves once it has exited.
+   *
+   * @example
+   * await app.kill(3000, console.log);
+   */
+  kill(grace: number, say: (line: string) => void = () => {}): Promise<void> {
+    if (this.state === "exited") return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.once("exit", () => resolve()));
+    this.signalGroup("SIGTERM");
+    const timer = setTimeout(() => {
+      if (this.state !== "exited") {
+        say(`app process ${this.pid} did not exit ${grace / 1000} s after SIGTERM: sent SIGKILL`);
+        this.signalGroup("SIGKILL");
+      }
+    }, grace);
+    return exited.finally(() => clearTimeout(timer));
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        this.child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The app process of `tornado dev`. Started ahead of time with the TypeScript loader
+ * registered (node `--import tsx`), it waits for `tornado:start`, then imports the app's entry;
+ * the app's `listen()` reports back (see runtime/httpserver/supervised.ts).
+ */
+
+import { pathToFileURL } from "node:url";
+
+const entry = process.env.TORNADO_DEV_ENTRY;
+
+// Reports the error to the supervisor (which prints it) and exits.
+function fail(error: unknown): void {
+  const text = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  if (process.send) process.send({ type: "tornado:failed", message: text }, () => process.exit(1));
+  else process.exit(1);
+}
+
+async function startApp(): Promise<void> {
+  if (!entry) return fail(new Error("TORNADO_DEV_ENTRY is not set"));
+  try {
+    await import(pathToFileURL(entry).href);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+process.on("message", (message: { type?: string }) => {
+  if (message?.type === "tornado:start") void startApp().catch(() => {});
+});
+process.on("uncaughtException", (error) => fail(error));
+process.once("disconnect", () => process.exit(0));
+process.send?.({ type: "tornado:standby" });

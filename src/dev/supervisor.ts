@@ -1,0 +1,269 @@
+/**
+ * The `tornado dev` supervisor: it owns the listening port and the file watcher; the app runs
+ * in a child process. On a change the new app starts first, connections that arrive meanwhile
+ * wait, traffic moves over once the new app listens, and the old one drains and exits.
+ */
+
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import { relative } from "node:path";
+import { createInterface } from "node:readline";
+import type { FSWatcher } from "chokidar";
+import { UserError } from "../cli/errors.js";
+import { xhtmlEscape } from "../../runtime/escape.js";
+import { AppProcess } from "./app-process.js";
+import { loadDotenv } from "./env.js";
+import { devMessages as say } from "./messages.js";
+import { watchApp, watchedPaths } from "./watch.js";
+
+/**
+ * How to run the app under `tornado dev`.
+ *
+ * @example
+ * const options: DevOptions = { root: process.cwd(), entry: "/app/src/main.ts", port: 8888 };
+ */
+export interface DevOptions {
+  root: string;
+  /** Absolute path of the TypeScript entry. */
+  entry: string;
+  port: number;
+  host?: string;
+  /** How long an old app may take to finish its requests (ms). Default 10 s. */
+  drainTimeout?: number;
+  /** How long a new app may take to call listen() (ms). Default 15 s. */
+  startTimeout?: number;
+  /** How long after SIGTERM before SIGKILL (ms). Default 3 s. */
+  killGrace?: number;
+  /** Where the supervisor's own lines go. Default: stdout. */
+  print?: (line: string) => void;
+  /** Clear the screen before each restart (only ever on a terminal). Default true. */
+  clearScreen?: boolean;
+  /** Read `rs` + Enter from stdin. Default true. */
+  readStdin?: boolean;
+}
+
+/**
+ * Runs an app with restarts that drop nobody.
+ *
+ * @example
+ * const dev = new DevSupervisor({ root, entry, port: 8888 });
+ * await dev.run();
+ * process.once("SIGINT", () => dev.stop());
+ */
+export class DevSupervisor {
+  private readonly listener: Server;
+  private readonly fallback: HttpServer;
+  private readonly print: (line: string) => void;
+  private current: AppProcess | null = null;
+  private starting: AppProcess | null = null;
+  private standby: AppProcess | null = null;
+  private readonly retired = new Set<AppProcess>();
+  private queue: Socket[] = [];
+  private lastError: string | null = null;
+  private watcher: FSWatcher | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly drainTimeout: number;
+  private readonly startTimeout: number;
+  private readonly killGrace: number;
+
+  constructor(private readonly options: DevOptions) {
+    this.print = options.print ?? ((line) => process.stdout.write(line + "\n"));
+    this.drainTimeout = options.drainTimeout ?? 10_000;
+    this.startTimeout = options.startTimeout ?? 15_000;
+    this.killGrace = options.killGrace ?? 3_000;
+    // Accepted sockets stay paused (nothing read) until an app takes them.
+    this.listener = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
+    this.fallback = createHttpServer((_req, res) => {
+      const error = this.lastError ?? "The app is not running.";
+      res.writeHead(503, { "Content-Type": "text/html; charset=UTF-8", "Retry-After": "1", Connection: "close" });
+      res.end(say.unavailablePage(xhtmlEscape(error)));
+    });
+  }
+
+  private get displayEntry(): string {
+    return relative(this.options.root, this.options.entry);
+  }
+
+  /**
+   * Binds the port, starts the app and the watcher. Rejects with a `UserError` when the port
+   * is taken.
+   *
+   * @example
+   * await dev.run();
+   */
+  async run(): Promise<void> {
+    const { port, host } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      this.listener.once("error", (error: NodeJS.ErrnoException) =>
+        reject(error.code === "EADDRINUSE" ? new UserError(say.portInUse(port)) : error),
+      );
+      this.listener.listen(port, host, () => resolve());
+    });
+    const watched = watchedPaths(this.options.root, this.options.entry).map((p) => relative(this.options.root, p) || ".");
+    this.print(say.banner(this.port, watched));
+    this.restart(null);
+    this.watcher = watchApp(this.options.root, this.options.entry, (files) => this.onFilesChanged(files));
+    if (this.options.readStdin !== false && process.stdin.readable) {
+      createInterface({ input: process.stdin }).on("line", (line) => {
+        if (line.trim() === "rs") this.restart("rs");
+      });
+    }
+  }
+
+  /** The port the supervisor listens on. @example dev.port // 8888 */
+  get port(): number {
+    const address = this.listener.address();
+    return typeof address === "object" && address !== null ? address.port : this.options.port;
+  }
+
+  private environment(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      ...loadDotenv(this.options.root),
+      NODE_ENV: process.env.NODE_ENV ?? "development",
+      PORT: String(this.port),
+      TORNADO_SUPERVISOR_PORT: String(this.port),
+      TORNADO_DEV: "1",
+    };
+  }
+
+  private spawn(): AppProcess {
+    const app = new AppProcess({ cwd: this.options.root, env: this.environment(), entry: this.options.entry });
+    app.on("exit", (code: number | null, signal: string | null, was: string) => this.onAppExit(app, code, signal, was));
+    return app;
+  }
+
+  // A process with the loader already loaded, so that a restart only pays for the app itself.
+  private prepareStandby(): void {
+    if (this.standby === null && this.stopping === undefined) this.standby = this.spawn();
+  }
+
+  private onFilesChanged(files: string[]): void {
+    // A standby process was spawned with the old .env and package.json: start a fresh one.
+    if (files.some((f) => f === ".env" || f === "package.json" || f === "tsconfig.json") && this.standby) {
+      void this.standby.kill(this.killGrace);
+      this.standby = null;
+    }
+    this.restart(files[0] ?? null);
+  }
+
+  /**
+   * Starts a new app; once it listens, it takes over from the current one.
+   *
+   * @example
+   * dev.restart("src/app.ts");
+   */
+  restart(changed: string | null): void {
+    if (this.stopping) return;
+    if (this.starting) {
+      // A newer change arrived while starting: that start is already out of date.
+      const stale = this.starting;
+      this.starting = null;
+      void stale.kill(this.killGrace);
+    }
+    if (changed !== null && process.stdout.isTTY && this.options.clearScreen !== false) process.stdout.write("\x1bc");
+    const app = this.standby ?? this.spawn();
+    this.standby = null;
+    this.starting = app;
+    const began = performance.now();
+    const timer = setTimeout(
+      () => this.startFailed(app, changed, say.neverListened(this.displayEntry, this.startTimeout)),
+      this.startTimeout,
+    );
+    app.once("listening", () => {
+      clearTimeout(timer);
+      if (this.starting !== app) return;
+      this.starting = null;
+      const previous = this.current;
+      this.current = app;
+      this.lastError = null;
+      const waited = this.queue.length;
+      this.flushQueue();
+      if (previous) this.retire(previous);
+      const ms = Math.round(performance.now() - began);
+      this.print(changed === null ? say.started(this.displayEntry, ms) : say.restarted(changed, ms, waited));
+      this.prepareStandby();
+    });
+    app.once("failed", (message: string) => {
+      clearTimeout(timer);
+      this.startFailed(app, changed, message);
+    });
+    app.start();
+    this.prepareStandby();
+  }
+
+  private startFailed(app: AppProcess, changed: string | null, message: string): void {
+    if (this.starting !== app) return;
+    this.starting = null;
+    this.lastError = message;
+    void app.kill(this.killGrace);
+    this.print(say.startFailed(changed, this.current !== null, message));
+    this.flushQueue();
+    this.prepareStandby();
+  }
+
+  private retire(app: AppProcess): void {
+    this.retired.add(app);
+    app.drain(this.drainTimeout, this.killGrace, (line) => this.print(say.note(line)));
+  }
+
+  private onAppExit(app: AppProcess, code: number | null, signal: string | null, was: string): void {
+    this.retired.delete(app);
+    if (app === this.standby) this.standby = null;
+    if (app === this.starting && was !== "serving") {
+      this.startFailed(app, null, app.failure ?? say.exitedBeforeListening(this.displayEntry, code, signal));
+      return;
+    }
+    if (app === this.current) {
+      this.current = null;
+      if (this.stopping) return;
+      this.lastError = app.failure ?? say.exitedBeforeListening(this.displayEntry, code, signal);
+      this.print(say.crashed(code, signal, app.failure));
+    }
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.starting !== null) {
+      // The new version is on its way: wait for it rather than serve the old one.
+      this.queue.push(socket);
+      socket.once("close", () => (this.queue = this.queue.filter((s) => s !== socket)));
+      return;
+    }
+    this.dispatch(socket);
+  }
+
+  private dispatch(socket: Socket): void {
+    if (socket.destroyed) return;
+    if (this.current?.hand(socket)) return;
+    this.fallback.emit("connection", socket);
+    socket.resume();
+  }
+
+  private flushQueue(): void {
+    const waiting = this.queue;
+    this.queue = [];
+    for (const socket of waiting) {
+      socket.removeAllListeners("close");
+      this.dispatch(socket);
+    }
+  }
+
+  /**
+   * Stops watching, closes the port and ends every app process (their whole process groups),
+   * leaving nothing behind.
+   *
+   * @example
+   * process.once("SIGINT", () => dev.stop().then(() => process.exit(0)));
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.watcher?.close();
+      this.listener.close();
+      for (const socket of this.queue) socket.destroy();
+      this.queue = [];
+      const apps = [this.current, this.starting, this.standby, ...this.retired].filter((a): a is AppProcess => a !== null);
+      await Promise.all(apps.map((app) => app.kill(this.killGrace, (line) => this.print(say.note(line)))));
+    })();
+    return this.stopping;
+  }
+}
