@@ -882,3 +882,54 @@ describe("Application.logRequest", () => {
     expect(accessLines).toEqual([]);
   });
 });
+
+describe("Application setting blockingLogThreshold", () => {
+  const busy = (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+  };
+
+  it("logs the route, handler method, its location and the time when a handler blocks the loop", async () => {
+    class Blocker extends RequestHandler {
+      async get(where: string) {
+        if (where === "before") busy(150);
+        await new Promise((r) => setTimeout(r, 1));
+        if (where === "after") busy(150);
+        this.write("done");
+      }
+    }
+    const t = await serve([url("/block/:where", Blocker)], { blockingLogThreshold: 80 });
+    for (const where of ["before", "after"]) {
+      const res = await expectLog(
+        "tornado.general",
+        /^GET \/block\/:where: Blocker\.get \(\S+web\.test\.ts:\d+\) blocked the event loop for 1\d\d ms$/,
+        async () => {
+          const response = await t.fetch(`/block/${where}`);
+          // The location is looked up after the request; give it a moment.
+          await new Promise((r) => setTimeout(r, 300));
+          return response;
+        },
+      );
+      expect(await res.text()).toBe("done");
+    }
+  });
+
+  it("says nothing about handlers under the threshold", async () => {
+    class Quick extends RequestHandler {
+      get() {
+        this.write("quick");
+      }
+    }
+    const t = await serve([["/", Quick]], { blockingLogThreshold: 80 });
+    const reported: string[] = [];
+    const stop = interceptLogs((r) => r.message.includes("blocked the event loop") && reported.push(r.message) > 0);
+    try {
+      expect(await (await t.fetch("/")).text()).toBe("quick");
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      stop();
+    }
+    expect(reported).toEqual([]);
+  });
+});
+
