@@ -57,6 +57,8 @@ function onMessage(message: Message, handle?: unknown): void {
  */
 export function attachToSupervisor(server: SupervisedServer): void {
   if (servers.length === 0) {
+    // Connections arrive over the IPC channel: it keeps this process alive between them.
+    process.channel?.ref();
     process.on("message", onMessage);
     // The supervisor going away (Ctrl-C, a crash) must not leave this process behind.
     process.once("disconnect", () => process.exit(0));

@@ -20,6 +20,18 @@ export function parsePort(value: string): number {
 }
 
 /**
+ * Parses a duration option in milliseconds: a positive integer.
+ *
+ * @example
+ * parseMilliseconds("--start-timeout", "2000") // 2000
+ */
+export function parseMilliseconds(option: string, value: string): number {
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < 1) throw new UserError(say.badMilliseconds(option, value));
+  return ms;
+}
+
+/**
  * The `tornado dev` subcommand.
  *
  * @example
@@ -31,12 +43,14 @@ export function devCommand(): Command {
     .option("-p, --port <port>", "port to listen on (default: $PORT or 8888)")
     .option("-e, --entry <file>", "the app's TypeScript entry", "src/main.ts")
     .option("--no-clear", "do not clear the screen on restart")
-    .action(async (options: { port?: string; entry: string; clear: boolean }) => {
+    .option("--start-timeout <ms>", "how long the app may take to call listen() before it counts as failed", "15000")
+    .action(async (options: { port?: string; entry: string; clear: boolean; startTimeout: string }) => {
       const root = process.cwd();
       const entry = resolve(root, options.entry);
       if (!existsSync(entry)) throw new UserError(say.missingEntry(options.entry));
       const port = parsePort(options.port ?? process.env.PORT ?? "8888");
-      const supervisor = new DevSupervisor({ root, entry, port, clearScreen: options.clear });
+      const startTimeout = parseMilliseconds("--start-timeout", options.startTimeout);
+      const supervisor = new DevSupervisor({ root, entry, port, clearScreen: options.clear, startTimeout });
       await supervisor.run();
       await new Promise<void>((done) => {
         for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

@@ -33,6 +33,7 @@ export function parseWorkers(value: string): number {
 function runWorkers(count: number, env: NodeJS.ProcessEnv, drainTimeout: number): Promise<number> {
   cluster.setupPrimary({ exec: WORKER_SCRIPT });
   let stopping = false;
+  let failed = false;
   let quickCrashes = 0;
   const startedAt = new Map<Worker, number>();
   const fork = () => startedAt.set(cluster.fork(env), Date.now());
@@ -41,16 +42,16 @@ function runWorkers(count: number, env: NodeJS.ProcessEnv, drainTimeout: number)
       const lived = Date.now() - (startedAt.get(worker) ?? 0);
       startedAt.delete(worker);
       if (stopping) {
-        if (startedAt.size === 0) done(0);
+        if (startedAt.size === 0) done(failed ? 1 : 0);
         return;
       }
       quickCrashes = lived < CRASH_WINDOW_MS ? quickCrashes + 1 : 0;
       if (quickCrashes >= MAX_QUICK_CRASHES) {
         say(style.red(`workers keep exiting right after they start (last: ${signal ?? `code ${code}`}); stopping`));
         stopping = true;
+        failed = true;
         for (const w of startedAt.keys()) w.kill("SIGTERM");
         if (startedAt.size === 0) done(1);
-        else cluster.on("exit", () => startedAt.size === 0 && done(1));
         return;
       }
       say(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting a new one`);
@@ -70,6 +71,14 @@ function runWorkers(count: number, env: NodeJS.ProcessEnv, drainTimeout: number)
     for (let i = 0; i < count; i++) fork();
     say(`started ${count} worker(s)`);
   });
+}
+
+// A port in use is one line; any other error of the app is shown with its stack.
+function appStartError(entry: string, error: unknown): UserError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === "EADDRINUSE") return new UserError((error as Error).message);
+  const text = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  return new UserError(`${entry} failed to start:\n${text}`);
 }
 
 /**
@@ -96,7 +105,14 @@ export function startCommand(): Command {
       if (options.port !== undefined) env.PORT = String(parsePort(options.port));
       if (workers === 1) {
         Object.assign(process.env, env);
-        await import(pathToFileURL(WORKER_SCRIPT).href);
+        try {
+          await import(pathToFileURL(WORKER_SCRIPT).href);
+        } catch (error) {
+          // The app's failure, not ours: as `node dist/main.js` would, end the process (whatever
+          // it left open) with code 1 once the error is printed.
+          setTimeout(() => process.exit(), 100).unref();
+          throw appStartError(options.entry, error);
+        }
         return;
       }
       process.exitCode = await runWorkers(workers, env, drainTimeout);

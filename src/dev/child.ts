@@ -17,6 +17,10 @@ function fail(error: unknown): void {
 
 async function startApp(): Promise<void> {
   if (!entry) return fail(new Error("TORNADO_DEV_ENTRY is not set"));
+  // From here on the IPC channel alone does not keep this process alive, as nothing would under
+  // `node`: an entry that ends without listening exits (and the supervisor says so) instead of
+  // idling until the start timeout. The app's server takes the channel back when it attaches.
+  process.channel?.unref();
   try {
     await import(pathToFileURL(entry).href);
   } catch (error) {

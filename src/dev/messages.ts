@@ -44,6 +44,7 @@ export const devMessages = {
   note: (line: string) => `${tag()} ${line}`,
   portInUse: (port: number) => `Port ${port} is already in use: stop the other server or pass --port.`,
   missingEntry: (entry: string) => `The entry file ${entry} does not exist: pass --entry <file> (default src/main.ts).`,
+  badMilliseconds: (option: string, value: string) => `${option} must be a number of milliseconds above 0, not "${value}".`,
   badPort: (value: string) => `--port must be a port number from 0 to 65535, not "${value}".`,
   unavailablePage: (escapedError: string) =>
     `<html><title>503: Service Unavailable</title><body><h1>503: the app is not running</h1>` +

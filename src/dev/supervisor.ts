@@ -144,7 +144,8 @@ export class DevSupervisor {
       void this.standby.kill(this.killGrace);
       this.standby = null;
     }
-    this.restart(files[0] ?? null);
+    const label = files.length > 1 ? `${files[0]} (and ${files.length - 1} more)` : (files[0] ?? null);
+    this.restart(label);
   }
 
   /**

@@ -3,6 +3,7 @@
  * server it started finish its requests in flight, then exits 0.
  */
 
+import cluster from "node:cluster";
 import { pathToFileURL } from "node:url";
 import { closeAllServers } from "../../runtime/httpserver/registry.js";
 
@@ -15,4 +16,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-await import(pathToFileURL(entry).href);
+try {
+  await import(pathToFileURL(entry).href);
+} catch (error) {
+  if (cluster.isPrimary) throw error;
+  // In a cluster worker: one line for a port in use, the stack otherwise; then exit so the
+  // primary can decide whether to start another.
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  process.stderr.write(code === "EADDRINUSE" ? `error: ${(error as Error).message}\n` : `${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+}

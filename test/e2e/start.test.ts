@@ -1,0 +1,166 @@
+/**
+ * `tornado start` on a real generated app, built with `npm run build`: it serves, drains a
+ * request in flight on SIGTERM and exits 0; with `--workers 2` it serves from two processes
+ * and replaces a worker that dies; a missing build is one line and exit 1.
+ */
+import http from "node:http";
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../helpers/cli.js";
+import {
+  addExtraRoutes,
+  createApp,
+  freePort,
+  isAlive,
+  occupyPort,
+  pollUntil,
+  portIsFree,
+  processesMatching,
+  request,
+  startTornado,
+  stopAll,
+  type CreatedApp,
+  type Tornado,
+} from "../helpers/dev.js";
+
+const INSTALL_TIMEOUT = 300_000;
+
+let created: CreatedApp | undefined;
+let app: string;
+
+beforeAll(async () => {
+  created = await createApp("start");
+  app = created.app;
+  addExtraRoutes(app);
+  const build = await runCommand("npm", ["run", "build"], app);
+  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
+}, INSTALL_TIMEOUT);
+
+afterEach(() => stopAll());
+
+afterAll(() => created?.remove());
+
+async function start(args: string[] = []): Promise<Tornado> {
+  return startTornado(app, ["start", ...args], { port: await freePort() });
+}
+
+const at = (t: Tornado, path: string) => `http://127.0.0.1:${t.port}${path}`;
+const pidOf = async (t: Tornado, agent?: http.Agent) => JSON.parse((await request(at(t, "/pid"), { agent })).body).pid as number;
+
+describe("tornado start", () => {
+  it("serves the built app, and on SIGTERM finishes the request in flight and exits 0", async () => {
+    const t = await start();
+    await t.waitFor(/Listening on http:\/\/localhost:\d+/);
+    const health = await request(at(t, "/health"));
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
+    const pid = await pidOf(t);
+    expect(pid).toBe(t.process.pid); // one process: the app runs in tornado's own
+
+    const mark = t.mark();
+    const slow = request(at(t, "/slow?ms=1500"));
+    await t.waitFor(/slow request started/, { since: mark });
+    t.process.kill("SIGTERM");
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ slow: "done", pid });
+    expect(await t.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(await portIsFree(t.port)).toBe(true);
+  }, 30_000);
+
+  it("with --workers 2 serves from two processes, replaces a worker killed with SIGKILL, and exits 0 on SIGTERM", async () => {
+    const t = await start(["--workers", "2"]);
+    await t.waitFor(/started 2 worker\(s\)/);
+    await t.waitFor(/Listening on[^]*Listening on/);
+    const workerPids = () => processesMatching([app, "worker.js"]).map((p) => p.pid).filter((pid) => pid !== t.process.pid);
+
+    // Each request on a new connection: the primary hands connections out in turn.
+    const seen = new Set<number>();
+    await pollUntil(async () => seen.add(await pidOf(t)), () => seen.size === 2, 20_000, 0);
+    expect([...seen].sort()).toEqual(workerPids().sort());
+    expect(seen.has(t.process.pid!)).toBe(false);
+
+    const [victim, survivor] = [...seen] as [number, number];
+    const mark = t.mark();
+    process.kill(victim, "SIGKILL");
+    await t.waitFor(new RegExp(`worker ${victim} exited \\(SIGKILL\\); starting a new one`), { since: mark });
+    const now = new Set<number>();
+    await pollUntil(
+      async () => now.add(await pidOf(t)),
+      () => now.size === 2,
+      20_000,
+      0,
+    );
+    expect(now.has(victim)).toBe(false);
+    expect(now.has(survivor)).toBe(true);
+    expect(isAlive(victim)).toBe(false);
+
+    // SIGTERM with a request in flight on one of them: it completes, everything exits 0.
+    const all = workerPids();
+    const slowMark = t.mark();
+    const slow = request(at(t, "/slow?ms=1500"));
+    await t.waitFor(/slow request started/, { since: slowMark });
+    t.process.kill("SIGTERM");
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body).slow).toBe("done");
+    expect(await t.waitForExit()).toEqual({ code: 0, signal: null });
+    await pollUntil(async () => all.filter(isAlive), (alive) => alive.length === 0, 5_000);
+    expect(await portIsFree(t.port)).toBe(true);
+  }, 60_000);
+
+  it("exits 1 with one line when the built entry is missing", async () => {
+    const missing = await start(["--entry", "dist/nope.js"]);
+    expect(await missing.waitForExit()).toEqual({ code: 1, signal: null });
+    expect(missing.stderr().trim().split("\n")).toEqual([
+      "error: The built entry dist/nope.js does not exist: run `npm run build` first, or pass --entry <file>.",
+    ]);
+
+    // Not built yet: the default entry, dist/main.js, is not there.
+    renameSync(join(app, "dist"), join(app, "dist-aside"));
+    try {
+      const unbuilt = await start();
+      expect(await unbuilt.waitForExit()).toEqual({ code: 1, signal: null });
+      expect(unbuilt.stderr().trim().split("\n")).toEqual([
+        "error: The built entry dist/main.js does not exist: run `npm run build` first, or pass --entry <file>.",
+      ]);
+    } finally {
+      renameSync(join(app, "dist-aside"), join(app, "dist"));
+    }
+
+    const badWorkers = await start(["--workers", "none"]);
+    expect(await badWorkers.waitForExit()).toEqual({ code: 1, signal: null });
+    expect(badWorkers.stderr().trim().split("\n")).toEqual(['error: --workers must be a positive number or auto, not "none".']);
+  }, 30_000);
+
+  it("exits 1 with one line when the port is in use", async () => {
+    const port = await freePort();
+    const blocker = await occupyPort(port);
+    try {
+      const t = startTornado(app, ["start"], { port });
+      expect(await t.waitForExit()).toEqual({ code: 1, signal: null });
+      expect(t.stderr().trim().split("\n")).toEqual([
+        `error: Port ${port} is already in use: stop the other server or choose another port`,
+      ]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 30_000);
+
+  it("exits 1 with the app's own error when the app fails at startup (not as an internal error)", async () => {
+    writeFileSync(join(app, "dist/broken.js"), 'throw new Error("broken at import on purpose");\n');
+    const t = await start(["--entry", "dist/broken.js"]);
+    expect(await t.waitForExit()).toEqual({ code: 1, signal: null });
+    expect(t.stderr()).toMatch(/^error: dist\/broken\.js failed to start:\nError: broken at import on purpose\n\s+at .*dist\/broken\.js:1:\d+/);
+    expect(t.stderr()).not.toContain("internal error");
+  }, 30_000);
+
+  it("with --workers 2, stops with exit 1 when the workers keep crashing as they start", async () => {
+    writeFileSync(join(app, "dist/broken.js"), 'throw new Error("broken at import on purpose");\n');
+    const t = await start(["--workers", "2", "--entry", "dist/broken.js"]);
+    expect(await t.waitForExit(30_000)).toEqual({ code: 1, signal: null });
+    expect(t.output()).toMatch(/workers keep exiting right after they start \(last: code 1\); stopping/);
+    expect(processesMatching([app, "worker.js"])).toEqual([]);
+  }, 40_000);
+});
