@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
+import { whenOrphaned } from "../cli/orphan.js";
 import { DevSupervisor } from "../dev/supervisor.js";
 import { devMessages as say } from "../dev/messages.js";
 
@@ -56,6 +57,7 @@ export function devCommand(): Command {
         for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
           process.once(signal, () => void supervisor.stop().then(done));
         }
+        whenOrphaned(() => void supervisor.stop().then(done));
       });
       // stdin (for `rs`) would keep the process alive; everything else is closed by now.
       process.exit(0);

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
+import { whenOrphaned } from "../cli/orphan.js";
 import { style } from "../cli/output.js";
 import { parsePort } from "./dev.js";
 
@@ -57,17 +58,18 @@ function runWorkers(count: number, env: NodeJS.ProcessEnv, drainTimeout: number)
       say(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting a new one`);
       fork();
     });
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.once(signal, () => {
-        stopping = true;
-        say(`${signal}: draining ${startedAt.size} worker(s)`);
-        for (const worker of startedAt.keys()) worker.process.kill("SIGTERM");
-        // Whatever is left after the drain deadline is killed.
-        setTimeout(() => {
-          for (const worker of startedAt.keys()) worker.process.kill("SIGKILL");
-        }, drainTimeout + 5000).unref();
-      });
-    }
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      say(`${why}: draining ${startedAt.size} worker(s)`);
+      for (const worker of startedAt.keys()) worker.process.kill("SIGTERM");
+      // Whatever is left after the drain deadline is killed.
+      setTimeout(() => {
+        for (const worker of startedAt.keys()) worker.process.kill("SIGKILL");
+      }, drainTimeout + 5000).unref();
+    };
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => stop(signal));
+    whenOrphaned(() => stop("parent process gone"));
     for (let i = 0; i < count; i++) fork();
     say(`started ${count} worker(s)`);
   });

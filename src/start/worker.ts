@@ -6,15 +6,15 @@
 import cluster from "node:cluster";
 import { pathToFileURL } from "node:url";
 import { closeAllServers } from "../../runtime/httpserver/registry.js";
+import { whenOrphaned } from "../cli/orphan.js";
 
 const entry = process.env.TORNADO_START_ENTRY!;
 const drainTimeout = Number(process.env.TORNADO_DRAIN_TIMEOUT ?? 30_000);
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, () => {
-    void closeAllServers(drainTimeout).then(() => process.exit(0));
-  });
-}
+const drainAndExit = () => void closeAllServers(drainTimeout).then(() => process.exit(0));
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, drainAndExit);
+// A single process started through a wrapper (npm start) stops when the wrapper is gone.
+if (cluster.isPrimary) whenOrphaned(drainAndExit);
 
 try {
   await import(pathToFileURL(entry).href);

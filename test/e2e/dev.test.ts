@@ -3,6 +3,7 @@
  * keeps the last good version when the new one is broken, loads `.env`, restarts on `rs`, exits
  * cleanly on Ctrl-C, and answers bad input with one line and a non-zero exit.
  */
+import { spawn } from "node:child_process";
 import http from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import {
   freePort,
   hammer,
   isAlive,
+  killProcessesUnder,
   occupyPort,
   pollUntil,
   portIsFree,
@@ -283,6 +285,24 @@ describe("tornado dev", () => {
     await pollUntil(async () => [...pids, grandchild].filter(isAlive), (alive) => alive.length === 0, 5_000);
     expect(processesMatching([app, "child.js"])).toEqual([]);
     expect(await portIsFree(t.port)).toBe(true);
+  }, 60_000);
+
+  it("lets go of the port when run as `npm run dev` and npm is stopped (SIGTERM reaches only npm)", async () => {
+    const port = await freePort();
+    const npm = spawn("npm", ["run", "dev"], { cwd: app, env: { ...process.env, PORT: String(port), NO_COLOR: "1" }, stdio: "ignore" });
+    onTestFinished(() => {
+      npm.kill("SIGKILL");
+      killProcessesUnder(app);
+    });
+    await pollUntil(() => request(`http://127.0.0.1:${port}/health`).catch(() => ({ status: 0 })), (r) => r.status === 200);
+    const tornado = await pollUntil(
+      async () => processesMatching([app, "bin/tornado dev"]).filter((p) => p.args.startsWith("node")),
+      (list) => list.length === 1,
+    );
+    npm.kill("SIGTERM");
+    await pollUntil(async () => isAlive(tornado[0]!.pid), (alive) => !alive, 10_000);
+    await pollUntil(async () => processesMatching([app, "child.js"]), (list) => list.length === 0, 10_000);
+    expect(await portIsFree(port)).toBe(true);
   }, 60_000);
 
   it("leaves no app process behind when the dev server itself is killed (SIGKILL)", async () => {
