@@ -102,16 +102,14 @@ export class HTTPServerRequest {
   readonly path: string;
   /** The part of `uri` after `?`, without the `?`. */
   readonly query: string;
-  /** Files from a `multipart/form-data` body, by field name. */
-  readonly files: Record<string, HTTPFile[]> = Object.create(null) as Record<string, HTTPFile[]>;
-  /** Form fields from the body, by name, as raw bytes. */
-  readonly bodyArguments: ArgumentMap = emptyArguments();
   /** The server side of this request, used to answer it. */
   readonly connection: HTTPConnection | undefined;
   /** Node's request object, when the request came through `HTTPServer`. */
   readonly raw: IncomingMessage | undefined;
 
   private parsedQuery: ArgumentMap | undefined;
+  private parsedFiles: Record<string, HTTPFile[]> | undefined;
+  private parsedBody: ArgumentMap | undefined;
   private mergedArguments: ArgumentMap | undefined;
   private readonly startTime = performance.now();
   private finishTime: number | undefined;
@@ -159,6 +157,26 @@ export class HTTPServerRequest {
   }
 
   /**
+   * Files from a `multipart/form-data` body, by field name.
+   *
+   * @example
+   * const [avatar] = this.request.files.avatar ?? [];
+   */
+  get files(): Record<string, HTTPFile[]> {
+    return (this.parsedFiles ??= Object.create(null) as Record<string, HTTPFile[]>);
+  }
+
+  /**
+   * Form fields from the body, by name, as raw bytes.
+   *
+   * @example
+   * this.request.bodyArguments.name?.[0]?.toString() // "Ann"
+   */
+  get bodyArguments(): ArgumentMap {
+    return (this.parsedBody ??= emptyArguments());
+  }
+
+  /**
    * Query and body arguments together, query values first.
    *
    * @example
@@ -167,7 +185,7 @@ export class HTTPServerRequest {
   get arguments(): ArgumentMap {
     if (this.mergedArguments === undefined) {
       const merged = emptyArguments();
-      for (const source of [this.queryArguments, this.bodyArguments]) {
+      for (const source of this.parsedBody ? [this.queryArguments, this.parsedBody] : [this.queryArguments]) {
         for (const name in source) (merged[name] ??= []).push(...source[name]!);
       }
       this.mergedArguments = merged;

@@ -91,7 +91,7 @@ export class RequestHandler {
   private statusCode = 200;
   private reasonPhrase = "OK";
   private headers!: HTTPHeaders;
-  private writeBuffer: (string | Buffer)[] = [];
+  private writeBuffer!: (string | Buffer)[];
   private headersSent = false;
   private done = false;
   private parsedJson: { value: unknown } | undefined;
@@ -374,9 +374,9 @@ export class RequestHandler {
   private takeBuffer(): string | Buffer | null {
     const parts = this.writeBuffer;
     if (parts.length === 0) return null;
-    this.writeBuffer = [];
-    if (parts.length === 1) return parts[0]!;
-    return Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    const taken = parts.length === 1 ? parts[0]! : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    parts.length = 0;
+    return taken;
   }
 
   /**
@@ -413,21 +413,19 @@ export class RequestHandler {
     if (this.done) throw new Error("finish() called twice");
     if (chunk !== undefined && chunk !== null) this.write(chunk);
     const connection = this.request.connection;
-    let body = this.takeBuffer();
     if (!this.headersSent) {
       const method = this.request.method;
       if (this.statusCode === 200 && (method === "GET" || method === "HEAD") && !this.headers.has("Etag")) {
-        if (body !== null) this.writeBuffer = [body];
         const etag = this.computeEtag();
-        this.writeBuffer = [];
         if (etag !== null) {
           this.headers.put("Etag", etag);
           if (this.checkEtagHeader()) {
-            body = null;
+            this.writeBuffer.length = 0;
             this.setStatus(304);
           }
         }
       }
+      let body = this.takeBuffer();
       const status = this.statusCode;
       if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
         if (body !== null && byteLength(body) > 0) throw new Error(`Cannot send a body with status ${status}`);
@@ -443,6 +441,7 @@ export class RequestHandler {
       this.done = true;
       connection?.respond(status, this.reasonPhrase, this.headers, body);
     } else {
+      const body = this.takeBuffer();
       this.done = true;
       if (connection) {
         if (body !== null && !connection.closed) connection.write(body).catch(() => {});
@@ -494,7 +493,10 @@ export class RequestHandler {
    */
   computeEtag(): string | null {
     const parts = this.writeBuffer;
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    const data =
+      parts.length === 1 ? parts[0]! : parts.length === 0 ? "" : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    // A short text body is hashed in JS: SHA-1's fixed cost per call dominates small bodies.
+    if (typeof data === "string" && data.length <= SHORT_BODY) return `"${hash64(data)}"`;
     return `"${hash("sha1", data, "hex")}"`;
   }
 
@@ -518,8 +520,9 @@ export class RequestHandler {
    */
   checkEtagHeader(): boolean {
     const ifNoneMatch = this.request.headers.get("If-None-Match");
+    if (ifNoneMatch === undefined) return false;
     const computed = this.headers.get("Etag");
-    if (ifNoneMatch === undefined || !computed) return false;
+    if (!computed) return false;
     const etags = ifNoneMatch.match(ETAG_LIST);
     if (etags === null) return false;
     if (etags[0] === "*") return true;
@@ -730,6 +733,28 @@ export class RequestHandler {
     if (this.done) return;
     return this.sendError(e instanceof HTTPError ? e.status : 500, { error: e });
   }
+}
+
+const SHORT_BODY = 128;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex32(h: number): string {
+  return HEX[h >>> 24]! + HEX[(h >>> 16) & 255]! + HEX[(h >>> 8) & 255]! + HEX[h & 255]!;
+}
+
+// A 64-bit non-cryptographic hash of a string's UTF-16 code units (two multiply-xorshift lanes);
+// an Etag only has to change when the body does.
+function hash64(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return hex32(h1) + hex32(h2);
 }
 
 function headerValue(value: string | number | Date): string {
