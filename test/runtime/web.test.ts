@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Application,
@@ -552,7 +553,7 @@ describe("RequestHandler response", () => {
     const t = await serve([["/", Cached]]);
     const first = await t.fetch("/");
     const etag = first.headers.get("etag")!;
-    expect(etag).toMatch(/^"[0-9a-f]{40}"$/);
+    expect(etag).toMatch(/^"[0-9a-f]{16}"$/);
     for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
       const res = await t.fetch("/", { headers: { "If-None-Match": ifNoneMatch } });
       expect(res.status).toBe(304);
@@ -564,6 +565,20 @@ describe("RequestHandler response", () => {
     const stale = await t.fetch("/", { headers: { "If-None-Match": '"stale"' } });
     expect(stale.status).toBe(200);
     expect(await stale.text()).toBe("cache me");
+  });
+
+  it("gives different bodies different Etags: a 64-bit hash for short text, SHA-1 beyond 128 characters", async () => {
+    class Sized extends RequestHandler {
+      get(size: string) {
+        this.write("x".repeat(Number(size) - 1) + (this.getArgument("last", "a")));
+      }
+    }
+    const t = await serve([["/sized/(\\d+)", Sized]]);
+    const etagOf = async (path: string) => (await t.fetch(path)).headers.get("etag")!;
+    expect(await etagOf("/sized/128")).toMatch(/^"[0-9a-f]{16}"$/);
+    expect(await etagOf("/sized/129")).toBe(`"${createHash("sha1").update("x".repeat(128) + "a").digest("hex")}"`);
+    expect(await etagOf("/sized/10?last=a")).not.toBe(await etagOf("/sized/10?last=b"));
+    expect(await etagOf("/sized/500?last=a")).not.toBe(await etagOf("/sized/500?last=b"));
   });
 
   it("adds no Etag to other methods or statuses", async () => {
