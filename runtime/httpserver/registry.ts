@@ -3,7 +3,12 @@
  * them all on SIGTERM without the app having to hand them over.
  */
 
-/** A server that can be closed gracefully. */
+/**
+ * A server that can be closed gracefully.
+ *
+ * @example
+ * const server: ClosableServer = await app.listen(0);
+ */
 export interface ClosableServer {
   close(options?: { timeout?: number }): Promise<void>;
 }

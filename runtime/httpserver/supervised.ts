@@ -11,10 +11,20 @@
 
 import type { Socket } from "node:net";
 
-/** The environment variable a supervisor sets to the port it owns. */
+/**
+ * The environment variable a supervisor sets to the port it owns.
+ *
+ * @example
+ * spawn(node, [child], { env: { [SUPERVISOR_PORT_ENV]: "8888" } });
+ */
 export const SUPERVISOR_PORT_ENV = "TORNADO_SUPERVISOR_PORT";
 
-/** What the supervisor needs from a server in the app. */
+/**
+ * What the supervisor needs from a server in the app.
+ *
+ * @example
+ * attachToSupervisor({ acceptConnection: (s) => server.emit("connection", s), close: drain });
+ */
 export interface SupervisedServer {
   acceptConnection(socket: Socket): void;
   close(options: { timeout: number; idleGrace: number }): Promise<void>;

@@ -9,7 +9,12 @@ const CHILD_SCRIPT = fileURLToPath(new URL("./child.js", import.meta.url));
 // tsx's loader (esbuild underneath): TypeScript without a build step, with source maps.
 const TS_LOADER = import.meta.resolve("tsx");
 
-/** What an app process is doing. */
+/**
+ * What an app process is doing.
+ *
+ * @example
+ * if (app.state === "serving") app.hand(socket);
+ */
 export type AppState = "loading" | "standby" | "starting" | "serving" | "draining" | "exited";
 
 /**

@@ -4,7 +4,12 @@ import { existsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 
-/** Folder names never watched, matched as whole path segments. */
+/**
+ * Folder names never watched, matched as whole path segments.
+ *
+ * @example
+ * IGNORED_SEGMENTS.has("node_modules") // true
+ */
 export const IGNORED_SEGMENTS = new Set(["node_modules", ".git", "dist", "build", "coverage", ".tornado-cache"]);
 
 /**
