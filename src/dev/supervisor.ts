@@ -58,7 +58,8 @@ export class DevSupervisor {
   private starting: AppProcess | null = null;
   private standby: AppProcess | null = null;
   private readonly retired = new Set<AppProcess>();
-  private queue: Socket[] = [];
+  // Connections waiting for a new version, each with the listener that drops it if it closes.
+  private queue = new Map<Socket, () => void>();
   private lastError: string | null = null;
   private watcher: FSWatcher | undefined;
   private stopping: Promise<void> | undefined;
@@ -178,7 +179,7 @@ export class DevSupervisor {
       const previous = this.current;
       this.current = app;
       this.lastError = null;
-      const waited = this.queue.length;
+      const waited = this.queue.size;
       this.flushQueue();
       if (previous) this.retire(previous);
       const ms = Math.round(performance.now() - began);
@@ -226,8 +227,9 @@ export class DevSupervisor {
   private onConnection(socket: Socket): void {
     if (this.starting !== null) {
       // The new version is on its way: wait for it rather than serve the old one.
-      this.queue.push(socket);
-      socket.once("close", () => (this.queue = this.queue.filter((s) => s !== socket)));
+      const forget = () => this.queue.delete(socket);
+      this.queue.set(socket, forget);
+      socket.once("close", forget);
       return;
     }
     this.dispatch(socket);
@@ -241,10 +243,10 @@ export class DevSupervisor {
   }
 
   private flushQueue(): void {
-    const waiting = this.queue;
-    this.queue = [];
-    for (const socket of waiting) {
-      socket.removeAllListeners("close");
+    const waiting = [...this.queue];
+    this.queue.clear();
+    for (const [socket, forget] of waiting) {
+      socket.off("close", forget);
       this.dispatch(socket);
     }
   }
@@ -260,8 +262,8 @@ export class DevSupervisor {
     this.stopping ??= (async () => {
       await this.watcher?.close();
       this.listener.close();
-      for (const socket of this.queue) socket.destroy();
-      this.queue = [];
+      for (const socket of this.queue.keys()) socket.destroy();
+      this.queue.clear();
       const apps = [this.current, this.starting, this.standby, ...this.retired].filter((a): a is AppProcess => a !== null);
       await Promise.all(apps.map((app) => app.kill(this.killGrace, (line) => this.print(say.note(line)))));
     })();
