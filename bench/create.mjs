@@ -22,18 +22,38 @@
 // not run here" with the reason, instead of a number. The tables are printed and written to
 // bench/create-results.md.
 
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import {
+  BENCH_DIR,
+  ROOT_DIR,
+  childEnv,
+  commandOutput,
+  contendersLine,
+  describeCommand,
+  displayPath,
+  gitRevision,
+  handleExits,
+  machine,
+  makeUsage,
+  median,
+  packageVersion,
+  parseOnly,
+  parseOptions,
+  removeDirs,
+  roundsTable,
+  runCommand,
+  selectContenders,
+  signalChildren,
+} from "./lib.mjs";
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROOT_DIR = path.dirname(BENCH_DIR);
 const RESULTS_FILE = path.join(BENCH_DIR, "create-results.md");
 const BIN_DIR = path.join(BENCH_DIR, "node_modules", ".bin");
 const OUR_BIN = path.join(ROOT_DIR, "bin", "create-tornado-app.js");
 const APP = "app";
+/** The folders whose uncommitted changes the results file mentions: what a create is made of. */
+const GIT_DIRS = ["src", "templates", "runtime", "bin"];
 
 const BASELINE = "tornado";
 
@@ -96,77 +116,43 @@ const PHASES = [
 
 // ---------------------------------------------------------------- options
 
-function usage(message) {
-  if (message) console.error(`create.mjs: ${message}`);
-  console.error(
-    "usage: node bench/create.mjs [--rounds N] [--install-rounds N] [--only NAME,NAME]\n" +
-      `contenders: ${CONTENDERS.map((c) => c.name).join(", ")} (${BASELINE} is always run: it is the baseline)\n` +
-      "--rounds 0 or --install-rounds 0 skips that phase",
-  );
-  process.exit(message ? 2 : 0);
-}
+const usage = makeUsage(
+  "create.mjs",
+  "usage: node bench/create.mjs [--rounds N] [--install-rounds N] [--only NAME,NAME]\n" +
+    `${contendersLine(CONTENDERS, BASELINE)}\n` +
+    "--rounds 0 or --install-rounds 0 skips that phase",
+);
 
 function parseArgs(argv) {
   const opts = { rounds: 5, installRounds: 3, only: null };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let value;
-    if (arg === "-h" || arg === "--help") usage();
-    if (!arg.startsWith("--")) usage(`unexpected argument ${arg}`);
-    const eq = arg.indexOf("=");
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    } else {
-      value = argv[++i];
-    }
-    if (value === undefined) usage(`${arg} needs a value`);
-    switch (arg) {
-      case "--rounds":
-      case "--install-rounds": {
+  parseOptions(argv, usage, (key, value, arg) => {
+    switch (key) {
+      case "rounds":
+      case "install-rounds": {
         const n = Number(value);
         if (!Number.isInteger(n) || n < 0) usage(`${arg} must be a whole number (0 skips the phase)`);
-        opts[arg === "--rounds" ? "rounds" : "installRounds"] = n;
+        opts[key === "rounds" ? "rounds" : "installRounds"] = n;
         break;
       }
-      case "--only":
-        opts.only = value.split(",").filter(Boolean);
-        for (const name of opts.only) {
-          if (!CONTENDERS.some((c) => c.name === name)) usage(`unknown contender ${name}`);
-        }
+      case "only":
+        opts.only = parseOnly(value, CONTENDERS, usage);
         break;
       default:
         usage(`unknown option ${arg}`);
     }
-  }
+  });
   if (opts.rounds === 0 && opts.installRounds === 0) usage("--rounds and --install-rounds are both 0: nothing to run");
   return opts;
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const contenders = CONTENDERS.filter(
-  (c) => c.name === BASELINE || opts.only === null || opts.only.includes(c.name),
-);
+const contenders = selectContenders(CONTENDERS, BASELINE, opts.only);
 const phases = PHASES.filter((p) => opts[p.roundsOption] > 0);
-const directCommand = ["node", path.relative(process.cwd(), fileURLToPath(import.meta.url)) || "create.mjs"]
-  .concat(process.argv.slice(2))
-  .join(" ");
-const fromDir =
-  path.relative(ROOT_DIR, process.cwd()) === ""
-    ? "the repository root"
-    : `\`${path.relative(ROOT_DIR, process.cwd())}/\``;
-const command =
-  process.env.npm_lifecycle_event === "bench:create"
-    ? `\`npm run bench:create\` in \`bench/\` (\`${directCommand}\`)`
-    : `\`${directCommand}\` (run from ${fromDir})`;
+const command = describeCommand(import.meta.url, "bench:create");
 
 // The children get this environment: ours minus what `npm run` adds about the bench package, so
 // that the generators and npm see the same thing whether or not this ran under `npm run`.
-const childEnv = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([key]) => !/^npm_(lifecycle_|package_|config_user_agent$|execpath$|node_execpath$|command$)/i.test(key),
-  ),
-);
+const env = childEnv();
 
 // ---------------------------------------------------------------- children
 
@@ -176,69 +162,11 @@ const children = new Set();
 const tempDirs = new Set();
 
 function cleanUp() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGTERM"); // its own process group: npm's children too
-      } catch {
-        // already gone
-      }
-    }
-  }
-  for (const dir of tempDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-  tempDirs.clear();
+  signalChildren(children, "SIGTERM", { group: true }); // its own process group: npm's children too
+  removeDirs(tempDirs);
 }
 
-function fail(message) {
-  console.error(`\nBENCHMARK FAILED: ${message}`);
-  cleanUp();
-  process.exit(1);
-}
-
-process.on("exit", () => cleanUp());
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    console.error(`\nreceived ${signal}: stopping`);
-    cleanUp();
-    process.exit(128 + os.constants.signals[signal]);
-  });
-}
-process.on("uncaughtException", (error) => fail(error?.stack ?? String(error)));
-process.on("unhandledRejection", (error) => fail(error?.stack ?? String(error)));
-
-/** Runs one command to its end; resolves with { code, signal, output } (output: its last 8 KB). */
-function runCommand(argv, cwd) {
-  const [file, ...args] = argv;
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {
-      cwd,
-      env: childEnv,
-      stdio: ["ignore", "pipe", "pipe"], // no terminal: a generator that prompts would hang or fail
-      detached: true, // own process group, so an interrupt can stop npm's children as well
-    });
-    children.add(child);
-    let output = "";
-    const keep = (chunk) => {
-      output = (output + chunk.toString()).slice(-8000);
-    };
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    child.on("error", (error) => {
-      children.delete(child);
-      resolve({ code: null, signal: null, output: error.message });
-    });
-    child.on("close", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, output });
-    });
-  });
-}
+const fail = handleExits({ cleanUp });
 
 /**
  * Creates one app with the contender's commands for the phase, in a fresh temporary folder;
@@ -254,7 +182,7 @@ async function createOnce(contender, phase) {
       const last = step[step.length - 1];
       const options = typeof last === "object" ? last : {};
       const argv = typeof last === "object" ? step.slice(0, -1) : step;
-      const result = await runCommand(argv, path.join(tmp, options.cwd ?? ""));
+      const result = await runCommand(argv, path.join(tmp, options.cwd ?? ""), { env, children });
       if (result.code !== 0) {
         const tail = result.output.trim().split("\n").slice(-15).join("\n");
         return {
@@ -278,38 +206,9 @@ async function createOnce(contender, phase) {
   }
 }
 
-// ---------------------------------------------------------------- facts about the machine
-
-function quiet(file, args, cwd = ROOT_DIR) {
-  try {
-    return execFileSync(file, args, { cwd, env: childEnv, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function gitRevision() {
-  const commit = quiet("git", ["-C", ROOT_DIR, "rev-parse", "--short", "HEAD"]);
-  if (commit === null) return "unknown (not a git checkout)";
-  const dirty = quiet("git", ["-C", ROOT_DIR, "status", "--porcelain", "--", "src", "templates", "runtime", "bin"]);
-  return `commit ${commit}${dirty ? " with uncommitted changes in src/, templates/, runtime/ or bin/" : ""}`;
-}
-
-function installedVersion(pkg) {
-  try {
-    return JSON.parse(readFileSync(path.join(BENCH_DIR, "node_modules", pkg, "package.json"), "utf8")).version;
-  } catch {
-    return null;
-  }
-}
-
 // ---------------------------------------------------------------- report helpers
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const installedVersion = (pkg) => packageVersion(path.join(BENCH_DIR, "node_modules", pkg));
 const fmtS = (n) => n.toFixed(2);
 const fmtRatio = (n) => `${n.toFixed(2)}x`;
 
@@ -325,12 +224,12 @@ async function main() {
     }
   }
 
-  const npmVersion = quiet("npm", ["--version"], BENCH_DIR) ?? "unknown";
-  const npmCache = quiet("npm", ["config", "get", "cache"], os.tmpdir()) ?? "unknown";
-  const npmAudit = quiet("npm", ["config", "get", "audit"], os.tmpdir()) ?? "unknown";
-  const npmFund = quiet("npm", ["config", "get", "fund"], os.tmpdir()) ?? "unknown";
+  const npmVersion = commandOutput("npm", ["--version"], { cwd: BENCH_DIR, env }) ?? "unknown";
+  const npmCache = commandOutput("npm", ["config", "get", "cache"], { cwd: os.tmpdir(), env }) ?? "unknown";
+  const npmAudit = commandOutput("npm", ["config", "get", "audit"], { cwd: os.tmpdir(), env }) ?? "unknown";
+  const npmFund = commandOutput("npm", ["config", "get", "fund"], { cwd: os.tmpdir(), env }) ?? "unknown";
   const versions = Object.fromEntries(
-    contenders.map((c) => [c.name, c.pkg === null ? `this checkout (${gitRevision()})` : `${c.pkg} ${installedVersion(c.pkg)}`]),
+    contenders.map((c) => [c.name, c.pkg === null ? `this checkout (${gitRevision(GIT_DIRS)})` : `${c.pkg} ${installedVersion(c.pkg)}`]),
   );
 
   console.log(
@@ -409,28 +308,23 @@ async function main() {
     const running = contenders.filter((c) => results[phase.key][c.name].skipped === undefined);
     perRound.push(
       `\n${phase.title}, seconds per round (ratio to create-tornado-app in that round):\n\n` +
-        `| round | ${running.map((c) => c.name).join(" | ")} |\n` +
-        `| ---: | ${running.map(() => "---:").join(" | ")} |\n` +
-        Array.from(
-          { length: opts[phase.roundsOption] },
-          (_, i) =>
-            `| ${i + 1} | ${running
-              .map((c) => {
-                const r = results[phase.key][c.name];
-                return `${fmtS(r.seconds[i])} (${r.ratios[i].toFixed(2)})`;
-              })
-              .join(" | ")} |`,
-        ).join("\n"),
+        roundsTable(
+          running.map((c) => c.name),
+          opts[phase.roundsOption],
+          (i, name) => {
+            const r = results[phase.key][name];
+            return `${fmtS(r.seconds[i])} (${r.ratios[i].toFixed(2)})`;
+          },
+        ),
     );
   }
 
-  const cpu = os.cpus();
-  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const { date, node, cpu } = machine();
   const markdown = `# Project creation results
 
 - Date: ${date}
-- Node.js: ${process.version} (${process.platform} ${process.arch}); npm ${npmVersion}
-- CPU: ${cpu[0]?.model ?? "unknown"} (${cpu.length} logical cores)
+- Node.js: ${node}; npm ${npmVersion}
+- CPU: ${cpu}
 - Command: ${command}
 - Contenders: ${contenders.map((c) => `${c.name} = ${versions[c.name]}`).join("; ")} (generators run from \`bench/node_modules/.bin\`, never downloaded during the run)
 - npm cache: \`${npmCache}\`, shared by every contender and warm (one unmeasured warm-up create of each contender before each phase); npm config audit=${npmAudit}, fund=${npmFund}
@@ -445,7 +339,7 @@ ${perRound.join("\n")}
   writeFileSync(RESULTS_FILE, markdown);
 
   console.log(`${tables.join("\n\n")}\n`);
-  console.log(`Written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+  console.log(`Written to ${displayPath(RESULTS_FILE)}`);
 }
 
-main().catch((error) => fail(error?.stack ?? String(error)));
+main().catch(fail);

@@ -23,17 +23,38 @@
 // The tables are printed and written to bench/dev-results.md. Every process started here runs in
 // its own process group and is killed (with whatever it started) on exit, error or Ctrl-C.
 
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { setMaxListeners } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import {
+  BENCH_DIR,
+  ROOT_DIR,
+  childEnv,
+  commandOutput,
+  contendersLine,
+  describeCommand,
+  displayPath,
+  gitRevision,
+  handleExits,
+  machine,
+  makeUsage,
+  median,
+  packageVersion,
+  parseOnly,
+  parseOptions,
+  percentile,
+  procStat,
+  removeDirs,
+  runCommand,
+  selectContenders,
+  signalChildren,
+} from "./lib.mjs";
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROOT_DIR = path.dirname(BENCH_DIR);
 const RESULTS_FILE = path.join(BENCH_DIR, "dev-results.md");
 const OUR_BIN = path.join(ROOT_DIR, "bin", "create-tornado-app.js");
 const TSX_DIR = path.join(BENCH_DIR, "node_modules", "tsx");
@@ -97,32 +118,16 @@ const CONTENDERS = [
 
 // ---------------------------------------------------------------- options
 
-function usage(message) {
-  if (message) console.error(`dev.mjs: ${message}`);
-  console.error(
-    "usage: node bench/dev.mjs [--rounds N] [--restarts N] [--only NAME,NAME] [--timeout MS]\n" +
-      "                          [--settle MS] [--quiet MS] [--clients N] [--write direct|atomic]\n" +
-      `contenders: ${CONTENDERS.map((c) => c.name).join(", ")} (${BASELINE} is always run: it is the baseline)`,
-  );
-  process.exit(message ? 2 : 0);
-}
+const usage = makeUsage(
+  "dev.mjs",
+  "usage: node bench/dev.mjs [--rounds N] [--restarts N] [--only NAME,NAME] [--timeout MS]\n" +
+    "                          [--settle MS] [--quiet MS] [--clients N] [--write direct|atomic]\n" +
+    contendersLine(CONTENDERS, BASELINE),
+);
 
 function parseArgs(argv) {
   const opts = { rounds: 5, restarts: 4, only: null, timeout: 20_000, settle: 1000, quiet: 300, clients: 3, write: "direct" };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let value;
-    if (arg === "-h" || arg === "--help") usage();
-    if (!arg.startsWith("--")) usage(`unexpected argument ${arg}`);
-    const eq = arg.indexOf("=");
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    } else {
-      value = argv[++i];
-    }
-    if (value === undefined) usage(`${arg} needs a value`);
-    const key = arg.slice(2);
+  parseOptions(argv, usage, (key, value, arg) => {
     switch (key) {
       case "rounds":
       case "restarts":
@@ -137,10 +142,7 @@ function parseArgs(argv) {
         break;
       }
       case "only":
-        opts.only = value.split(",").filter(Boolean);
-        for (const name of opts.only) {
-          if (!CONTENDERS.some((c) => c.name === name)) usage(`unknown contender ${name}`);
-        }
+        opts.only = parseOnly(value, CONTENDERS, usage);
         break;
       case "write":
         if (value !== "direct" && value !== "atomic") usage("--write must be direct or atomic");
@@ -149,28 +151,16 @@ function parseArgs(argv) {
       default:
         usage(`unknown option ${arg}`);
     }
-  }
+  });
   return opts;
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const contenders = CONTENDERS.filter((c) => c.name === BASELINE || opts.only === null || opts.only.includes(c.name));
-const directCommand = ["node", path.relative(process.cwd(), fileURLToPath(import.meta.url)) || "dev.mjs"]
-  .concat(process.argv.slice(2))
-  .join(" ");
-const fromDir =
-  path.relative(ROOT_DIR, process.cwd()) === "" ? "the repository root" : `\`${path.relative(ROOT_DIR, process.cwd())}/\``;
-const command =
-  process.env.npm_lifecycle_event === "bench:dev"
-    ? `\`npm run bench:dev\` in \`bench/\` (\`${directCommand}\`)`
-    : `\`${directCommand}\` (run from ${fromDir})`;
+const contenders = selectContenders(CONTENDERS, BASELINE, opts.only);
+const command = describeCommand(import.meta.url, "bench:dev");
 
 // The children get this environment: ours minus what `npm run` adds about the bench package.
-const baseEnv = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([key]) => !/^npm_(lifecycle_|package_|config_user_agent$|execpath$|node_execpath$|command$)/i.test(key),
-  ),
-);
+const baseEnv = childEnv();
 delete baseEnv.PORT;
 delete baseEnv.NODE_OPTIONS;
 
@@ -188,13 +178,8 @@ function processTable() {
   const table = new Map();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      table.set(Number(entry), { ppid: Number(fields[1]), start: fields[19] });
-    } catch {
-      // gone meanwhile
-    }
+    const fields = procStat(entry);
+    if (fields !== null) table.set(Number(entry), { ppid: Number(fields[1]), start: fields[19] }); // else gone meanwhile
   }
   return table;
 }
@@ -218,13 +203,8 @@ function descendants(root) {
 
 /** Whether a process recorded earlier is still the same process (not a reused pid). */
 function stillRunning({ pid, start }) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] === start && fields[0] !== "Z";
-  } catch {
-    return false;
-  }
+  const fields = procStat(pid);
+  return fields !== null && fields[19] === start && fields[0] !== "Z";
 }
 
 function signal(pid, sig) {
@@ -239,7 +219,7 @@ function signal(pid, sig) {
 /** Synchronously SIGKILLs everything still running that was started here. */
 function killEverything() {
   const tree = descendants(process.pid);
-  for (const child of children) signal(-child.pid, "SIGKILL");
+  signalChildren(children, "SIGKILL", { group: true });
   for (const proc of tree) if (stillRunning(proc)) signal(proc.pid, "SIGKILL");
   children.clear();
 }
@@ -254,61 +234,23 @@ function cleanUp() {
     }
     restoreFile = null;
   }
-  for (const dir of tempDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-  tempDirs.clear();
+  removeDirs(tempDirs);
 }
 
-function fail(message) {
-  console.error(`\nBENCHMARK FAILED: ${message}`);
-  cleanUp();
-  process.exit(1);
-}
-
-process.on("exit", () => cleanUp());
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    console.error(`\nreceived ${sig}: stopping`);
-    // Ask politely first (tornado dev then ends its app processes), then kill what is left.
+const fail = handleExits({
+  cleanUp,
+  // On a signal, ask politely first (tornado dev then ends its app processes), then kill what is left.
+  beforeSignalExit: (exit) => {
     const tree = descendants(process.pid);
-    for (const child of children) signal(-child.pid, "SIGTERM");
+    signalChildren(children, "SIGTERM", { group: true });
     setTimeout(() => {
       for (const proc of tree) if (stillRunning(proc)) signal(proc.pid, "SIGKILL");
-      cleanUp();
-      process.exit(128 + os.constants.signals[sig]);
+      exit();
     }, 1500);
-  });
-}
-process.on("uncaughtException", (error) => fail(error?.stack ?? String(error)));
-process.on("unhandledRejection", (error) => fail(error?.stack ?? String(error)));
+  },
+});
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs one command to its end; resolves with { code, signal, output } (output: its last 8 KB). */
-function runCommand(argv, cwd) {
-  const [file, ...args] = argv;
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd, env: baseEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    children.add(child);
-    let output = "";
-    const keep = (chunk) => (output = (output + chunk.toString()).slice(-8000));
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    child.on("error", (error) => {
-      children.delete(child);
-      resolve({ code: null, signal: null, output: error.message });
-    });
-    child.on("close", (code, sig) => {
-      children.delete(child);
-      resolve({ code, signal: sig, output });
-    });
-  });
-}
 
 /** A port nothing listens on right now. */
 function freePort() {
@@ -613,43 +555,8 @@ async function runSession(contender, app, round) {
   return { restarts, notes, startMs };
 }
 
-// ---------------------------------------------------------------- facts about the machine
-
-function quiet(file, args, cwd = ROOT_DIR) {
-  try {
-    return execFileSync(file, args, { cwd, env: baseEnv, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function gitRevision() {
-  const commit = quiet("git", ["-C", ROOT_DIR, "rev-parse", "--short", "HEAD"]);
-  if (commit === null) return "unknown (not a git checkout)";
-  const dirty = quiet("git", ["-C", ROOT_DIR, "status", "--porcelain", "--", "src", "templates", "runtime", "bin"]);
-  return `commit ${commit}${dirty ? " with uncommitted changes in src/, templates/, runtime/ or bin/" : ""}`;
-}
-
-function versionAt(dir) {
-  try {
-    return JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).version;
-  } catch {
-    return null;
-  }
-}
-
 // ---------------------------------------------------------------- report helpers
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-/** Nearest-rank percentile. */
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
 const fmtMs = (n) => (n === undefined || Number.isNaN(n) ? "–" : String(Math.round(n)));
 const fmtRatio = (n) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "–");
 const fmtPer = (total, n) => (n === 0 ? "–" : (total / n).toFixed(total / n >= 10 || total === 0 ? 0 : 1));
@@ -663,11 +570,11 @@ async function main() {
     fail("dist/src/create.js is missing: run `npm run build` at the repository root first");
   }
   for (const dir of [TSX_DIR, NODEMON_DIR]) {
-    if (versionAt(dir) === null) fail(`${path.relative(ROOT_DIR, dir)} is missing: run \`npm ci\` in bench/ first`);
+    if (packageVersion(dir) === null) fail(`${path.relative(ROOT_DIR, dir)} is missing: run \`npm ci\` in bench/ first`);
   }
 
-  const npmVersion = quiet("npm", ["--version"], BENCH_DIR) ?? "unknown";
-  const revision = gitRevision();
+  const npmVersion = commandOutput("npm", ["--version"], { cwd: BENCH_DIR, env: baseEnv }) ?? "unknown";
+  const revision = gitRevision(["src", "templates", "runtime", "bin"]);
   const order = (round) => contenders.slice(round % contenders.length).concat(contenders.slice(0, round % contenders.length));
   console.log(
     `Restart on change: ${contenders.map((c) => c.name).join(", ")}; ${opts.rounds} rounds × ${opts.restarts} restarts each ` +
@@ -679,7 +586,7 @@ async function main() {
   tempDirs.add(tmp);
   const app = path.join(tmp, "app");
   console.log(`Creating the app in ${app} (with npm install)…`);
-  const created = await runCommand([process.execPath, OUR_BIN, app, "--yes", "--no-git"], tmp);
+  const created = await runCommand([process.execPath, OUR_BIN, app, "--yes", "--no-git"], tmp, { env: baseEnv, children });
   if (created.code !== 0) fail(`create-tornado-app exited with ${created.signal ?? `code ${created.code}`}\n${created.output}`);
   for (const rel of ["src/main.ts", HANDLER, "node_modules/tornado/bin/tornado.js", "node_modules/tsx/package.json"]) {
     if (!existsSync(path.join(app, rel))) fail(`the created app has no ${rel}`);
@@ -693,10 +600,10 @@ async function main() {
   writeToken(`tok-${runId}-0`);
 
   const versions = {
-    tornado: `this checkout (${revision}); its app processes load the app's own tsx ${versionAt(path.join(app, "node_modules", "tsx"))}`,
-    tsx: `tsx ${versionAt(TSX_DIR)}`,
-    nodemon: `nodemon ${versionAt(NODEMON_DIR)}, running \`node --import tsx\` (tsx ${versionAt(TSX_DIR)})`,
-    node: `Node.js ${process.version} \`--watch\`, with \`--import tsx\` (tsx ${versionAt(TSX_DIR)})`,
+    tornado: `this checkout (${revision}); its app processes load the app's own tsx ${packageVersion(path.join(app, "node_modules", "tsx"))}`,
+    tsx: `tsx ${packageVersion(TSX_DIR)}`,
+    nodemon: `nodemon ${packageVersion(NODEMON_DIR)}, running \`node --import tsx\` (tsx ${packageVersion(TSX_DIR)})`,
+    node: `Node.js ${process.version} \`--watch\`, with \`--import tsx\` (tsx ${packageVersion(TSX_DIR)})`,
   };
 
   /** results[name] = { restarts: [window...], rounds: [[window...] per round], starts: [ms] } */
@@ -826,13 +733,12 @@ async function main() {
     );
   })();
 
-  const cpu = os.cpus();
-  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const { date, node, cpu } = machine();
   const markdown = `# Restart-on-change results
 
 - Date: ${date}
-- Node.js: ${process.version} (${process.platform} ${process.arch}); npm ${npmVersion}
-- CPU: ${cpu[0]?.model ?? "unknown"} (${cpu.length} logical cores)
+- Node.js: ${node}; npm ${npmVersion}
+- CPU: ${cpu}
 - Command: ${command}
 - Contenders (one at a time, each on its own free port, all on the same generated app, entry \`src/main.ts\`):
 ${contenders.map((c) => `  - ${c.label}: \`${c.show}\`; ${versions[c.name]}`).join("\n")}
@@ -864,8 +770,8 @@ ${perRestart}
 `;
   writeFileSync(RESULTS_FILE, markdown);
   console.log(`\n${table}\n\n${goal}\n${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`);
-  console.log(`Written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+  console.log(`Written to ${displayPath(RESULTS_FILE)}`);
   cleanUp();
 }
 
-main().catch((error) => fail(error?.stack ?? String(error)));
+main().catch(fail);

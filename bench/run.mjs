@@ -14,14 +14,28 @@
 // node:http's in the same round). Any socket error, timeout, non-2xx answer or wrong body fails
 // the run. The table is printed and written to bench/results.md.
 
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { spawn } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import {
+  BENCH_DIR,
+  ROOT_DIR,
+  contendersLine,
+  describeCommand,
+  displayPath,
+  gitRevision,
+  handleExits,
+  machine,
+  makeUsage,
+  median,
+  parseOnly,
+  parseOptions,
+  procStat,
+  roundsTable,
+  selectContenders,
+  signalChildren,
+} from "./lib.mjs";
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROOT_DIR = path.dirname(BENCH_DIR);
 const RESULTS_FILE = path.join(BENCH_DIR, "results.md");
 
 const BASELINE = "node-http";
@@ -38,32 +52,16 @@ const ROUTES = [
 
 // ---------------------------------------------------------------- options
 
-function usage(message) {
-  if (message) console.error(`run.mjs: ${message}`);
-  console.error(
-    "usage: node bench/run.mjs [--rounds N] [--duration SECONDS] [--warmup SECONDS]\n" +
-      "                          [--connections N] [--only NAME,NAME] [--routes /,/json]\n" +
-      `contenders: ${CONTENDERS.map((c) => c.name).join(", ")} (${BASELINE} is always run: it is the baseline)`,
-  );
-  process.exit(message ? 2 : 0);
-}
+const usage = makeUsage(
+  "run.mjs",
+  "usage: node bench/run.mjs [--rounds N] [--duration SECONDS] [--warmup SECONDS]\n" +
+    "                          [--connections N] [--only NAME,NAME] [--routes /,/json]\n" +
+    contendersLine(CONTENDERS, BASELINE),
+);
 
 function parseArgs(argv) {
   const opts = { rounds: 5, duration: 3, warmup: 1, connections: 100, only: null, routes: null };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let value;
-    if (arg === "-h" || arg === "--help") usage();
-    if (!arg.startsWith("--")) usage(`unexpected argument ${arg}`);
-    const eq = arg.indexOf("=");
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    } else {
-      value = argv[++i];
-    }
-    if (value === undefined) usage(`${arg} needs a value`);
-    const key = arg.slice(2);
+  parseOptions(argv, usage, (key, value, arg) => {
     switch (key) {
       case "rounds":
       case "connections": {
@@ -82,10 +80,7 @@ function parseArgs(argv) {
         break;
       }
       case "only":
-        opts.only = value.split(",").filter(Boolean);
-        for (const name of opts.only) {
-          if (!CONTENDERS.some((c) => c.name === name)) usage(`unknown contender ${name}`);
-        }
+        opts.only = parseOnly(value, CONTENDERS, usage);
         break;
       case "routes":
         opts.routes = value.split(",").filter(Boolean);
@@ -96,28 +91,18 @@ function parseArgs(argv) {
       default:
         usage(`unknown option ${arg}`);
     }
-  }
+  });
   return opts;
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const contenders = CONTENDERS.filter(
-  (c) => c.name === BASELINE || opts.only === null || opts.only.includes(c.name),
-);
+const contenders = selectContenders(CONTENDERS, BASELINE, opts.only);
 const routes = ROUTES.filter((r) => opts.routes === null || opts.routes.includes(r.path));
-const directCommand = ["node", path.relative(process.cwd(), fileURLToPath(import.meta.url)) || "run.mjs"]
-  .concat(process.argv.slice(2))
-  .join(" ");
-const fromDir =
-  path.relative(ROOT_DIR, process.cwd()) === ""
-    ? "the repository root"
-    : `\`${path.relative(ROOT_DIR, process.cwd())}/\``;
-const command =
-  process.env.npm_lifecycle_event === "bench" && process.env.npm_package_name === "create-tornado-app"
-    ? `\`npm run bench\` at the repository root (\`npm run build && cd bench && npm ci && node run.mjs\`)`
-    : process.env.npm_lifecycle_event === "bench"
-      ? `\`npm run bench\` in \`bench/\` (\`${directCommand}\`)`
-      : `\`${directCommand}\` (run from ${fromDir})`;
+const command = describeCommand(
+  import.meta.url,
+  "bench",
+  `\`npm run bench\` at the repository root (\`npm run build && cd bench && npm ci && node run.mjs\`)`,
+);
 
 // ---------------------------------------------------------------- children
 
@@ -125,36 +110,13 @@ const command =
 const children = new Set();
 let shuttingDown = false;
 
-function killChildren(signal = "SIGTERM") {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-function fail(message) {
+/** Stops the servers; their exits are expected from then on. */
+function stopServers() {
   shuttingDown = true;
-  console.error(`\nBENCHMARK FAILED: ${message}`);
-  killChildren();
-  process.exit(1);
+  signalChildren(children, "SIGTERM");
 }
 
-process.on("exit", () => killChildren());
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    shuttingDown = true;
-    console.error(`\nreceived ${signal}: stopping the servers`);
-    killChildren();
-    process.exit(128 + os.constants.signals[signal]);
-  });
-}
-process.on("uncaughtException", (error) => fail(error?.stack ?? String(error)));
-process.on("unhandledRejection", (error) => fail(error?.stack ?? String(error)));
+const fail = handleExits({ cleanUp: stopServers, stopping: "stopping the servers" });
 
 /** Starts one server in its own process; resolves with { child, port } once it printed PORT=<n>. */
 function startServer(contender) {
@@ -203,29 +165,11 @@ function startServer(contender) {
 
 /** Server CPU seconds so far (user + system), from /proc; null where /proc is missing. */
 function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
+  const fields = procStat(pid);
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  return fields === null ? null : (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** The commit measured, and whether runtime/ differed from it (the build is of the work tree). */
-function gitRevision() {
-  try {
-    const git = (...args) =>
-      execFileSync("git", ["-C", ROOT_DIR, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const commit = git("rev-parse", "--short", "HEAD");
-    const dirty = git("status", "--porcelain", "--", "runtime") !== "";
-    return `commit ${commit}${dirty ? " with uncommitted changes in runtime/" : ""}`;
-  } catch {
-    return "unknown (not a git checkout)";
-  }
-}
 
 // ---------------------------------------------------------------- measuring
 
@@ -271,11 +215,6 @@ async function checkResponse(contender, port, route) {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
 const fmtRatio = (n) => n.toFixed(2);
 const fmtPct = (n) => `${Math.round(n * 100)}%`;
@@ -415,30 +354,26 @@ async function main() {
   for (const route of routes) {
     perRound.push(
       `\n\`GET ${route.path}\` req/s per round (ratio to node:http in that round; server CPU):\n\n` +
-        `| round | ${contenders.map((c) => c.name).join(" | ")} |\n` +
-        `| ---: | ${contenders.map(() => "---:").join(" | ")} |\n` +
-        Array.from(
-          { length: opts.rounds },
-          (_, i) =>
-            `| ${i + 1} | ${contenders
-              .map((c) => {
-                const s = samples[route.path][c.name][i];
-                return `${fmtInt(s.rps)} (${fmtRatio(s.ratio)}; ${s.cpu === null ? "n/a" : fmtPct(s.cpu)})`;
-              })
-              .join(" | ")} |`,
-        ).join("\n"),
+        roundsTable(
+          contenders.map((c) => c.name),
+          opts.rounds,
+          (i, name) => {
+            const s = samples[route.path][name][i];
+            return `${fmtInt(s.rps)} (${fmtRatio(s.ratio)}; ${s.cpu === null ? "n/a" : fmtPct(s.cpu)})`;
+          },
+        ),
     );
   }
 
-  const cpu = os.cpus();
-  const revision = gitRevision();
-  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const { date, node, cpu } = machine();
+  // The build measured is of the work tree, so runtime/'s uncommitted changes are part of it.
+  const revision = gitRevision(["runtime"]);
   const markdown = `# Benchmark results
 
 - Date: ${date}
 - Runtime: ${revision}
-- Node.js: ${process.version} (${process.platform} ${process.arch})
-- CPU: ${cpu[0]?.model ?? "unknown"} (${cpu.length} logical cores)
+- Node.js: ${node}
+- CPU: ${cpu}
 - Command: ${command}
 - Load: autocannon, ${opts.connections} keep-alive connections, pipelining 1; ${opts.rounds} alternating rounds of ${opts.warmup} s warmup + ${opts.duration} s measured per contender and route (order rotated every round)
 - Figures: median over rounds of req/s, and of the ratio to node:http's req/s in the same round; errors, timeouts, non-2xx answers and wrong bodies: 0 (the run fails otherwise)
@@ -453,10 +388,9 @@ ${perRound.join("\n")}
 
   console.log(`\n${table}\n`);
   if (goals.length) console.log(`${goals.join("\n")}\n`);
-  console.log(`Written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+  console.log(`Written to ${displayPath(RESULTS_FILE)}`);
 
-  shuttingDown = true;
-  killChildren();
+  stopServers();
 }
 
-main().catch((error) => fail(error?.stack ?? String(error)));
+main().catch(fail);
