@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Command, Option } from "commander";
 import { VERSION } from "../../runtime/version.js";
+import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
 import { resolveCreateContext, type CreateContext, type CreateOptions } from "../create/context.js";
 import { PACKAGE_MANAGERS, initGitRepository, installDependencies } from "../create/install.js";
@@ -51,7 +52,15 @@ export async function createApp(ctx: CreateContext): Promise<void> {
   }
   print(say.scaffolding(ctx.displayDir, ctx.template));
   if (existing.length > 0) print(style.yellow(say.conflictWarning(existing.length)));
-  await writeFilesAtomically(ctx.targetDir, files);
+  try {
+    await writeFilesAtomically(ctx.targetDir, files);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "ENOSPC" || code === "ENOTDIR") {
+      throw new UserError(say.cannotWrite(ctx.displayDir, (error as Error).message));
+    }
+    throw error;
+  }
   print(`${style.green("✔")} ${say.wrote(files.length)}`);
   if (ctx.install) await installDependencies(ctx.targetDir, ctx.packageManager, ctx.displayDir);
   if (ctx.git) {

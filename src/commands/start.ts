@@ -9,7 +9,7 @@ import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { whenOrphaned } from "../cli/orphan.js";
 import { style } from "../cli/output.js";
-import { parsePort } from "./dev.js";
+import { parseMilliseconds, parsePort } from "./dev.js";
 
 const WORKER_SCRIPT = fileURLToPath(new URL("../start/worker.js", import.meta.url));
 // A worker that dies this soon after starting, this many times in a row, will not be replaced.
@@ -102,7 +102,7 @@ export function startCommand(): Command {
         throw new UserError(`The built entry ${options.entry} does not exist: run \`npm run build\` first, or pass --entry <file>.`);
       }
       const workers = parseWorkers(options.workers);
-      const drainTimeout = Number(options.drainTimeout);
+      const drainTimeout = parseMilliseconds("--drain-timeout", options.drainTimeout);
       const env: NodeJS.ProcessEnv = { ...process.env, TORNADO_START_ENTRY: entry, TORNADO_DRAIN_TIMEOUT: String(drainTimeout) };
       if (options.port !== undefined) env.PORT = String(parsePort(options.port));
       if (workers === 1) {

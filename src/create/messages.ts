@@ -22,6 +22,7 @@ export const createMessages = {
   notEmpty: (dir: string) =>
     `The folder ${dir} already exists and is not empty: choose another name, empty it, or pass --force to write the template into it (your other files are kept).`,
   notADirectory: (dir: string) => `${dir} exists and is not a folder: choose another name.`,
+  cannotWrite: (dir: string, why: string) => `Cannot write the app into ${dir} (${why}): choose a folder you can write to.`,
   conflictWarning: (count: number) => `--force: overwriting ${count} existing file(s) that the template also has.`,
   dryRunHeader: (count: number, dir: string) => `Would write ${count} files into ${dir} (dry run: nothing written):`,
   scaffolding: (dir: string, template: string) => `Creating a ${style.bold(template)} app in ${style.bold(dir)}`,

@@ -93,6 +93,14 @@ describe("create-tornado-app <dir>", () => {
     expect(readFileSync(join(dir, "taken/README.md"), "utf8")).toMatch(/^# taken/);
   });
 
+  it("says in one line when the folder cannot be written", async () => {
+    writeFileSync(join(dir, "a-file"), "not a folder");
+    const { code, stdout, stderr } = await create("a-file/app", ...offline);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: Cannot write the app into a-file\/app \(ENOTDIR: .*\): choose a folder you can write to\.\n$/);
+    expect(stdout).not.toMatch(/at .*\.js:\d+/);
+  });
+
   it("accepts an existing empty folder", async () => {
     mkdirSync(join(dir, "empty"));
     expect((await create("empty", ...offline)).code).toBe(0);
