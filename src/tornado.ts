@@ -4,6 +4,8 @@ import { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
 import { runCli } from "./cli/errors.js";
 import { devCommand } from "./commands/dev.js";
+import { destroyCommand, generateCommand } from "./commands/generate.js";
+import { routesCommand } from "./commands/routes.js";
 import { startCommand } from "./commands/start.js";
 
 /**
@@ -19,7 +21,10 @@ export function tornadoProgram(): Command {
     .exitOverride()
     .showSuggestionAfterError()
     .addCommand(devCommand().exitOverride())
-    .addCommand(startCommand().exitOverride());
+    .addCommand(startCommand().exitOverride())
+    .addCommand(generateCommand())
+    .addCommand(destroyCommand())
+    .addCommand(routesCommand().exitOverride());
 }
 
 await runCli(async () => {

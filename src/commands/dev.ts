@@ -5,7 +5,6 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { whenOrphaned } from "../cli/orphan.js";
-import { DevSupervisor } from "../dev/supervisor.js";
 import { devMessages as say } from "../dev/messages.js";
 
 /**
@@ -51,6 +50,8 @@ export function devCommand(): Command {
       if (!existsSync(entry)) throw new UserError(say.missingEntry(options.entry));
       const port = parsePort(options.port ?? process.env.PORT ?? "8888");
       const startTimeout = parseMilliseconds("--start-timeout", options.startTimeout);
+      // Loaded here so that other commands do not pay for the watcher and the supervisor.
+      const { DevSupervisor } = await import("../dev/supervisor.js");
       const supervisor = new DevSupervisor({ root, entry, port, clearScreen: options.clear, startTimeout });
       await supervisor.run();
       await new Promise<void>((done) => {

@@ -1,0 +1,217 @@
+/**
+ * `tornado generate handler <name>` and `tornado destroy handler <name>`, planned as file
+ * changes: a handler file, its test, the import and routes in the app file, and the manifest.
+ */
+
+import { existsSync, readFileSync } from "node:fs";
+import { join, posix, relative, resolve } from "node:path";
+import { UserError } from "../cli/errors.js";
+import { DEFAULT_APP_FILE } from "./app.js";
+import { readIfExists, type FileChange } from "./changes.js";
+import { contentHash, findEntry, MANIFEST_PATH, readManifest, serializeManifest, withEntry, type GeneratedEntry } from "./manifest.js";
+import type { ResourceNames } from "./names.js";
+import type { RouteRegistration } from "./route-table.js";
+import { renderGeneratorTemplate } from "./templates.js";
+
+/**
+ * Where the generator works: the app root and its app file (relative, with `/`).
+ *
+ * @example
+ * const target: GenerateTarget = { root: "/home/me/my-api", appFile: "src/app.ts" };
+ */
+export interface GenerateTarget {
+  root: string;
+  appFile: string;
+}
+
+/**
+ * A planned generate or destroy: the file changes, notes to print beside them, and the files
+ * that would overwrite (or delete) a user's work without `--force`.
+ *
+ * @example
+ * const plan = await planHandler(target, resourceNames("orders"));
+ * if (plan.conflicts.length === 0) await applyChanges(target.root, plan.changes);
+ */
+export interface GeneratorPlan {
+  changes: FileChange[];
+  notes: Record<string, string>;
+  conflicts: string[];
+}
+
+const KIND = "handler";
+
+const toPosix = (path: string) => path.split("\\").join("/");
+
+function importSpecifier(from: string, to: string): string {
+  const rel = posix.relative(posix.dirname(from), to).replace(/\.ts$/, ".js");
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+function readAppFile(target: GenerateTarget): string {
+  const text = readIfExists(target.root, target.appFile);
+  if (text === null) {
+    throw new UserError(`${target.appFile} not found: the generator registers routes in the app's makeApp() there (pass --app <file> if it lives elsewhere). Nothing was written.`);
+  }
+  return text;
+}
+
+function manualRoutes(reg: RouteRegistration): string {
+  const routes = reg.routes.map((r) => `url("${r.pattern}", ${r.handler}${r.name ? `, { name: "${r.name}" }` : ""}),`).join(" ");
+  return `import { ${reg.names.join(", ")} } from "${reg.importFrom}"; and in the route list: ${routes}`;
+}
+
+// The TypeScript compiler is loaded only by the commands that edit a route table.
+const routeTable = () => import("./route-table.js");
+
+async function explain(error: unknown, appFile: string, reg: RouteRegistration, action: "add" | "remove"): Promise<never> {
+  const { AppFileSyntaxError, RouteListNotFound } = await routeTable();
+  if (error instanceof AppFileSyntaxError) {
+    throw new UserError(`${appFile} does not parse (${error.detail}); fix it and run again. Nothing was ${action === "add" ? "written" : "removed"}.`);
+  }
+  if (error instanceof RouteListNotFound) {
+    const what = action === "add" ? `add by hand: ${manualRoutes(reg)}` : `remove these by hand: ${manualRoutes(reg)}`;
+    throw new UserError(`Could not find the route list in ${appFile}: looked for the array given to \`new Application(...)\` in makeApp, but ${error.looked}. Nothing was ${action === "add" ? "written" : "removed"}; ${what}`);
+  }
+  throw error;
+}
+
+function usesApiHandler(root: string, handlersDir: string): boolean {
+  const base = join(root, handlersDir, "base.ts");
+  return existsSync(base) && /export\s+class\s+ApiHandler\b/.test(readFileSync(base, "utf8"));
+}
+
+/**
+ * Plans `tornado generate handler <name>`: renders the handler and its test, adds the import
+ * and two routes to the app file, records it all in the manifest. An existing file with other
+ * content is a conflict (overwritten with `force`); running it twice plans no change.
+ *
+ * @example
+ * const plan = await planHandler({ root, appFile: "src/app.ts" }, resourceNames("orders"), { force: false });
+ */
+export async function planHandler(target: GenerateTarget, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
+  const { root, appFile } = target;
+  const appText = readAppFile(target);
+  const handlersDir = posix.join(posix.dirname(appFile), "handlers");
+  const handlerPath = posix.join(handlersDir, `${names.file}.ts`);
+  const testPath = `test/${names.file}.test.ts`;
+  const apiBase = usesApiHandler(root, handlersDir);
+  const values = {
+    ...names,
+    pluralTextCap: names.pluralText[0]!.toUpperCase() + names.pluralText.slice(1),
+    tornadoImport: `import { HTTPError, ${apiBase ? "" : "RequestHandler, "}type Application${apiBase ? ", type RequestHandler" : ""} } from "tornado";`,
+    baseImport: apiBase ? `import { ApiHandler } from "./base.js";` : "",
+    baseClass: apiBase ? "ApiHandler" : "RequestHandler",
+    appImport: importSpecifier(testPath, appFile),
+  };
+  const files = [
+    { path: handlerPath, text: (await renderGeneratorTemplate(root, KIND, "handler.ts.hbs", values)).text },
+    { path: testPath, text: (await renderGeneratorTemplate(root, KIND, "test.ts.hbs", values)).text },
+  ];
+
+  const reg: RouteRegistration = {
+    importFrom: importSpecifier(appFile, handlerPath),
+    names: [names.collectionClass, names.itemClass].sort(),
+    routes: [
+      { pattern: names.collectionRoute, handler: names.collectionClass, name: names.collectionRouteName },
+      { pattern: names.itemRoute, handler: names.itemClass, name: names.itemRouteName },
+    ],
+  };
+  const { addRoutes, locateRoutes, topLevelBinding } = await routeTable();
+  let edited;
+  try {
+    const { source } = locateRoutes(appText, appFile);
+    for (const name of reg.names) {
+      const from = topLevelBinding(source, name);
+      if (from !== undefined && from !== reg.importFrom) {
+        throw new UserError(`${appFile} already has a ${name} (from ${from}); pick another name for the handler. Nothing was written.`);
+      }
+    }
+    edited = addRoutes(appText, appFile, reg);
+  } catch (error) {
+    return explain(error, appFile, reg, "add");
+  }
+
+  const changes: FileChange[] = files.map((f) => ({ path: f.path, before: readIfExists(root, f.path), after: f.text }));
+  const conflicts = force ? [] : changes.filter((c) => c.before !== null && c.before !== c.after).map((c) => c.path);
+  changes.push({ path: appFile, before: appText, after: edited.text });
+
+  const manifest = readManifest(root);
+  const previous = findEntry(manifest, KIND, names.file);
+  const previousRoutes = previous?.registration?.routes ?? [];
+  const addedRoutes = [...previousRoutes, ...edited.added.filter((r) => !previousRoutes.some((p) => p.pattern === r.pattern))];
+  const entry: GeneratedEntry = {
+    kind: KIND,
+    name: names.file,
+    files: Object.fromEntries(files.map((f) => [f.path, contentHash(f.text)])),
+    ...(addedRoutes.length > 0 ? { registration: { file: appFile, importFrom: reg.importFrom, names: reg.names, routes: addedRoutes } } : {}),
+  };
+  const manifestBefore = readIfExists(root, MANIFEST_PATH);
+  const unchanged = changes.every((c) => c.before === c.after) && previous !== undefined;
+  changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: unchanged ? manifestBefore : serializeManifest(withEntry(manifest, KIND, names.file, entry)) });
+
+  const notes: Record<string, string> = {};
+  if (edited.added.length > 0) notes[appFile] = `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`;
+  else notes[appFile] = "routes already there";
+  for (const path of conflicts) notes[path] = "exists with other content: conflict";
+  return { changes, notes, conflicts };
+}
+
+/**
+ * Plans `tornado destroy handler <name>`: deletes the files that generate recorded and
+ * removes its import and routes. A file edited since (its hash differs) is a conflict unless
+ * `force`; a file already gone is skipped.
+ *
+ * @example
+ * const plan = await planDestroyHandler({ root, appFile: "src/app.ts" }, resourceNames("orders"));
+ */
+export async function planDestroyHandler(target: GenerateTarget, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
+  const { root } = target;
+  const manifest = readManifest(root);
+  const entry = findEntry(manifest, KIND, names.file);
+  if (entry === undefined) {
+    throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no handler named ${names.file} (destroy only undoes what tornado generate wrote).`);
+  }
+  const changes: FileChange[] = [];
+  const conflicts: string[] = [];
+  const notes: Record<string, string> = {};
+  for (const [path, hash] of Object.entries(entry.files)) {
+    const before = readIfExists(root, path);
+    if (before === null) continue;
+    if (contentHash(before) !== hash && !force) {
+      conflicts.push(path);
+      notes[path] = "edited since it was generated: conflict";
+    }
+    changes.push({ path, before, after: null });
+  }
+  const reg = entry.registration;
+  if (reg !== undefined) {
+    const appText = readIfExists(root, reg.file);
+    if (appText !== null) {
+      const { removeRoutes } = await routeTable();
+      try {
+        const removed = removeRoutes(appText, reg.file, reg);
+        changes.push({ path: reg.file, before: appText, after: removed.text });
+        notes[reg.file] = removed.removed.length > 0 ? `${removed.importRemoved ? "import + " : ""}${removed.removed.map((r) => r.pattern).join(", ")}` : "routes already gone";
+      } catch (error) {
+        return explain(error, reg.file, reg, "remove");
+      }
+    }
+  }
+  const manifestBefore = readIfExists(root, MANIFEST_PATH);
+  changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: serializeManifest(withEntry(manifest, KIND, names.file, null)) });
+  return { changes, notes, conflicts };
+}
+
+/**
+ * The app file path relative to the root, with `/`: `--app` (from the current folder) checked
+ * to be inside the app, or `src/app.ts`.
+ *
+ * @example
+ * appFileOption("/home/me/my-api", "src/app.ts") // "src/app.ts"
+ */
+export function appFileOption(root: string, option: string | undefined, cwd = process.cwd()): string {
+  if (option === undefined) return DEFAULT_APP_FILE;
+  const rel = toPosix(relative(root, resolve(cwd, option)));
+  if (rel.startsWith("..") || rel === "") throw new UserError(`--app ${option} is outside the app at ${root}.`);
+  return rel;
+}
