@@ -137,6 +137,13 @@ export const makeApp = (settings = {}) =>
     expect(removeRoutes(added, "app.ts", orders).text).toBe(bare);
   });
 
+  it("lends the comma to the route before when the list has no trailing comma and no comment", () => {
+    const bare = `import { Application, url } from "tornado";\nexport function makeApp() {\n  return new Application([\n    url("/", Home)\n  ]);\n}\n`;
+    const added = addRoutes(bare, "app.ts", orders).text;
+    expect(added).toContain('    url("/", Home),\n    url("/orders", OrdersHandler, { name: "orders" }),\n    url("/orders/:id", OrderHandler, { name: "order" })\n  ]);');
+    expect(removeRoutes(added, "app.ts", orders).text).toBe(bare);
+  });
+
   it("writes tuples into a list of tuples, and fills an empty list", () => {
     const tuples = `import { Application } from "tornado";\nexport function makeApp() {\n  return new Application([["/", Home]]);\n}\n`;
     const added = addRoutes(tuples, "app.ts", orders).text;
