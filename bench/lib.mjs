@@ -201,8 +201,9 @@ export function handleExits({ cleanUp, stopping = "stopping", beforeSignalExit =
 
 /**
  * Runs one command to its end, without a terminal, in its own process group (kept in `children`
- * while it runs); resolves with { code, signal, output } (output: its last 8 KB of stdout and
- * stderr; a spawn error gives code null and the error's message).
+ * while it runs); resolves with { code, signal, output, stdout } (output: its last 8 KB of stdout
+ * and stderr; stdout: its last 8 KB of stdout alone; a spawn error gives code null, the error's
+ * message as output and an empty stdout).
  *
  *   const { code, output } = await runCommand(["npm", "install"], appDir, { env: childEnv(), children });
  */
@@ -217,18 +218,22 @@ export function runCommand(argv, cwd, { env, children }) {
     });
     children.add(child);
     let output = "";
+    let stdout = "";
     const keep = (chunk) => {
       output = (output + chunk.toString()).slice(-8000);
     };
-    child.stdout.on("data", keep);
+    child.stdout.on("data", (chunk) => {
+      keep(chunk);
+      stdout = (stdout + chunk.toString()).slice(-8000);
+    });
     child.stderr.on("data", keep);
     child.on("error", (error) => {
       children.delete(child);
-      resolve({ code: null, signal: null, output: error.message });
+      resolve({ code: null, signal: null, output: error.message, stdout: "" });
     });
     child.on("close", (code, signal) => {
       children.delete(child);
-      resolve({ code, signal, output });
+      resolve({ code, signal, output, stdout });
     });
   });
 }

@@ -18,5 +18,6 @@ export * from "./httpserver.js";
 export * from "./iostream.js";
 export * from "./log.js";
 export * from "./escape.js";
+export * from "./broadcast.js";
 export * from "./testing.js";
 export { VERSION } from "./version.js";
