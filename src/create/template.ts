@@ -33,7 +33,7 @@ export interface PlannedFile {
  * availableTemplates() // ["rest"]
  */
 export function availableTemplates(): string[] {
-  return APP_TEMPLATES.filter((name) => existsSync(join(templatesRoot(), name, "package.json.hbs")));
+  return APP_TEMPLATES.filter((name) => existsSync(join(templatesRoot(), name, "src", "app.ts")));
 }
 
 /**
@@ -68,20 +68,29 @@ function walk(dir: string, root: string): string[] {
   return out;
 }
 
+// The files every app template shares.
+const BASE_LAYER = "_base";
+
 /**
- * Renders a template folder: `.hbs` files through Handlebars (unknown variables are an error),
+ * Renders a template folder over the shared base layer: `.hbs` files through Handlebars (unknown variables are an error),
  * every other file copied byte for byte.
  *
  * @example
  * const files = await renderTemplate("rest", { name: "my-api", … });
  */
 export async function renderTemplate(template: string, values: TemplateValues): Promise<PlannedFile[]> {
-  const dir = join(templatesRoot(), template);
-  const files = walk(dir, dir).sort();
+  // Every app template starts from templates/_base (package.json, tsconfig, .gitignore); a
+  // file of the template's own with the same name replaces the base's.
+  const sources = new Map<string, string>();
+  for (const layer of [BASE_LAYER, template]) {
+    const dir = join(templatesRoot(), layer);
+    for (const rel of walk(dir, dir)) sources.set(rel, join(dir, rel));
+  }
+  const files = [...sources.keys()].sort();
   const needsHandlebars = files.some((f) => f.endsWith(".hbs"));
   const handlebars = needsHandlebars ? (await import("handlebars")).default : undefined;
   return files.map((rel) => {
-    const full = join(dir, rel);
+    const full = sources.get(rel)!;
     const raw = readFileSync(full);
     const content = rel.endsWith(".hbs")
       ? Buffer.from(handlebars!.compile(raw.toString("utf8"), { noEscape: true, strict: true })(values))

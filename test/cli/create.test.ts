@@ -219,7 +219,8 @@ describe("packRuntime()", () => {
       expect(listing).toContain("package/package.json");
       expect(listing).toContain("package/dist/runtime/index.js");
       expect(listing).toContain("package/bin/tornado.js");
-      expect(listing).toContain("package/templates/rest/package.json.hbs");
+      expect(listing).toContain("package/templates/_base/package.json.hbs");
+      expect(listing).toContain("package/templates/rest/src/app.ts");
       expect(listing.some((f) => f.includes("node_modules") || f.startsWith("package/dist/test/"))).toBe(false);
       const manifest = JSON.parse(execFileSync("tar", ["xzOf", join(out, "t.tgz"), "package/package.json"], { encoding: "utf8" }));
       expect(manifest.name).toBe("tornado");
