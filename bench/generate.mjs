@@ -195,6 +195,7 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 const contenders = selectContenders(CONTENDERS, BASELINE, opts.only);
 const command = describeCommand(import.meta.url, "bench:generate");
+const roundsText = `${opts.rounds} round${opts.rounds === 1 ? "" : "s"}`;
 
 /** Every timed command, as { contender, kind, cmd, id }: tornado's first, in declared order. */
 const runs = contenders.flatMap((contender) =>
@@ -317,7 +318,7 @@ async function main() {
   };
   const started = performance.now();
   console.log(
-    `Handler generation: ${runs.map((r) => r.id).join(", ")}; 2 cold tornado runs, 1 warm-up each, ${opts.rounds} rounds\n` +
+    `Handler generation: ${runs.map((r) => r.id).join(", ")}; 2 cold tornado runs, 1 warm-up each, ${roundsText}\n` +
       `tornado's code cache: ${cacheFile}\n`,
   );
 
@@ -421,7 +422,7 @@ async function main() {
       );
     }
     tables.push(
-      `### ${kind.title}, ${opts.rounds} rounds\n\n` +
+      `### ${kind.title}, ${roundsText}\n\n` +
         "| contender | command | median s | min s | max s | median ratio to tornado's |\n" +
         "| --- | --- | ---: | ---: | ---: | ---: |\n" +
         rows.join("\n"),
@@ -468,7 +469,7 @@ async function main() {
 - Apps, made once for this run in a temporary folder, without node_modules: \`create-tornado-app app --yes --no-install --no-git\` and \`nest new app --skip-install --skip-git --package-manager npm\`
 - Method: wall time of the whole command (child process, stdin closed, from spawn to exit), with the app folder as working directory; a dry run runs in the app itself, a real generate in a fresh copy of the pristine app (copy and removal not timed); every run checked (exit code 0; dry run: "Dry run:" / "Dry run enabled" on stdout and nothing written; real: the handler, its test, \`.tornado/manifest.json\` and "/orders" in \`src/app.ts\`, or for Nest the controller, its spec and \`OrdersController\` in \`src/app.module.ts\`)
 - tornado's V8 code cache of the TypeScript compiler: kept under this run's own \`XDG_CACHE_HOME\` (given to every child); removed before each cold run, then written by it; the warm-up leaves it in place, so the rounds are warm. ${cacheKept ? "It was not rewritten during the rounds (V8 accepted it on every measured run)." : "**It was rewritten during the rounds: V8 rejected it at least once.**"}
-- Rounds: one unmeasured warm-up of every command, then ${opts.rounds} rounds each running every command once, the order rotated every round (round 1: ${orders[0].join(", ")})
+- Rounds: one unmeasured warm-up of every command, then ${roundsText} each running every command once, the order rotated every round (round 1: ${orders[0].join(", ")})
 - Figures: median, min and max seconds over the rounds, and the median over rounds of (the command's seconds ÷ the tornado command's of the same kind in the same round; \`node -e 0\` is compared with both): above 1.00x is slower than tornado's
 - Wall time of the whole benchmark: ${elapsed.toFixed(0)} s
 

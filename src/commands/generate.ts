@@ -5,7 +5,7 @@ import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
 import { findAppRoot } from "../generate/app.js";
 import { applyChanges, effective, printChanges, unifiedDiff } from "../generate/changes.js";
-import { appFileOption, planDestroyHandler, planHandler, type GeneratorPlan } from "../generate/handler.js";
+import { appFileOption, GENERATORS, planDestroy, planGenerate, type GeneratorName, type GeneratorPlan } from "../generate/plan.js";
 import { resourceNames, type ResourceNames } from "../generate/names.js";
 
 interface GeneratorOptions {
@@ -16,8 +16,8 @@ interface GeneratorOptions {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-function describeNames(names: ResourceNames): string {
-  return `handler ${style.bold(names.file)}: classes ${names.collectionClass}, ${names.itemClass}; routes ${names.collectionRoute}, ${names.itemRoute}`;
+function describeNames(kind: GeneratorName, names: ResourceNames): string {
+  return `${kind} ${style.bold(names.file)}: ${GENERATORS[kind].describe(names)}`;
 }
 
 async function carryOut(root: string, plan: GeneratorPlan, options: GeneratorOptions, verb: "generate" | "destroy"): Promise<void> {
@@ -51,52 +51,64 @@ function withGeneratorOptions(command: Command): Command {
     .exitOverride();
 }
 
+const KIND_HELP: Record<GeneratorName, { generate: string; argument: string }> = {
+  handler: {
+    generate: "Adds src/handlers/<name>.ts (a collection and an item handler), test/<name>.test.ts and their routes.",
+    argument: "resource name in any case: users, user-profile, UserProfile",
+  },
+  websocket: {
+    generate: "Adds src/handlers/<name>.ts (a WebSocketHandler), test/<name>.test.ts and its route /<name>.",
+    argument: "name in any case: chat, live-feed, LiveFeed",
+  },
+};
+
+function generateKind(kind: GeneratorName): Command {
+  return withGeneratorOptions(new Command(kind).description(KIND_HELP[kind].generate).argument("<name>", KIND_HELP[kind].argument)).action(
+    async (name: string, options: GeneratorOptions) => {
+      const names = resourceNames(name);
+      const root = findAppRoot(process.cwd());
+      process.stdout.write(`${describeNames(kind, names)}\n`);
+      const plan = await planGenerate({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force });
+      await carryOut(root, plan, options, "generate");
+      if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(`npx vitest run test/${names.file}.test.ts`)}\n`);
+    },
+  );
+}
+
+function destroyKind(kind: GeneratorName): Command {
+  return withGeneratorOptions(
+    new Command(kind)
+      .description(`Removes what \`tornado generate ${kind} <name>\` wrote: its files, import and routes. Refuses files edited since.`)
+      .argument("<name>", "the name given to generate"),
+  ).action(async (name: string, options: GeneratorOptions) => {
+    const names = resourceNames(name);
+    const root = findAppRoot(process.cwd());
+    const plan = await planDestroy({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force });
+    await carryOut(root, plan, options, "destroy");
+  });
+}
+
 /**
- * Builds `tornado generate`: `handler <name>` writes a handler, its test and its routes.
+ * Builds `tornado generate`: `handler <name>` writes a REST handler, `websocket <name>` a
+ * WebSocket handler, each with its test and routes.
  *
  * @example
  * program.addCommand(generateCommand());
  */
 export function generateCommand(): Command {
-  const handler = withGeneratorOptions(
-    new Command("handler")
-      .description("Adds src/handlers/<name>.ts (a collection and an item handler), test/<name>.test.ts and their routes.")
-      .argument("<name>", "resource name in any case: users, user-profile, UserProfile"),
-  ).action(async (name: string, options: GeneratorOptions) => {
-    const names = resourceNames(name);
-    const root = findAppRoot(process.cwd());
-    process.stdout.write(`${describeNames(names)}\n`);
-    const plan = await planHandler({ root, appFile: appFileOption(root, options.app) }, names, { force: options.force });
-    await carryOut(root, plan, options, "generate");
-    if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(`npx vitest run test/${names.file}.test.ts`)}\n`);
-  });
-  return new Command("generate")
-    .alias("g")
-    .description("Adds code to the app: a handler with its test and routes, recorded so destroy can undo it.")
-    .addCommand(handler)
-    .exitOverride();
+  const command = new Command("generate").alias("g").description("Adds code to the app: a handler with its test and routes, recorded so destroy can undo it.");
+  for (const kind of Object.keys(GENERATORS) as GeneratorName[]) command.addCommand(generateKind(kind));
+  return command.exitOverride();
 }
 
 /**
- * Builds `tornado destroy`: `handler <name>` undoes `tornado generate handler <name>`.
+ * Builds `tornado destroy`: `<kind> <name>` undoes `tornado generate <kind> <name>`.
  *
  * @example
  * program.addCommand(destroyCommand());
  */
 export function destroyCommand(): Command {
-  const handler = withGeneratorOptions(
-    new Command("handler")
-      .description("Removes what `tornado generate handler <name>` wrote: its files, import and routes. Refuses files edited since.")
-      .argument("<name>", "the name given to generate"),
-  ).action(async (name: string, options: GeneratorOptions) => {
-    const names = resourceNames(name);
-    const root = findAppRoot(process.cwd());
-    const plan = await planDestroyHandler({ root, appFile: appFileOption(root, options.app) }, names, { force: options.force });
-    await carryOut(root, plan, options, "destroy");
-  });
-  return new Command("destroy")
-    .alias("d")
-    .description("Undoes a generate, refusing to delete files edited since.")
-    .addCommand(handler)
-    .exitOverride();
+  const command = new Command("destroy").alias("d").description("Undoes a generate, refusing to delete files edited since.");
+  for (const kind of Object.keys(GENERATORS) as GeneratorName[]) command.addCommand(destroyKind(kind));
+  return command.exitOverride();
 }

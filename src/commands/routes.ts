@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
 import { findAppRoot } from "../generate/app.js";
-import { appFileOption } from "../generate/handler.js";
+import { appFileOption } from "../generate/plan.js";
 
 /**
  * One row of the route table.

@@ -26,6 +26,8 @@ export interface ResourceNames {
   /** Route names for `reverseUrl`: `user-profiles` and `user-profile`. */
   collectionRouteName: string;
   itemRouteName: string;
+  /** A WebSocket handler class for the name as typed: `UserProfileSocket`. */
+  socketClass: string;
   /** For prose in generated comments: `user profile`, `user profiles`. */
   singularText: string;
   pluralText: string;
@@ -138,6 +140,7 @@ export function resourceNames(typed: string): ResourceNames {
     itemRoute: `/${plural.join("-")}/:id`,
     collectionRouteName: sameWord ? `${plural.join("-")}-list` : plural.join("-"),
     itemRouteName: singular.join("-"),
+    socketClass: `${pascal(words)}Socket`,
     singularText: singular.join(" "),
     pluralText: plural.join(" "),
   };

@@ -1,5 +1,5 @@
 /**
- * `tornado generate handler <name>` and `tornado destroy handler <name>`, planned as file
+ * `tornado generate <kind> <name>` and `tornado destroy <kind> <name>`, planned as file
  * changes: a handler file, its test, the import and routes in the app file, and the manifest.
  */
 
@@ -10,7 +10,7 @@ import { DEFAULT_APP_FILE } from "./app.js";
 import { readIfExists, type FileChange } from "./changes.js";
 import { contentHash, findEntry, MANIFEST_PATH, readManifest, serializeManifest, withEntry, type GeneratedEntry } from "./manifest.js";
 import type { ResourceNames } from "./names.js";
-import type { RouteRegistration } from "./route-table.js";
+import type { RouteEntry, RouteRegistration } from "./route-table.js";
 import { renderGeneratorTemplate } from "./templates.js";
 
 /**
@@ -29,7 +29,7 @@ export interface GenerateTarget {
  * that would overwrite (or delete) a user's work without `--force`.
  *
  * @example
- * const plan = await planHandler(target, resourceNames("orders"));
+ * const plan = await planGenerate(target, "handler", resourceNames("orders"));
  * if (plan.conflicts.length === 0) await applyChanges(target.root, plan.changes);
  */
 export interface GeneratorPlan {
@@ -38,7 +38,50 @@ export interface GeneratorPlan {
   conflicts: string[];
 }
 
-const KIND = "handler";
+/**
+ * What a generator kind writes: its handler classes and routes, derived from the names.
+ *
+ * @example
+ * GENERATORS.websocket.routes(resourceNames("chat")) // [{ pattern: "/chat", handler: "ChatSocket", name: "chat" }]
+ */
+export interface GeneratorKind {
+  /** One line for the command's output: the classes and routes. */
+  describe(names: ResourceNames): string;
+  classes(names: ResourceNames): string[];
+  routes(names: ResourceNames): RouteEntry[];
+}
+
+/**
+ * The generators: `handler` (a REST resource: collection and item) and `websocket` (a
+ * `WebSocketHandler`). Each has `handler.ts.hbs` and `test.ts.hbs` in
+ * `templates/generators/<kind>/`.
+ *
+ * @example
+ * Object.keys(GENERATORS) // ["handler", "websocket"]
+ */
+export const GENERATORS: Record<"handler" | "websocket", GeneratorKind> = {
+  handler: {
+    describe: (n) => `classes ${n.collectionClass}, ${n.itemClass}; routes ${n.collectionRoute}, ${n.itemRoute}`,
+    classes: (n) => [n.collectionClass, n.itemClass],
+    routes: (n) => [
+      { pattern: n.collectionRoute, handler: n.collectionClass, name: n.collectionRouteName },
+      { pattern: n.itemRoute, handler: n.itemClass, name: n.itemRouteName },
+    ],
+  },
+  websocket: {
+    describe: (n) => `class ${n.socketClass}; route /${n.file}`,
+    classes: (n) => [n.socketClass],
+    routes: (n) => [{ pattern: `/${n.file}`, handler: n.socketClass, name: n.file }],
+  },
+};
+
+/**
+ * A generator's name: `handler` or `websocket`.
+ *
+ * @example
+ * const kind: GeneratorName = "websocket";
+ */
+export type GeneratorName = keyof typeof GENERATORS;
 
 const toPosix = (path: string) => path.split("\\").join("/");
 
@@ -81,14 +124,15 @@ function usesApiHandler(root: string, handlersDir: string): boolean {
 }
 
 /**
- * Plans `tornado generate handler <name>`: renders the handler and its test, adds the import
- * and two routes to the app file, records it all in the manifest. An existing file with other
+ * Plans `tornado generate <kind> <name>`: renders the handler and its test, adds the import
+ * and the routes to the app file, records it all in the manifest. An existing file with other
  * content is a conflict (overwritten with `force`); running it twice plans no change.
  *
  * @example
- * const plan = await planHandler({ root, appFile: "src/app.ts" }, resourceNames("orders"), { force: false });
+ * const plan = await planGenerate({ root, appFile: "src/app.ts" }, "handler", resourceNames("orders"), { force: false });
  */
-export async function planHandler(target: GenerateTarget, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
+export async function planGenerate(target: GenerateTarget, kind: GeneratorName, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
+  const generator = GENERATORS[kind];
   const { root, appFile } = target;
   const appText = readAppFile(target);
   const handlersDir = posix.join(posix.dirname(appFile), "handlers");
@@ -104,17 +148,14 @@ export async function planHandler(target: GenerateTarget, names: ResourceNames, 
     appImport: importSpecifier(testPath, appFile),
   };
   const files = [
-    { path: handlerPath, text: (await renderGeneratorTemplate(root, KIND, "handler.ts.hbs", values)).text },
-    { path: testPath, text: (await renderGeneratorTemplate(root, KIND, "test.ts.hbs", values)).text },
+    { path: handlerPath, text: (await renderGeneratorTemplate(root, kind, "handler.ts.hbs", values)).text },
+    { path: testPath, text: (await renderGeneratorTemplate(root, kind, "test.ts.hbs", values)).text },
   ];
 
   const reg: RouteRegistration = {
     importFrom: importSpecifier(appFile, handlerPath),
-    names: [names.collectionClass, names.itemClass].sort(),
-    routes: [
-      { pattern: names.collectionRoute, handler: names.collectionClass, name: names.collectionRouteName },
-      { pattern: names.itemRoute, handler: names.itemClass, name: names.itemRouteName },
-    ],
+    names: generator.classes(names).sort(),
+    routes: generator.routes(names),
   };
   const { addRoutes, locateRoutes, topLevelBinding } = await routeTable();
   let edited;
@@ -136,18 +177,18 @@ export async function planHandler(target: GenerateTarget, names: ResourceNames, 
   changes.push({ path: appFile, before: appText, after: edited.text });
 
   const manifest = readManifest(root);
-  const previous = findEntry(manifest, KIND, names.file);
+  const previous = findEntry(manifest, kind, names.file);
   const previousRoutes = previous?.registration?.routes ?? [];
   const addedRoutes = [...previousRoutes, ...edited.added.filter((r) => !previousRoutes.some((p) => p.pattern === r.pattern))];
   const entry: GeneratedEntry = {
-    kind: KIND,
+    kind,
     name: names.file,
     files: Object.fromEntries(files.map((f) => [f.path, contentHash(f.text)])),
     ...(addedRoutes.length > 0 ? { registration: { file: appFile, importFrom: reg.importFrom, names: reg.names, routes: addedRoutes } } : {}),
   };
   const manifestBefore = readIfExists(root, MANIFEST_PATH);
   const unchanged = changes.every((c) => c.before === c.after) && previous !== undefined;
-  changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: unchanged ? manifestBefore : serializeManifest(withEntry(manifest, KIND, names.file, entry)) });
+  changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: unchanged ? manifestBefore : serializeManifest(withEntry(manifest, kind, names.file, entry)) });
 
   const notes: Record<string, string> = {};
   if (edited.added.length > 0) notes[appFile] = `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`;
@@ -157,19 +198,19 @@ export async function planHandler(target: GenerateTarget, names: ResourceNames, 
 }
 
 /**
- * Plans `tornado destroy handler <name>`: deletes the files that generate recorded and
- * removes its import and routes. A file edited since (its hash differs) is a conflict unless
- * `force`; a file already gone is skipped.
+ * Plans `tornado destroy <kind> <name>`: deletes the files that generate recorded and removes
+ * its import and routes. A file edited since (its hash differs) is a conflict unless `force`;
+ * a file already gone is skipped.
  *
  * @example
- * const plan = await planDestroyHandler({ root, appFile: "src/app.ts" }, resourceNames("orders"));
+ * const plan = await planDestroy({ root, appFile: "src/app.ts" }, "handler", resourceNames("orders"));
  */
-export async function planDestroyHandler(target: GenerateTarget, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
+export async function planDestroy(target: GenerateTarget, kind: GeneratorName, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
   const { root } = target;
   const manifest = readManifest(root);
-  const entry = findEntry(manifest, KIND, names.file);
+  const entry = findEntry(manifest, kind, names.file);
   if (entry === undefined) {
-    throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no handler named ${names.file} (destroy only undoes what tornado generate wrote).`);
+    throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no ${kind} named ${names.file} (destroy only undoes what tornado generate wrote).`);
   }
   const changes: FileChange[] = [];
   const conflicts: string[] = [];
@@ -198,7 +239,7 @@ export async function planDestroyHandler(target: GenerateTarget, names: Resource
     }
   }
   const manifestBefore = readIfExists(root, MANIFEST_PATH);
-  changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: serializeManifest(withEntry(manifest, KIND, names.file, null)) });
+  changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: serializeManifest(withEntry(manifest, kind, names.file, null)) });
   return { changes, notes, conflicts };
 }
 

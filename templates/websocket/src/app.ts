@@ -1,0 +1,34 @@
+import { Application, Broadcast, url, type ApplicationSettings } from "tornado";
+import { ChatSocket } from "./handlers/chat.js";
+import { HealthHandler } from "./handlers/health.js";
+import { PageHandler } from "./handlers/page.js";
+
+/** Settings this app's handlers read, on top of the runtime's own. */
+export interface AppSettings extends ApplicationSettings {
+  /**
+   * Where chat messages travel: this process by default, Redis when REDIS_URL is set (then
+   * every process of the app, on any machine, sees every message).
+   */
+  broadcast?: Broadcast;
+}
+
+/** Builds the application: its routes, and settings (tests pass their own). */
+export function makeApp(settings: AppSettings = {}): Application {
+  return new Application(
+    [
+      url("/", PageHandler, { name: "page" }),
+      url("/health", HealthHandler, { name: "health" }),
+      url("/chat", ChatSocket, { name: "chat" }),
+    ],
+    {
+      // A ping every 20 s keeps proxies from closing idle connections; a client that does not
+      // answer within 30 s is gone and its connection is closed.
+      websocketPingInterval: 20_000,
+      websocketPingTimeout: 30_000,
+      // Chat messages are small: anything bigger is closed with 1009 (Message Too Big).
+      websocketMaxMessageSize: 16 * 1024,
+      ...settings,
+      broadcast: settings.broadcast ?? Broadcast.fromEnv(),
+    },
+  );
+}
