@@ -19,4 +19,5 @@ export * from "./iostream.js";
 export * from "./log.js";
 export * from "./escape.js";
 export * from "./testing.js";
+export * from "./websocket.js";
 export { VERSION } from "./version.js";
