@@ -22,6 +22,7 @@ import { StreamClosedError } from "./iostream.js";
 import { appLog, genLog } from "./log.js";
 import { trackServer, untrackServer } from "./httpserver/registry.js";
 import { attachToSupervisor, supervisedPort } from "./httpserver/supervised.js";
+import { UpgradeConnection, type UpgradeHost, type UpgradedConnection } from "./httpserver/upgrade.js";
 
 /**
  * What an `HTTPServer` hands each request to: an `Application`, or a function.
@@ -69,7 +70,7 @@ export interface HTTPServerOptions {
  * await server.close({ timeout: 5000 });
  */
 export interface CloseOptions {
-  /** How long requests in flight may take to finish before their connections are cut. Default 30 s. */
+  /** How long requests in flight (and WebSocket closing handshakes) may take before their connections are cut. Default 30 s. */
   timeout?: number;
 }
 
@@ -77,6 +78,9 @@ export interface CloseOptions {
 const VALID_HOST = /^(?:[[\]:A-Za-z0-9\-._~!$&'()*+;=]|%[0-9A-Fa-f]{2})*$/;
 const EMPTY = Buffer.alloc(0);
 const kConnection = Symbol("tornado.connection");
+// WebSocket close codes (RFC 6455 §7.4.1, and the IANA registry for 1012).
+const GOING_AWAY = 1001;
+const SERVICE_RESTART = 1012;
 
 /**
  * The standard error page for a status, as Tornado writes it.
@@ -129,6 +133,13 @@ export class HTTPServer {
   private drained: (() => void) | undefined;
   // Under `tornado dev`: the supervisor's port, and the sockets it handed over.
   private supervised: { port: number; sockets: Set<Socket> } | undefined;
+  // Sockets node handed to the `upgrade` event: node's own connection tracking has let go of them.
+  private readonly upgradeSockets = new Set<Socket>();
+  // Open WebSockets, closed with 1001 (or 1012 on a dev restart) when the server shuts down.
+  private readonly upgraded = new Set<UpgradedConnection>();
+  private goAwayCode = GOING_AWAY;
+  private upgradedGone: (() => void) | undefined;
+  private readonly upgradeHost: UpgradeHost;
   /** True once `close()` has been called. */
   closing = false;
 
@@ -151,6 +162,15 @@ export class HTTPServer {
     // With a listener, node leaves 100-continue to us: it is sent when the body is read, so a
     // request refused before that (404, 405, 413) never makes the client send its body.
     this.server.on("checkContinue", onRequest);
+    // Requests with `Connection: Upgrade` (WebSockets, but also `Upgrade: h2c` from curl) come
+    // here with the bare socket; they are served by the same application.
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket as Socket, head));
+    this.upgradeHost = {
+      maxBodySize: this.maxBodySize,
+      bodyTimeout: this.bodyTimeout,
+      done: () => this.requestDone(),
+      adopt: (connection) => this.adoptUpgraded(connection),
+    };
     this.server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(error, socket));
     this.server.keepAliveTimeout = options.idleConnectionTimeout ?? 3600 * 1000;
     // Node's default cuts requests at 5 minutes; bodies have their own `bodyTimeout`.
@@ -196,16 +216,19 @@ export class HTTPServer {
         socket.once("close", () => sockets.delete(socket));
         this.server.emit("connection", socket);
       },
+      // The supervisor drains this process because a new one now serves: WebSocket clients
+      // are told 1012 (Service Restart) so that they reconnect, to the new one.
       close: ({ timeout, idleGrace }) => {
-        this.closingPromise ??= this.drainSupervised(timeout, idleGrace);
+        this.closingPromise ??= this.drainSupervised(timeout, idleGrace, SERVICE_RESTART);
         return this.closingPromise;
       },
     });
     return this;
   }
 
-  private async drainSupervised(timeout: number, idleGrace: number): Promise<void> {
+  private async drainSupervised(timeout: number, idleGrace: number, webSocketCode: number): Promise<void> {
     this.closing = true;
+    this.closeWebSockets(webSocketCode);
     const deadline = Date.now() + timeout;
     await new Promise((resolve) => setTimeout(resolve, idleGrace));
     this.server.closeIdleConnections();
@@ -262,8 +285,9 @@ export class HTTPServer {
 
   /**
    * Stops accepting connections, closes idle ones, lets requests in flight finish (their
-   * connections then close), and after `timeout` ms cuts whatever is left. Resolves when every
-   * connection is closed. Calling it again returns the same promise.
+   * connections then close), closes open WebSockets with 1001 (Going Away), and after
+   * `timeout` ms cuts whatever is left. Resolves when every connection is closed and every
+   * WebSocket handler's `onClose` has run. Calling it again returns the same promise.
    *
    * @example
    * process.once("SIGTERM", () => server.close({ timeout: 10_000 }));
@@ -271,7 +295,7 @@ export class HTTPServer {
   close(options: CloseOptions = {}): Promise<void> {
     const timeout = options.timeout ?? 30_000;
     untrackServer(this);
-    this.closingPromise ??= this.supervised ? this.drainSupervised(timeout, 0) : this.shutDown(timeout);
+    this.closingPromise ??= this.supervised ? this.drainSupervised(timeout, 0, GOING_AWAY) : this.shutDown(timeout);
     return this.closingPromise;
   }
 
@@ -279,6 +303,7 @@ export class HTTPServer {
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    this.closeWebSockets(GOING_AWAY);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout)));
     if (this.inflight > 0) {
@@ -286,15 +311,43 @@ export class HTTPServer {
       if (!finished) {
         genLog.warning(`Closing ${this.inflight} connection(s) with requests still in flight after ${timeout}ms`);
         this.server.closeAllConnections();
+        this.destroyUpgradeSockets();
       }
     }
     this.server.closeIdleConnections();
     // A connection whose request head is still arriving is neither idle nor in flight, and node
     // stops its header timeout on close(): cut it at the deadline too, or close() never resolves.
     const allClosed = await Promise.race([stopped.then(() => true), expired]);
-    clearTimeout(timer);
-    if (!allClosed) this.server.closeAllConnections();
+    if (!allClosed) {
+      if (this.upgraded.size > 0) genLog.warning(`Closing ${this.upgraded.size} WebSocket(s) still open after ${timeout}ms`);
+      this.server.closeAllConnections();
+      this.destroyUpgradeSockets();
+    }
     await stopped;
+    // Each closed WebSocket's onClose runs once its last message is handled: wait for those
+    // too (within the deadline), so that after close() every handler has seen its close.
+    if (this.upgraded.size > 0) await Promise.race([new Promise<void>((resolve) => (this.upgradedGone = resolve)), expired]);
+    clearTimeout(timer);
+  }
+
+  // A WebSocket that opens while the server closes gets the same code at once.
+  private adoptUpgraded(connection: UpgradedConnection): () => void {
+    this.upgraded.add(connection);
+    if (this.closing) connection.goAway(this.goAwayCode, goAwayReason(this.goAwayCode));
+    return () => {
+      this.upgraded.delete(connection);
+      if (this.upgraded.size === 0) this.upgradedGone?.();
+    };
+  }
+
+  private closeWebSockets(code: number): void {
+    this.goAwayCode = code;
+    for (const connection of this.upgraded) connection.goAway(code, goAwayReason(code));
+  }
+
+  private destroyUpgradeSockets(): void {
+    for (const connection of this.upgraded) connection.terminate();
+    for (const socket of this.upgradeSockets) socket.destroy();
   }
 
   /** @internal */
@@ -308,7 +361,26 @@ export class HTTPServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.inflight++;
-    const connection = new NodeHTTPConnection(this, req, res);
+    this.serve(req, new NodeHTTPConnection(this, req, res));
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.inflight++;
+    // Node removed its own listeners from the socket: without one, a reset would throw.
+    socket.on("error", ignoreSocketError);
+    socket.setTimeout(0);
+    const sockets = this.upgradeSockets;
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    const connection = new UpgradeConnection(req, socket, head, this.upgradeHost);
+    if (this.closing) {
+      connection.respond(503, "Service Unavailable", errorHeaders(), errorPage(503));
+      return;
+    }
+    this.serve(req, connection);
+  }
+
+  private serve(req: IncomingMessage, connection: NodeHTTPConnection | UpgradeConnection): void {
     const headers = HTTPHeaders.fromFlat(req.rawHeaders);
     const version = `HTTP/${req.httpVersion}`;
     const problem = this.checkRequest(headers, version);
@@ -321,7 +393,11 @@ export class HTTPServer {
     let remoteIp = clientAddress(req);
     let protocol = this.options.protocol ?? ((req.socket as TLSSocket).encrypted ? "https" : "http");
     if (this.options.xheaders) [remoteIp, protocol] = this.applyXheaders(headers, remoteIp, protocol);
-    if (this.options.decompressRequest && headers.get("Content-Encoding")?.toLowerCase() === "gzip") {
+    if (
+      this.options.decompressRequest &&
+      connection instanceof NodeHTTPConnection &&
+      headers.get("Content-Encoding")?.toLowerCase() === "gzip"
+    ) {
       connection.gunzip = true;
       headers.delete("Content-Encoding");
       headers.add("X-Consumed-Content-Encoding", "gzip");
@@ -335,10 +411,10 @@ export class HTTPServer {
     }
   }
 
-  private delegateFailed(connection: NodeHTTPConnection, error: unknown): void {
+  private delegateFailed(connection: NodeHTTPConnection | UpgradeConnection, error: unknown): void {
     appLog.error("Uncaught exception while handling a request", error);
-    if (!connection.res.headersSent) connection.respond(500, "Internal Server Error", errorHeaders(), errorPage(500));
-    else connection.res.destroy();
+    if (!connection.headersSent) connection.respond(500, "Internal Server Error", errorHeaders(), errorPage(500));
+    else connection.abort();
   }
 
   // Tornado's checks that node's parser does not make (RFC 9112 §3.2, §6.1).
@@ -382,6 +458,12 @@ export class HTTPServer {
   }
 }
 
+function goAwayReason(code: number): string {
+  return code === SERVICE_RESTART ? "Server restarting" : "Server shutting down";
+}
+
+function ignoreSocketError(): void {}
+
 function errorHeaders(): HTTPHeaders {
   return HTTPHeaders.fromFlat(["Content-Type", "text/html; charset=UTF-8"], false);
 }
@@ -407,6 +489,14 @@ class NodeHTTPConnection implements HTTPConnection {
   // Node marks the response destroyed when its socket closes (and once it has been sent).
   get closed(): boolean {
     return this.res.destroyed;
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  abort(): void {
+    this.res.destroy();
   }
 
   get bodyExpected(): boolean {

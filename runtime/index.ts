@@ -20,4 +20,5 @@ export * from "./log.js";
 export * from "./escape.js";
 export * from "./broadcast.js";
 export * from "./testing.js";
+export * from "./websocket.js";
 export { VERSION } from "./version.js";

@@ -1,18 +1,22 @@
 /**
  * Test helpers for vitest (or any runner), as Tornado's `tornado.testing`: a real server on an
- * ephemeral port, a free port, and log assertions.
+ * ephemeral port with `fetch` and WebSocket clients, a free port, and log assertions.
  *
  * @example
  * import { createTestServer, expectLog } from "tornado/testing";
  * const t = await createTestServer(makeApp());
  * const res = await t.fetch("/users/42");
  * expect(res.status).toBe(200);
+ * const ws = await t.websocket("/echo");
+ * await ws.writeMessage("hi");
+ * expect(await ws.readMessage()).toBe("hi");
  * await t.close();
  */
 
 import { createServer, type Server as NetServer } from "node:net";
 import { HTTPServer, type HTTPServerOptions, type RequestDelegate } from "./httpserver.js";
 import { getLogger, interceptLogs, type LogLevel, type LogRecord, type Logger } from "./log.js";
+import { websocketConnect, type WebSocketClientConnection, type WebSocketConnectOptions } from "./websocket/client.js";
 
 /**
  * A running server for tests; `fetch` and `url` take paths relative to it.
@@ -29,16 +33,23 @@ export interface TestServer {
   url(path: string): string;
   /** `fetch()` against the server: a real request over a real socket. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** Shuts the server down gracefully (see `HTTPServer.close`). */
+  /**
+   * Opens a WebSocket to `path` on the server (see `websocketConnect`); rejects with
+   * `WebSocketHandshakeError` when the handshake is refused.
+   */
+  websocket(path: string, options?: WebSocketConnectOptions): Promise<WebSocketClientConnection>;
+  /** Shuts the server down gracefully (see `HTTPServer.close`): open WebSockets get 1001. */
   close(): Promise<void>;
 }
 
 /**
- * Starts `app` on a free port of 127.0.0.1 and returns a client for it.
+ * Starts `app` on a free port of 127.0.0.1 and returns a client for it: `fetch` for HTTP,
+ * `websocket` for WebSockets, `close` to shut down.
  *
  * @example
  * const t = await createTestServer(makeApp(), { maxBodySize: 1024 });
  * const res = await t.fetch("/items", { method: "POST", body: JSON.stringify({ name: "x" }) });
+ * const chat = await t.websocket("/chat/lobby", { subprotocols: ["chat.v2"] });
  * await t.close();
  */
 export async function createTestServer(app: RequestDelegate, options: HTTPServerOptions = {}): Promise<TestServer> {
@@ -52,6 +63,7 @@ export async function createTestServer(app: RequestDelegate, options: HTTPServer
     baseUrl,
     url,
     fetch: (path, init) => fetch(url(path), init),
+    websocket: (path, options) => websocketConnect(url(path), options),
     close: () => server.close({ timeout: 5000 }),
   };
 }

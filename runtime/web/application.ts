@@ -33,6 +33,15 @@ export interface ApplicationSettings {
    * and `.ts` location (0: off). Default 100 under `tornado dev`, else off; it costs speed.
    */
   blockingLogThreshold?: number;
+  /** Send each open WebSocket a ping this often, in ms (0 or absent: no pings). */
+  websocketPingInterval?: number;
+  /**
+   * Close a WebSocket whose peer has not answered a ping within this many ms (with 1000,
+   * "ping timed out"). Default, and at most: `websocketPingInterval`. 0: never.
+   */
+  websocketPingTimeout?: number;
+  /** The largest WebSocket message accepted, in bytes; a bigger one closes with 1009. Default 10 MiB. */
+  websocketMaxMessageSize?: number;
   [key: string]: any;
 }
 

@@ -458,6 +458,14 @@ export class RequestHandler {
     }
   }
 
+  /**
+   * The response headers set so far (`WebSocketHandler` sends them with its 101 response).
+   * @internal
+   */
+  protected _responseHeaders(): HTTPHeaders {
+    return this.headers;
+  }
+
   /** Whether `finish()` has been called. @example if (!this.finished) this.finish(); */
   get finished(): boolean {
     return this.done;

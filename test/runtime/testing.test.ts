@@ -4,6 +4,7 @@ import {
   HTTPServer,
   RequestHandler,
   appLog,
+  WebSocketHandler,
   bindUnusedPort,
   createTestServer,
   expectLog,
@@ -39,6 +40,23 @@ describe("createTestServer(app)", () => {
     );
     expect(res.status).toBe(413);
     await t.close();
+  });
+});
+
+describe("createTestServer(app).websocket(path, options)", () => {
+  it("opens a WebSocket to the server, closed with 1001 by close()", async () => {
+    class Echo extends WebSocketHandler {
+      override onMessage(message: string | Buffer) {
+        void this.writeMessage(message);
+      }
+    }
+    const t = await createTestServer(new Application([["/echo", Echo]]));
+    const ws = await t.websocket("/echo", { compression: {} });
+    await ws.writeMessage("hi");
+    expect(await ws.readMessage()).toBe("hi");
+    await t.close();
+    expect(await ws.readMessage()).toBeNull();
+    expect(ws.closeCode).toBe(1001);
   });
 });
 

@@ -1,0 +1,305 @@
+/**
+ * The server side of a request that came with `Connection: Upgrade`. Node hands such requests
+ * to the server's `upgrade` event with the bare socket instead of a `ServerResponse`, so this
+ * connection writes HTTP/1.1 itself: a `WebSocketHandler` switches the socket to the WebSocket
+ * protocol, and any other answer (an error, or a plain handler ignoring the upgrade, as
+ * Tornado does with `Upgrade: h2c`) is written as a raw response after which the socket is
+ * closed.
+ */
+
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import { HTTPInputError } from "../httputil/body.js";
+import type { HTTPHeaders } from "../httputil/headers.js";
+import type { HTTPConnection } from "../httputil/request.js";
+import { StreamClosedError } from "../iostream.js";
+
+/**
+ * An open upgraded connection (a WebSocket), as the server sees it when it shuts down.
+ *
+ * @example
+ * connection.adopt({ goAway: (code, reason) => ws.close(code, reason), terminate: () => ws.terminate() });
+ */
+export interface UpgradedConnection {
+  /** Starts a clean close with this code: 1001 when the server shuts down, 1012 on a dev restart. */
+  goAway(code: number, reason: string): void;
+  /** Cuts the connection at once (the drain timeout has passed). */
+  terminate(): void;
+}
+
+/**
+ * What an `UpgradeConnection` needs from its server.
+ *
+ * @example
+ * new UpgradeConnection(req, socket, head, { maxBodySize, bodyTimeout, done, adopt });
+ */
+export interface UpgradeHost {
+  readonly maxBodySize: number;
+  readonly bodyTimeout: number | undefined;
+  /** Called once when the request is answered (or its socket is gone): it leaves the in-flight count. */
+  done(): void;
+  /** Keeps an upgraded connection for a graceful shutdown; returns the function that forgets it. */
+  adopt(connection: UpgradedConnection): () => void;
+}
+
+const MAX_CHUNK_LINE = 4096;
+
+/**
+ * `HTTPConnection` over the socket of an upgrade request: raw HTTP/1.1 responses (always with
+ * `Connection: close`), a body read by `Content-Length` or chunked, and `switchProtocols()` for
+ * handing the socket over to another protocol.
+ *
+ * @example
+ * const connection = new UpgradeConnection(req, socket, head, host);
+ * connection.respond(403, "Forbidden", headers, "no");
+ */
+export class UpgradeConnection implements HTTPConnection {
+  private ended = false;
+  private started = false;
+  private switched = false;
+  private closeCallbacks: (() => void)[] = [];
+  private body: Promise<Buffer> | undefined;
+
+  constructor(
+    /** Node's request: its headers are final, its body is left on the socket. */
+    readonly req: IncomingMessage,
+    readonly socket: Socket,
+    /** Bytes that arrived after the request head (the start of a body, or of WebSocket frames). */
+    readonly head: Buffer,
+    private readonly host: UpgradeHost,
+  ) {
+    socket.once("close", () => {
+      const callbacks = this.closeCallbacks;
+      this.closeCallbacks = [];
+      if (!this.ended) for (const callback of callbacks) callback();
+      this.end();
+    });
+  }
+
+  get closed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  /** Whether a status line has been written (or the socket switched protocols). */
+  get headersSent(): boolean {
+    return this.started;
+  }
+
+  get bodyExpected(): boolean {
+    const headers = this.req.headers;
+    if (headers["transfer-encoding"] !== undefined) return true;
+    const length = headers["content-length"];
+    return length !== undefined && length !== "0";
+  }
+
+  /**
+   * Records that the socket now speaks another protocol: the caller wrote the
+   * `101 Switching Protocols` response itself, so the handler's `finish()` only counts the
+   * request as answered, and nothing else is written here.
+   */
+  switchProtocols(): void {
+    if (this.started) throw new Error("Cannot switch protocols after a response was started");
+    this.started = true;
+    this.switched = true;
+  }
+
+  /** Keeps an upgraded connection for the server's graceful shutdown (see `UpgradeHost.adopt`). */
+  adopt(connection: UpgradedConnection): () => void {
+    return this.host.adopt(connection);
+  }
+
+  onClose(callback: () => void): void {
+    if (!this.ended) this.closeCallbacks.push(callback);
+  }
+
+  // Every response on this socket closes it: after an upgrade request the client expects
+  // either the new protocol or the end of the connection.
+  closeAfterResponse(): void {}
+
+  respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void {
+    if (!this.switched && !this.started && !this.closed) {
+      this.writeHead(status, reason, headers);
+      if (body !== null && this.req.method !== "HEAD") this.socket.write(body);
+      this.endSocket();
+    }
+    this.end();
+  }
+
+  writeHeaders(status: number, reason: string, headers: HTTPHeaders): void {
+    if (this.started || this.closed) return;
+    // No Content-Length: the body ends when the connection does (RFC 9112 §6.3, rule 8).
+    this.writeHead(status, reason, headers);
+  }
+
+  write(chunk: string | Buffer): Promise<void> {
+    if (this.closed || this.socket.writableEnded) return Promise.reject(new StreamClosedError());
+    if (this.req.method === "HEAD") return Promise.resolve();
+    if (this.socket.write(chunk)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        if (this.socket.destroyed && !this.socket.writableFinished) reject(new StreamClosedError());
+        else resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+
+  finish(): void {
+    if (!this.switched && !this.closed) this.endSocket();
+    this.end();
+  }
+
+  /** Cuts the connection (after an error once the response has started). */
+  abort(): void {
+    this.socket.destroy();
+    this.end();
+  }
+
+  readBody(): Promise<Buffer> {
+    this.body ??= this.receiveBody();
+    return this.body;
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.host.done();
+  }
+
+  private writeHead(status: number, reason: string, headers: HTTPHeaders): void {
+    this.started = true;
+    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    const flat = headers.toFlat();
+    let hasDate = false;
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i]!;
+      const lower = name.toLowerCase();
+      if (lower === "connection" || lower === "transfer-encoding") continue;
+      if (lower === "date") hasDate = true;
+      head += `${name}: ${flat[i + 1]!}\r\n`;
+    }
+    if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
+    this.socket.write(`${head}Connection: close\r\n\r\n`, "latin1");
+  }
+
+  // As node's own `Connection: close` responses: end, then destroy once the data is flushed
+  // (the server's sockets allow half-open connections, which would otherwise linger).
+  private endSocket(): void {
+    this.socket.once("finish", () => this.socket.destroy());
+    this.socket.end();
+  }
+
+  private receiveBody(): Promise<Buffer> {
+    const { req, socket, host } = this;
+    const max = host.maxBodySize;
+    const chunked = req.headers["transfer-encoding"] !== undefined;
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (!chunked && declared > max) return Promise.reject(new HTTPInputError("Content-Length too long", 413));
+    if (!chunked && !(declared > 0)) return Promise.resolve(Buffer.alloc(0));
+    if (req.headers.expect?.toLowerCase() === "100-continue" && !this.started) socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+    return new Promise<Buffer>((resolve, reject) => {
+      const decoder = chunked ? new ChunkedDecoder(max) : null;
+      const parts: Buffer[] = [];
+      let size = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        clearTimeout(timer);
+        socket.off("data", onData);
+        socket.off("close", onClose);
+      };
+      const fail = (error: Error) => {
+        cleanup();
+        socket.pause();
+        reject(error);
+      };
+      const onData = (chunk: Buffer) => {
+        if (decoder !== null) {
+          try {
+            if (decoder.feed(chunk)) {
+              cleanup();
+              resolve(decoder.body());
+            }
+          } catch (e) {
+            fail(e as Error);
+          }
+          return;
+        }
+        const wanted = declared - size;
+        parts.push(chunk.length > wanted ? chunk.subarray(0, wanted) : chunk);
+        size += Math.min(chunk.length, wanted);
+        if (size === declared) {
+          cleanup();
+          resolve(Buffer.concat(parts, size));
+        }
+      };
+      const onClose = () => fail(new StreamClosedError("Connection closed while reading the body"));
+      socket.on("close", onClose);
+      if (host.bodyTimeout !== undefined) {
+        timer = setTimeout(() => fail(new HTTPInputError("Timeout reading body", 408)), host.bodyTimeout);
+      }
+      if (this.head.length > 0) onData(this.head);
+      if (size < declared || decoder !== null) socket.on("data", onData);
+    });
+  }
+}
+
+/** Decodes a chunked body (RFC 9112 §7.1), trailers skipped, within a size limit. */
+class ChunkedDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+  private parts: Buffer[] = [];
+  private size = 0;
+  // Bytes of data left in the current chunk, or -1 while a size line is expected.
+  private left = -1;
+  private inTrailers = false;
+
+  constructor(private readonly max: number) {}
+
+  /** Takes the next bytes; true once the whole body has arrived. */
+  feed(chunk: Buffer): boolean {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    for (;;) {
+      if (this.left > 0) {
+        const take = Math.min(this.left, this.pending.length);
+        if (take === 0) return false;
+        this.parts.push(this.pending.subarray(0, take));
+        this.pending = this.pending.subarray(take);
+        this.left -= take;
+        continue;
+      }
+      const lineEnd = this.pending.indexOf("\r\n");
+      if (lineEnd < 0) {
+        if (this.pending.length > MAX_CHUNK_LINE) throw new HTTPInputError("chunk line too long");
+        return false;
+      }
+      const line = this.pending.subarray(0, lineEnd).toString("latin1");
+      this.pending = this.pending.subarray(lineEnd + 2);
+      if (this.inTrailers) {
+        if (line === "") return true;
+        continue;
+      }
+      if (this.left === 0) {
+        // The CRLF after a chunk's data.
+        if (line !== "") throw new HTTPInputError("improperly terminated chunked request");
+        this.left = -1;
+        continue;
+      }
+      const sizeText = line.split(";", 1)[0]!.trim();
+      if (!/^[0-9a-fA-F]{1,15}$/.test(sizeText)) throw new HTTPInputError(`invalid chunk size ${JSON.stringify(sizeText)}`);
+      const chunkSize = parseInt(sizeText, 16);
+      if (chunkSize === 0) {
+        this.inTrailers = true;
+        continue;
+      }
+      this.size += chunkSize;
+      if (this.size > this.max) throw new HTTPInputError("body too large", 413);
+      this.left = chunkSize;
+    }
+  }
+
+  body(): Buffer {
+    return Buffer.concat(this.parts, this.size);
+  }
+}

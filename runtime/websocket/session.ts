@@ -1,0 +1,301 @@
+/**
+ * One open WebSocket, server or client side: Tornado's rules on top of a `ws` socket. Messages
+ * reach the delegate in order, one at a time (a promise from `onMessage` holds the next one);
+ * pings go out every `pingInterval` and a peer that does not answer within `pingTimeout` is
+ * closed; a close that the peer does not complete is cut after 5 s; `onClosed` comes once,
+ * after the last message. Internal: `ws` types never reach the public declarations.
+ */
+
+import type { PerMessageDeflateOptions, WebSocket } from "ws";
+import { genLog } from "../log.js";
+import { WebSocketClosedError } from "./errors.js";
+import type { CompressionOptions } from "./options.js";
+
+/** What a session reports to (a handler, or a client connection). */
+export interface SessionDelegate {
+  onMessage(message: string | Buffer): unknown;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** Once, after the last message: the code and reason the peer sent (null when none). */
+  onClosed(code: number | null, reason: string | null): void;
+  logException(error: unknown): void;
+}
+
+/** Keep-alive settings, in ms. */
+export interface PingOptions {
+  /** 0 or undefined: no pings. */
+  interval?: number;
+  /** Default: the interval (and never longer). 0: pings are sent but never time out. */
+  timeout?: number;
+}
+
+// Tornado gives a peer this long to answer our close frame before cutting the connection.
+const CLOSE_GRACE_MS = 5000;
+// Close codes that never travel on the wire: "no code received" and "connection lost".
+const NO_STATUS = 1005;
+const ABNORMAL = 1006;
+const OPEN = 1;
+
+let warnedTimeout = false;
+
+/**
+ * `ws`'s permessage-deflate options for ours.
+ *
+ * @example
+ * new WebSocketServer({ noServer: true, perMessageDeflate: deflateOptions({}) });
+ */
+export function deflateOptions(options: CompressionOptions): PerMessageDeflateOptions {
+  return {
+    zlibDeflateOptions: { level: options.compressionLevel ?? 6, memLevel: options.memLevel ?? 8 },
+    threshold: options.threshold ?? 0,
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function noop(): void {}
+
+/**
+ * A `ws` socket driven as Tornado drives its WebSocket protocol.
+ *
+ * @example
+ * const session = new WebSocketSession(ws, delegate, { interval: 25_000 });
+ * await delegate.open();
+ * session.start();
+ */
+export class WebSocketSession {
+  private readonly queue: (string | Buffer)[] = [];
+  private started = false;
+  private delivering = false;
+  private paused = false;
+  private closing = false;
+  private closed: { code: number | null; reason: string | null } | null = null;
+  private notified = false;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private abortTimer: NodeJS.Timeout | undefined;
+  private receivedPong = false;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly delegate: SessionDelegate,
+    ping: PingOptions = {},
+  ) {
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(isBinary ? data : data.toString()));
+    ws.on("ping", (data: Buffer) => this.run(() => delegate.onPing(data)));
+    ws.on("pong", (data: Buffer) => {
+      this.receivedPong = true;
+      this.run(() => delegate.onPong(data));
+    });
+    // Protocol errors (bad frames, a message over the size limit) close the socket, with 1002
+    // or 1009; the error itself is the peer's, not ours.
+    ws.on("error", (error: Error) => genLog.debug(`WebSocket closed on a protocol error: ${error.message}`));
+    ws.on("close", (code: number, reason: Buffer) => this.onSocketClosed(code, reason));
+    this.startPinging(ping);
+  }
+
+  /** Whether the connection is closed or a close has begun (writes are refused). */
+  get isClosing(): boolean {
+    return this.closing || this.ws.readyState !== OPEN;
+  }
+
+  /** Resolves once the socket is closed and `onClosed` has run. */
+  get whenClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** The subprotocol the handshake agreed on, or null. */
+  get protocol(): string | null {
+    return this.ws.protocol === "" ? null : this.ws.protocol;
+  }
+
+  /** The negotiated extensions header value (empty when none). */
+  get extensions(): string {
+    return this.ws.extensions;
+  }
+
+  /** Starts delivering messages (those received so far were queued); `open()` has returned. */
+  start(): void {
+    this.started = true;
+    this.drain();
+  }
+
+  /**
+   * Sends a text (string) or binary (Buffer) message; resolves once it is flushed to the
+   * socket. Throws `WebSocketClosedError` when closing; the promise rejects with it when the
+   * connection closes first. The rejection is marked handled, so a write nobody awaits never
+   * crashes the process.
+   */
+  write(data: string | Buffer): Promise<void> {
+    if (this.isClosing) throw new WebSocketClosedError();
+    const sent = new Promise<void>((resolve, reject) => {
+      this.ws.send(data, { binary: typeof data !== "string" }, (error?: Error) =>
+        error ? reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause: error })) : resolve(),
+      );
+    });
+    sent.catch(noop);
+    return sent;
+  }
+
+  /** Sends a ping frame (at most 125 bytes of data). */
+  ping(data?: string | Buffer): void {
+    if (this.isClosing) throw new WebSocketClosedError();
+    this.ws.ping(data ?? Buffer.alloc(0));
+  }
+
+  /**
+   * Starts the closing handshake (1000 when no code is given); a peer that does not answer
+   * within 5 s is cut off. Calling it again does nothing.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.closing || this.closed !== null) return;
+    this.ws.close(code ?? 1000, reason);
+    this.closing = true;
+    this.stopPinging();
+    // The peer's close frame must be read even while a message is being handled.
+    if (this.paused) {
+      this.paused = false;
+      this.ws.resume();
+    }
+    this.abortTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+  }
+
+  /** The server shuts down (1001) or restarts (1012): a clean close with that code. */
+  goAway(code: number, reason: string): void {
+    this.close(code, reason);
+  }
+
+  /** Cuts the connection without a closing handshake (Tornado's abort). */
+  terminate(): void {
+    this.closing = true;
+    this.ws.terminate();
+  }
+
+  private receive(message: string | Buffer): void {
+    this.queue.push(message);
+    if (this.started && !this.delivering) this.drain();
+  }
+
+  // Delivers queued messages in order; a promise from onMessage holds the rest (and pauses the
+  // socket, so a slow handler pushes back on the peer instead of queueing without bound).
+  private drain(): void {
+    this.delivering = true;
+    while (this.queue.length > 0) {
+      const message = this.queue.shift()!;
+      let result: unknown;
+      try {
+        result = this.delegate.onMessage(message);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (isThenable(result)) {
+        if (!this.paused && !this.closing && this.closed === null) {
+          this.paused = true;
+          this.ws.pause();
+        }
+        result.then(
+          () => this.resumeDelivery(),
+          (e: unknown) => this.fail(e),
+        );
+        return;
+      }
+    }
+    this.delivering = false;
+    if (this.closed !== null) this.notifyClosed();
+  }
+
+  private resumeDelivery(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.ws.resume();
+    }
+    this.drain();
+  }
+
+  /**
+   * An exception in the delegate's callbacks (`open`, `onMessage`, `onPing`, …): logged, and
+   * the connection aborted, as Tornado does. `onClosed` still follows.
+   */
+  fail(error: unknown): void {
+    this.log(error);
+    this.queue.length = 0;
+    this.started = true;
+    this.delivering = false;
+    this.terminate();
+    if (this.closed !== null) this.notifyClosed();
+  }
+
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private log(error: unknown): void {
+    try {
+      this.delegate.logException(error);
+    } catch {
+      // A logger that throws has nowhere left to report.
+    }
+  }
+
+  private onSocketClosed(code: number, reason: Buffer): void {
+    this.closing = true;
+    this.stopPinging();
+    clearTimeout(this.abortTimer);
+    const received = code === NO_STATUS || code === ABNORMAL ? null : code;
+    this.closed = { code: received, reason: reason.length > 0 ? reason.toString() : null };
+    // Messages received before the close are still delivered, then onClosed.
+    if (this.started && !this.delivering) this.notifyClosed();
+  }
+
+  private notifyClosed(): void {
+    if (this.notified) return;
+    this.notified = true;
+    const { code, reason } = this.closed!;
+    try {
+      this.delegate.onClosed(code, reason);
+    } catch (e) {
+      this.log(e);
+    }
+    this.resolveClosed();
+  }
+
+  private startPinging({ interval = 0, timeout }: PingOptions): void {
+    if (!(interval > 0)) return;
+    let wait = timeout ?? interval;
+    if (wait > interval) {
+      if (!warnedTimeout) {
+        warnedTimeout = true;
+        genLog.warning(`The WebSocket ping timeout (${wait}ms) cannot be longer than the ping interval (${interval}ms): using ${interval}ms`);
+      }
+      wait = interval;
+    }
+    const sendPing = () => {
+      if (this.isClosing) return;
+      this.receivedPong = false;
+      const sentAt = Date.now();
+      this.ws.ping();
+      this.pingTimer = setTimeout(() => {
+        if (wait > 0 && !this.receivedPong) {
+          this.close(1000, "ping timed out");
+          return;
+        }
+        this.pingTimer = setTimeout(sendPing, Math.max(0, sentAt + interval - Date.now()));
+      }, wait);
+    };
+    this.pingTimer = setTimeout(sendPing, interval);
+  }
+
+  private stopPinging(): void {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+}
