@@ -109,14 +109,14 @@ describe("create-tornado-app <dir>", () => {
   it("refuses an unknown template, naming the available ones", async () => {
     const { code, stderr } = await create("x", "--template", "nope", ...offline);
     expect(code).toBe(1);
-    expect(stderr).toBe('error: There is no template "nope": choose one of rest (--template rest).\n');
+    expect(stderr).toBe('error: There is no template "nope": choose one of rest, websocket (--template rest).\n');
     expect(existsSync(join(dir, "x"))).toBe(false);
   });
 
   it("says a known template is not available yet", async () => {
-    const { code, stderr } = await create("x", "--template", "websocket", ...offline);
+    const { code, stderr } = await create("x", "--template", "slow-db", ...offline);
     expect(code).toBe(1);
-    expect(stderr).toBe("error: The websocket template is not available in this version yet: choose one of rest.\n");
+    expect(stderr).toBe("error: The slow-db template is not available in this version yet: choose one of rest, websocket.\n");
   });
 
   it("never prompts without a terminal: a missing folder is an error", async () => {

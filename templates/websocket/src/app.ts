@@ -22,9 +22,9 @@ export function makeApp(settings: AppSettings = {}): Application {
     ],
     {
       // A ping every 20 s keeps proxies from closing idle connections; a client that does not
-      // answer within 30 s is gone and its connection is closed.
+      // answer within 10 s is gone and its connection is closed.
       websocketPingInterval: 20_000,
-      websocketPingTimeout: 30_000,
+      websocketPingTimeout: 10_000,
       // Chat messages are small: anything bigger is closed with 1009 (Message Too Big).
       websocketMaxMessageSize: 16 * 1024,
       ...settings,

@@ -1,5 +1,5 @@
 import type { Subscription } from "tornado";
-import { WebSocketHandler } from "tornado/websocket";
+import { WebSocketClosedError, WebSocketHandler } from "tornado/websocket";
 import type { AppSettings } from "../app.js";
 import { parseClientMessage, ProtocolError, type ClientMessage, type ServerMessage } from "../chat/protocol.js";
 
@@ -25,7 +25,11 @@ export class ChatSocket extends WebSocketHandler {
 
   private send(message: ServerMessage): void {
     // The client may have gone while a message was on its way: nothing to do then.
-    this.writeMessage(message).catch(() => {});
+    try {
+      this.writeMessage(message).catch(() => {});
+    } catch (error) {
+      if (!(error instanceof WebSocketClosedError)) throw error;
+    }
   }
 
   override async onMessage(frame: string | Buffer): Promise<void> {
