@@ -29,15 +29,16 @@ export interface CreatedApp {
 }
 
 /**
- * Generates a REST app (installed, with this package as `node_modules/tornado`).
+ * Generates an app from `template` (default rest), installed, with this package as
+ * `node_modules/tornado`.
  *
  * @example
  * const { app, remove } = await createApp("dev");
  */
-export async function createApp(prefix: string): Promise<CreatedApp> {
+export async function createApp(prefix: string, template = "rest"): Promise<CreatedApp> {
   const { dir, remove } = tempDir(prefix);
   const app = join(dir, "app");
-  const created = await runBin("create-tornado-app", ["app", "--yes", "--no-git"], dir);
+  const created = await runBin("create-tornado-app", ["app", "--yes", "--no-git", "--template", template], dir);
   if (created.code !== 0) {
     remove();
     throw new Error(`create-tornado-app failed (${created.code}):\n${created.stdout}\n${created.stderr}`);

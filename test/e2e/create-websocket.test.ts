@@ -1,0 +1,165 @@
+/**
+ * `create-tornado-app --template websocket`: the chat app installs, type-checks and passes its
+ * own tests; two processes of it sharing Redis deliver each other's messages; a real browser
+ * (Debian's Chromium, headless) joins a room and sees a message from a second client;
+ * `tornado dev` closes chats with 1012 on a restart; `tornado generate websocket` adds a
+ * working handler.
+ */
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { websocketConnect, type WebSocketClientConnection } from "../../runtime/websocket.js";
+import { runCommand } from "../helpers/cli.js";
+import { createApp, editFile, freePort, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { REDIS_URL, requireService } from "../helpers/services.js";
+
+const redisUrl = new URL(REDIS_URL);
+const redis = await requireService("Redis", redisUrl.hostname, Number(redisUrl.port || 6379));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const chromium = existsSync(CHROMIUM);
+if (!chromium) {
+  if (process.env.CI === "true") throw new Error(`Chromium is not at ${CHROMIUM}, and CI=true: install it (apt-get install chromium; see .ci/run).`);
+  console.warn(`skipping the browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+}
+
+let created: CreatedApp | undefined;
+let app: string;
+
+beforeAll(async () => {
+  created = await createApp("ws", "websocket");
+  app = created.app;
+  const build = await runCommand("npm", ["run", "build"], app);
+  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+}, 300_000);
+afterEach(() => stopAll());
+afterAll(() => created?.remove());
+
+type Event = { type: string; room?: string; name?: string; text?: string; presence?: number; error?: string };
+
+async function next(ws: WebSocketClientConnection): Promise<Event> {
+  const frame = await ws.readMessage();
+  if (frame === null) throw new Error(`closed (${ws.closeCode})`);
+  return JSON.parse(String(frame)) as Event;
+}
+
+/** Reads until an event of `type` arrives (others, such as presence updates, are skipped). */
+async function nextOfType(ws: WebSocketClientConnection, type: string): Promise<Event> {
+  for (;;) {
+    const event = await next(ws);
+    if (event.type === type) return event;
+  }
+}
+
+/** Reads until the message saying `text` arrives (a client also gets its own messages). */
+async function said(ws: WebSocketClientConnection, text: string): Promise<Event> {
+  for (;;) {
+    const event = await nextOfType(ws, "message");
+    if (event.text === text) return event;
+  }
+}
+
+async function joinRoom(port: number, room: string, name: string): Promise<WebSocketClientConnection> {
+  const ws = await websocketConnect(`ws://127.0.0.1:${port}/chat`);
+  await ws.writeMessage(JSON.stringify({ type: "join", room, name }));
+  expect(await nextOfType(ws, "joined")).toMatchObject({ room, name });
+  return ws;
+}
+
+/** Starts the built app (`node dist/main.js`, as `tornado start` runs it) on a free port. */
+async function startBuilt(env: NodeJS.ProcessEnv): Promise<Tornado> {
+  const port = await freePort();
+  const t = startTornado(app, ["start"], { port, env });
+  await t.waitFor(/Listening on http:\/\/localhost:\d+ \(broadcast: (redis|memory)\)/);
+  return t;
+}
+
+describe("the websocket template", () => {
+  it("type-checks and passes its own tests", async () => {
+    const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    const tests = await runCommand("npm", ["test"], app);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(4 tests\)/);
+  }, 120_000);
+
+  it.skipIf(!redis)("two processes sharing Redis deliver a message from a client on one to a client on the other", async () => {
+    const env = { REDIS_URL };
+    const one = await startBuilt(env);
+    const two = await startBuilt(env);
+    expect(one.output()).toContain("(broadcast: redis)");
+    const room = `room-${randomUUID().slice(0, 8)}`;
+    const ann = await joinRoom(one.port, room, "ann");
+    const bob = await joinRoom(two.port, room, "bob");
+    expect(await nextOfType(ann, "joined")).toEqual({ type: "joined", room, name: "bob", presence: 2 });
+    await bob.writeMessage(JSON.stringify({ type: "say", room, text: "hello from two" }));
+    expect(await said(ann, "hello from two")).toMatchObject({ room, name: "bob" });
+    await ann.writeMessage(JSON.stringify({ type: "say", room, text: "hello from one" }));
+    expect(await said(bob, "hello from one")).toMatchObject({ room, name: "ann" });
+    await Promise.all([ann.close(), bob.close()]);
+  }, 60_000);
+
+  it.skipIf(!chromium || !redis)("in a real browser: join a room and see a message from a second client on another process", async () => {
+    const env = { REDIS_URL };
+    const one = await startBuilt(env);
+    const two = await startBuilt(env);
+    const room = `room-${randomUUID().slice(0, 8)}`;
+    const { default: puppeteer } = await import("puppeteer-core");
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${one.port}/`);
+      // Page functions are written as strings: this file is compiled without the DOM's types.
+      const shown = (text: string) => `[...document.querySelectorAll("#messages li")].some((li) => li.textContent.startsWith(${JSON.stringify(text)}))`;
+      await page.waitForFunction(`document.getElementById("status").textContent === "connected"`);
+      await page.type("#name", "ann");
+      await page.evaluate(`document.getElementById("room").value = ${JSON.stringify(room)}`);
+      await page.click("#join");
+      await page.waitForFunction(shown("ann joined"));
+
+      const bob = await joinRoom(two.port, room, "bob");
+      await bob.writeMessage(JSON.stringify({ type: "say", room, text: "hi from the other process" }));
+      await page.waitForFunction(shown("bob: hi from the other process"), { timeout: 10_000 });
+
+      // And the other way: the page says something, the second client gets it.
+      await page.type("#text", "hello bob");
+      await page.click("#send");
+      expect(await said(bob, "hello bob")).toMatchObject({ room, name: "ann" });
+      await bob.close();
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
+
+  it("tornado dev closes open chats with 1012 (Service Restart) on a restart, and serves the new code", async () => {
+    const port = await freePort();
+    const dev = startTornado(app, ["dev"], { port });
+    await dev.waitFor(/started src\/main\.ts in \d+ ms/);
+    const ws = await joinRoom(port, "lobby", "ann");
+    const since = dev.mark();
+    editFile(join(app, "src/handlers/health.ts"), (source) => source.replace('status: "ok"', 'status: "ok", restarted: true'));
+    await dev.waitFor(/restarted/, { since, timeout: 30_000 });
+    expect(await ws.readMessage()).toBeNull();
+    expect(ws.closeCode).toBe(1012);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { restarted?: boolean };
+    expect(health.restarted).toBe(true);
+    // A client reconnects to the new version.
+    const again = await joinRoom(port, "lobby", "ann");
+    await again.close();
+  }, 60_000);
+
+  it("tornado generate websocket adds a handler whose test passes", async () => {
+    const result = await runCommand(join(app, "node_modules/.bin/tornado"), ["generate", "websocket", "LiveFeed"], app);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("websocket live-feed: class LiveFeedSocket; route /live-feed");
+    const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    const tests = await runCommand("npx", ["vitest", "run", "test/live-feed.test.ts"], app);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/✓ test\/live-feed\.test\.ts \(2 tests\)/);
+    const destroyed = await runCommand(join(app, "node_modules/.bin/tornado"), ["destroy", "websocket", "live-feed"], app);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(existsSync(join(app, "src/handlers/live-feed.ts"))).toBe(false);
+  }, 90_000);
+});
