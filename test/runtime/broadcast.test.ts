@@ -167,3 +167,32 @@ describe.skipIf(!redis)("Broadcast over Redis, across processes", () => {
     await expect(backend.connect()).rejects.toThrow(/^broadcast: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
   });
 });
+
+describe("Broadcast with WebSockets", () => {
+  it("1,000 clients connected at once all get a broadcast", async () => {
+    const { Application } = await import("../../runtime/web.js");
+    const { WebSocketHandler, websocketConnect } = await import("../../runtime/websocket.js");
+    const { createTestServer } = await import("../../runtime/testing.js");
+    const broadcast = backends.memory();
+    open.push(broadcast);
+    class Listener extends WebSocketHandler {
+      override async open(): Promise<void> {
+        const sub = await broadcast.subscribe("all", (message) => void this.writeMessage(message as object).catch(() => {}));
+        this.onClose = () => void sub.unsubscribe();
+        await this.writeMessage({ subscribed: true });
+      }
+    }
+    const t = await createTestServer(new Application([["/listen", Listener]]));
+    try {
+      const clients = await Promise.all(Array.from({ length: 1000 }, () => websocketConnect(t.url("/listen").replace("http", "ws"))));
+      await Promise.all(clients.map(async (c) => expect(JSON.parse(String(await c.readMessage()))).toEqual({ subscribed: true })));
+      expect(await broadcast.presence("all")).toBe(1000);
+      await broadcast.publish("all", { news: "for everyone" });
+      const got = await Promise.all(clients.map(async (c) => JSON.parse(String(await c.readMessage()))));
+      expect(got.filter((m) => m.news === "for everyone")).toHaveLength(1000);
+      await Promise.all(clients.map((c) => c.close()));
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
