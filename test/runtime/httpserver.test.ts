@@ -18,21 +18,12 @@ import {
   type LogRecord,
   type TestServer,
 } from "../../runtime/index.js";
+import { deferred } from "../helpers/deferred.js";
 import { RawConnection, destroyRawConnections, rawRequest } from "../helpers/raw.js";
 
 // ---------------------------------------------------------------------------------------------
 // The application under test. Handlers reach the per-test state through `this.settings.state`.
 
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** What the handlers report back to the test, and the gates the test opens for them. */
 class State {

@@ -21,21 +21,12 @@ import {
   type TestServer,
   type WebSocketClientConnection,
 } from "../../runtime/index.js";
+import { deferred } from "../helpers/deferred.js";
 import { RawConnection, destroyRawConnections } from "../helpers/raw.js";
 
 // ---------------------------------------------------------------------------------------------
 // Harness: every server, client and socket a test opens is closed in afterEach.
 
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
