@@ -7,6 +7,8 @@ import { Router, type RouteSpec } from "../routing.js";
 import { HTTPError } from "./errors.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
+import type { CookieOptions } from "./cookies.js";
+import type { CookieSecret } from "./signing.js";
 
 /**
  * Application settings (Tornado's, in camelCase). Any other key is kept too, so
@@ -43,6 +45,25 @@ export interface ApplicationSettings {
   /** The largest WebSocket message accepted, in bytes; a bigger one closes with 1009. Default 10 MiB. */
   websocketMaxMessageSize?: number;
   [key: string]: any;
+  // cookies, XSRF, authentication
+  /**
+   * The secret for signed cookies (`setSignedCookie`, `getSignedCookie`): long and random, kept
+   * out of the code. A map `{ [keyVersion]: secret }` rotates keys: new values are signed with
+   * `keyVersion`, values signed with the others still read.
+   */
+  cookieSecret?: CookieSecret;
+  /** The key version of `cookieSecret` to sign with, when it is a map. */
+  keyVersion?: number;
+  /** Check an XSRF token on every request but GET, HEAD and OPTIONS (a 403 without one). */
+  xsrfCookies?: boolean;
+  /** The name of the XSRF cookie (default `_xsrf`). */
+  xsrfCookieName?: string;
+  /** Options for the XSRF cookie, as `setCookie` takes them (`{ secure: true, sameSite: "Strict" }`). */
+  xsrfCookieKwargs?: CookieOptions;
+  /** The format of `xsrfToken`: 2 (default, masked anew for every response) or 1 (plain hex). */
+  xsrfCookieVersion?: number;
+  /** Where `authenticated` sends visitors who are not logged in (`next=` is added). */
+  loginUrl?: string;
 }
 
 /**

@@ -10,6 +10,9 @@ import { appLog, genLog } from "../log.js";
 import { VERSION } from "../version.js";
 import type { Application, ApplicationSettings } from "./application.js";
 import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
+import { clearingOptions, formatSetCookie, putSetCookie, requestCookies, type ClearCookieOptions, type CookieOptions } from "./cookies.js";
+import { createSignedValue, decodeSignedValue, getSignatureKeyVersion, type CookieSecret } from "./signing.js";
+import { checkXsrfToken, encodeXsrfToken, readXsrfCookie, xsrfInput, type RawXsrfToken } from "./xsrf.js";
 
 /**
  * A handler class, as routes take it.
@@ -316,6 +319,246 @@ export class RequestHandler {
       const shown = value.subarray(0, 40).toString("latin1");
       throw new HTTPError(400, `Invalid unicode in ${name ?? "url"}: ${JSON.stringify(shown)}`);
     }
+  }
+
+  // Cookies, signed cookies, XSRF and the current user. The logic lives in cookies.ts,
+  // signing.ts, xsrf.ts and auth.ts; these methods only bind it to the request and settings.
+
+  private cookieJar: Record<string, string> | undefined;
+  private rawXsrf: RawXsrfToken | undefined;
+  private maskedXsrf: string | undefined;
+  private user: { value: any } | undefined;
+
+  /**
+   * The request's cookies, by name (Tornado's lenient parsing: quoted values unquoted, a name
+   * given twice keeps its last value, pairs with an illegal name left out). Cookies set in this
+   * response are not in it.
+   *
+   * @example
+   * for (const [name, value] of Object.entries(this.cookies)) console.log(name, value);
+   */
+  get cookies(): Readonly<Record<string, string>> {
+    return (this.cookieJar ??= requestCookies(this.request.headers.getList("Cookie").join("; ") || undefined));
+  }
+
+  /**
+   * The value of the request cookie `name`, or `defaultValue` (`undefined`) when it is absent.
+   *
+   * @example
+   * const theme = this.getCookie("theme", "light");
+   */
+  getCookie(name: string): string | undefined;
+  getCookie<D>(name: string, defaultValue: D): string | D;
+  getCookie(name: string, defaultValue?: unknown): unknown {
+    const cookies = this.cookies;
+    return Object.hasOwn(cookies, name) ? cookies[name] : defaultValue;
+  }
+
+  /**
+   * Sets a cookie on the response (a `Set-Cookie` header; setting the same name again replaces
+   * it). `path` defaults to `/`. A name outside ``A-Z a-z 0-9 !#$%&'*+-.^_`|~:``, a value with
+   * whitespace, control or non-Latin-1 characters, or an attribute with `;` or spaces throws a
+   * `TypeError` (code `ERR_INVALID_COOKIE`); other special characters in a value are quoted as
+   * Tornado quotes them. Not visible to `getCookie` until the next request.
+   *
+   * @example
+   * this.setCookie("theme", "dark", { expiresDays: 365, sameSite: "Lax" });
+   * this.setCookie("sid", token, { httpOnly: true, secure: true, maxAge: 3600 });
+   */
+  setCookie(name: string, value: string, options: CookieOptions = {}): void {
+    putSetCookie(this.headers, name, formatSetCookie(name, value, options));
+  }
+
+  /**
+   * Tells the browser to delete cookie `name`: an empty value that expired a year ago. Pass the
+   * `path` and `domain` it was set with (and `secure`/`sameSite` when it had them).
+   *
+   * @example
+   * this.clearCookie("sid");
+   * this.clearCookie("prefs", { path: "/app", domain: "example.com" });
+   */
+  clearCookie(name: string, options: ClearCookieOptions = {}): void {
+    this.setCookie(name, "", clearingOptions(options));
+  }
+
+  /**
+   * Clears every cookie the request carried (with the same `options` for each: a cookie set
+   * with another path or domain survives).
+   *
+   * @example
+   * this.clearAllCookies(); this.redirect("/");
+   */
+  clearAllCookies(options: ClearCookieOptions = {}): void {
+    for (const name of Object.keys(this.cookies)) this.clearCookie(name, options);
+  }
+
+  /**
+   * Fails unless setting `name` is set, with an error that says which setting `feature` needs.
+   *
+   * @example
+   * this.requireSetting("cookieSecret", "signed cookies");
+   */
+  requireSetting(name: string, feature = "this feature"): void {
+    if (!this.settings[name]) throw new Error(`You must define the '${name}' setting in your application to use ${feature}`);
+  }
+
+  /**
+   * Signs `value` with the `cookieSecret` setting (under `keyVersion` when the secret is a map)
+   * in Tornado's format; `getSignedCookie` reads it back. For signed values outside cookies.
+   *
+   * @example
+   * const link = `/confirm?token=${encodeURIComponent(this.createSignedValue("confirm", email))}`;
+   */
+  createSignedValue(name: string, value: string | Uint8Array, options: { version?: number } = {}): string {
+    this.requireSetting("cookieSecret", "signed cookies");
+    const secret: CookieSecret = this.settings.cookieSecret!;
+    const keyVersion: number | undefined = this.settings.keyVersion ?? undefined;
+    if (typeof secret === "object" && !(secret instanceof Uint8Array) && keyVersion === undefined) {
+      throw new Error("The keyVersion setting must be set when cookieSecret is a map of key versions");
+    }
+    return createSignedValue(secret, name, value, { version: options.version, keyVersion });
+  }
+
+  /**
+   * Sets a cookie whose value is signed and timestamped (see `createSignedValue`), so it cannot
+   * be forged or altered; it expires in `expiresDays` (30 by default, `null` for a browser
+   * session). Needs the `cookieSecret` setting. The value is readable by the client: sign,
+   * don't hide.
+   *
+   * @example
+   * this.setSignedCookie("user", String(user.id), { httpOnly: true, sameSite: "Lax" });
+   */
+  setSignedCookie(name: string, value: string | Uint8Array, options: CookieOptions & { version?: number } = {}): void {
+    const { version, ...cookieOptions } = options;
+    this.setCookie(name, this.createSignedValue(name, value, { version }), { expiresDays: 30, ...cookieOptions });
+  }
+
+  /**
+   * The value of a signed cookie if its signature is good and it is at most `maxAgeDays` old
+   * (31 by default); otherwise (absent, forged, for another name, expired) `null`. Pass `value`
+   * to read a signed value from elsewhere. Needs the `cookieSecret` setting.
+   *
+   * @example
+   * const userId = this.getSignedCookie("user", undefined, { maxAgeDays: 7 });
+   */
+  getSignedCookie(name: string, value?: string | null, options: { maxAgeDays?: number; minVersion?: number } = {}): string | null {
+    this.requireSetting("cookieSecret", "signed cookies");
+    return decodeSignedValue(this.settings.cookieSecret!, name, value ?? this.getCookie(name), options);
+  }
+
+  /**
+   * The key version a signed cookie was signed with (`null` when absent or unversioned): to
+   * re-sign cookies made with an old key after rotating `cookieSecret`.
+   *
+   * @example
+   * if (this.getSignedCookieKeyVersion("user") !== this.settings.keyVersion) this.setSignedCookie("user", id);
+   */
+  getSignedCookieKeyVersion(name: string, value?: string | null): number | null {
+    this.requireSetting("cookieSecret", "signed cookies");
+    const raw = value ?? this.getCookie(name);
+    return raw === undefined ? null : getSignatureKeyVersion(raw);
+  }
+
+  /**
+   * The XSRF token for this visitor, freshly masked for this response (Tornado's version 2,
+   * `2|mask|masked token|timestamp`, or plain hex with `xsrfCookieVersion: 1`). On first use
+   * without a valid XSRF cookie it sets one (`xsrfCookieName`, default `_xsrf`, with the
+   * `xsrfCookieKwargs` options; 30 days when a user is logged in). Put it in forms (see
+   * `xsrfFormHtml`) or send it as an `X-XSRFToken` header.
+   *
+   * @example
+   * this.write({ csrf: this.xsrfToken }); // a single-page app echoes it in X-XSRFToken
+   */
+  get xsrfToken(): string {
+    if (this.maskedXsrf === undefined) {
+      const raw = this.xsrfRawToken();
+      this.maskedXsrf = encodeXsrfToken(raw, this.settings.xsrfCookieVersion ?? 2);
+      if (raw.version === null) {
+        const options: CookieOptions = { ...this.settings.xsrfCookieKwargs };
+        if (this.currentUser && !("expiresDays" in options)) options.expiresDays = 30;
+        this.setCookie(this.settings.xsrfCookieName ?? "_xsrf", this.maskedXsrf, options);
+      }
+    }
+    return this.maskedXsrf;
+  }
+
+  private xsrfRawToken(): RawXsrfToken {
+    return (this.rawXsrf ??= readXsrfCookie(this.getCookie(this.settings.xsrfCookieName ?? "_xsrf")));
+  }
+
+  /**
+   * The hidden `<input>` that carries the XSRF token in a form:
+   * `<input type="hidden" name="_xsrf" value="…"/>`. Sets the XSRF cookie when needed.
+   *
+   * @example
+   * this.write(`<form method="post">${this.xsrfFormHtml()}<button>Save</button></form>`);
+   */
+  xsrfFormHtml(): string {
+    return xsrfInput(this.xsrfToken);
+  }
+
+  /**
+   * Checks that the request repeats the XSRF cookie's token in the `_xsrf` argument or an
+   * `X-XSRFToken` / `X-CSRFToken` header; a 403 otherwise. With the `xsrfCookies` setting it runs
+   * before `prepare()` for every method but GET, HEAD and OPTIONS; override it to exempt a
+   * handler (an API authenticated by a header, say).
+   *
+   * @example
+   * override checkXsrfCookie() {} // this handler takes bearer tokens, not cookies
+   */
+  checkXsrfCookie(): void | Promise<void> {
+    const headers = this.request.headers;
+    const input = this.getArgument("_xsrf", null) || headers.get("X-Xsrftoken") || headers.get("X-Csrftoken");
+    checkXsrfToken(input, this.xsrfRawToken().token);
+  }
+
+  /**
+   * Override to say who is logged in (from a signed cookie, a session store, a token); may be
+   * async. Its result is awaited once per request, before `prepare()`, and kept in
+   * `currentUser`. The default is no user (`null`).
+   *
+   * @example
+   * override async getCurrentUser() {
+   *   const id = this.getSignedCookie("user");
+   *   return id === null ? null : await this.settings.db.findUser(id);
+   * }
+   */
+  getCurrentUser(): unknown {
+    return null;
+  }
+
+  /**
+   * The logged-in user: what `getCurrentUser()` gave for this request (awaited before
+   * `prepare()`), or what the handler assigned (`this.currentUser = user` in `prepare()`, say).
+   * Read before `getCurrentUser()` has been awaited, it calls it, and throws if the result is a
+   * Promise.
+   *
+   * @example
+   * this.write({ name: this.currentUser?.name ?? "guest" });
+   */
+  get currentUser(): any {
+    if (this.user === undefined) {
+      const result = this.getCurrentUser();
+      if (isThenable(result)) throw new Error("currentUser is not known yet: the async getCurrentUser() is awaited before prepare(); read currentUser from prepare() on");
+      this.user = { value: result };
+    }
+    return this.user.value;
+  }
+
+  set currentUser(value: any) {
+    this.user = { value };
+  }
+
+  /**
+   * Where `authenticated` sends visitors who are not logged in: the `loginUrl` setting (an error
+   * when it is not set). Override to choose per request.
+   *
+   * @example
+   * override getLoginUrl() { return `/login?lang=${this.getCookie("lang", "en")}`; }
+   */
+  getLoginUrl(): string {
+    this.requireSetting("loginUrl", "@authenticated");
+    return this.settings.loginUrl!;
   }
 
   /**
@@ -674,6 +917,16 @@ export class RequestHandler {
           const value = rawPathKwargs[name];
           this.pathKwargs[name] = value == null ? null : this.decodePathArgument(value, name);
         }
+      }
+      // XSRF, then the current user, before prepare() (Tornado's order; see xsrf.ts, auth.ts).
+      const safe = request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS";
+      if (this.settings.xsrfCookies && !safe) {
+        result = this.checkXsrfCookie();
+        if (isThenable(result)) await result;
+      }
+      if (this.user === undefined && this.getCurrentUser !== RequestHandler.prototype.getCurrentUser) {
+        result = this.getCurrentUser();
+        this.currentUser = isThenable(result) ? await result : result;
       }
       result = this.prepare();
       if (isThenable(result)) await result;

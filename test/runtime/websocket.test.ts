@@ -148,7 +148,7 @@ describe("WebSocketHandler: routing and the handshake", () => {
   it("refuses in prepare() like any handler: a getCurrentUser() check answers 401 and open never runs", async () => {
     let opened = false;
     class PrivateSocket extends WebSocketHandler {
-      getCurrentUser(): string | null {
+      override getCurrentUser(): string | null {
         return this.getQueryArgument("token", null) === "s3cret" ? "ann" : null;
       }
       override prepare() {
