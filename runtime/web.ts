@@ -13,6 +13,7 @@ export { Application, ErrorHandler, type ApplicationSettings } from "./web/appli
 export { Finish, HTTPError, MissingArgumentError, type HTTPErrorOptions } from "./web/errors.js";
 export { RequestHandler, type Chunk, type ErrorDetails, type HandlerClass } from "./web/handler.js";
 export { URLSpec, url, type RouteSpec, type URLSpecOptions } from "./routing.js";
+export { addslash, authenticated, removeslash, type HandlerMethod } from "./web/auth.js";
 export { parseCookie, type ClearCookieOptions, type CookieOptions } from "./web/cookies.js";
 export {
   createSignedValue,
