@@ -18,6 +18,8 @@ import { HTTPServer, type HTTPServerOptions, type RequestDelegate } from "./http
 import { getLogger, interceptLogs, type LogLevel, type LogRecord, type Logger } from "./log.js";
 import { websocketConnect, type WebSocketClientConnection, type WebSocketConnectOptions } from "./websocket/client.js";
 
+export { standardDecorators, type TransformPlugin } from "./testing/decorators.js";
+
 /**
  * A running server for tests; `fetch` and `url` take paths relative to it.
  *

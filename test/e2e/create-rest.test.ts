@@ -3,7 +3,7 @@
  * and call it; then move its folder and run its tests again.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, renameSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBin, runCommand, tempDir } from "../helpers/cli.js";
@@ -43,6 +43,52 @@ describe("a new REST app", () => {
     const result = await runCommand("npm", ["test"], app);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/Tests\s+\d+ passed/);
+  }, 120_000);
+
+  it("runs a handler written with @authenticated in its tests (a decorator Node 20 cannot run as written)", async () => {
+    writeFileSync(
+      join(app, "src/handlers/secret.ts"),
+      `import { RequestHandler, authenticated } from "tornado";
+
+export class SecretHandler extends RequestHandler {
+  override getCurrentUser(): string | null {
+    return this.request.headers.get("X-User") ?? null;
+  }
+
+  @authenticated
+  async get(): Promise<void> {
+    this.write({ secret: "for " + String(this.currentUser) });
+  }
+}
+`,
+    );
+    writeFileSync(
+      join(app, "test/secret.test.ts"),
+      `import { expect, it } from "vitest";
+import { Application } from "tornado";
+import { createTestServer } from "tornado/testing";
+import { SecretHandler } from "../src/handlers/secret.js";
+
+it("sends strangers to the login page and lets users in", async () => {
+  const t = await createTestServer(new Application([["/secret", SecretHandler]], { loginUrl: "/login" }));
+  const stranger = await t.fetch("/secret", { redirect: "manual" });
+  expect(stranger.status).toBe(302);
+  expect(stranger.headers.get("location")).toBe("/login?next=%2Fsecret");
+  expect(await (await t.fetch("/secret", { headers: { "X-User": "ann" } })).json()).toEqual({ secret: "for ann" });
+  await t.close();
+});
+`,
+    );
+    try {
+      const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+      expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+      const result = await runCommand("npx", ["vitest", "run", "test/secret.test.ts"], app);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/✓ test\/secret\.test\.ts \(1 test\)/);
+    } finally {
+      rmSync(join(app, "src/handlers/secret.ts"));
+      rmSync(join(app, "test/secret.test.ts"));
+    }
   }, 120_000);
 
   it("starts with npm start right away (it builds first), answers /health and /users, and lets go of the port when npm is stopped", async () => {

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+import { standardDecorators } from "tornado/testing";
+
+export default defineConfig({
+  // Lets tests load handlers that use decorators such as @authenticated (Node 20 cannot run
+  // them as written, and vitest leaves them in place).
+  plugins: [standardDecorators()],
+  test: {
+    include: ["test/**/*.test.ts"],
+  },
+});
