@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { fork } from "node:child_process";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   Application,
+  ErrorHandler as WebErrorHandler,
   RequestHandler,
   createTestServer,
   expectLog,
@@ -17,7 +19,13 @@ import {
   type RouteSpec,
   type TestServer,
 } from "../../runtime/index.js";
-import { StaticFileHandler } from "../../runtime/handlers.js";
+import {
+  ErrorHandler,
+  FallbackHandler,
+  RedirectHandler,
+  StaticFileHandler,
+  type NodeRequestListener,
+} from "../../runtime/handlers.js";
 import { destroyRawConnections, rawRequest, RawConnection } from "../helpers/raw.js";
 
 let server: TestServer | undefined;
@@ -660,5 +668,184 @@ describe("StaticFileHandler: streaming a large file", () => {
       stop();
     }
     expect(errors).toEqual([]);
+  });
+});
+
+describe("RedirectHandler (initArgs { url, permanent })", () => {
+  const location = async (t: TestServer, path: string, init: RequestInit = {}) => {
+    const res = await t.fetch(path, { redirect: "manual", ...init });
+    return [res.status, res.headers.get("location")];
+  };
+
+  it("answers 301 by default, 302 when not permanent", async () => {
+    const t = await serve([
+      ["/old", RedirectHandler, { url: "/new" }],
+      ["/tmp", RedirectHandler, { url: "/elsewhere", permanent: false }],
+    ]);
+    expect(await location(t, "/old")).toEqual([301, "/new"]);
+    expect(await location(t, "/tmp")).toEqual([302, "/elsewhere"]);
+    expect(await location(t, "/old", { method: "HEAD" })).toEqual([301, "/new"]);
+  });
+
+  it("fills {0}, {1}, {} and {name} from the route's groups, {{ and }} as braces", async () => {
+    const t = await serve([
+      ["/swap/(.*?)/(.*?)/(.*)", RedirectHandler, { url: "/{1}/{0}/{2}" }],
+      ["/auto/(\\w+)/(\\w+)", RedirectHandler, { url: "/x/{}/{}" }],
+      ["/docs/(?<page>.*)", RedirectHandler, { url: "https://docs.example/{page}?from={{old}}" }],
+      ["/opt/(\\d+)?", RedirectHandler, { url: "/n/{0}" }],
+    ]);
+    expect(await location(t, "/swap/a/b/c/d")).toEqual([301, "/b/a/c/d"]);
+    expect(await location(t, "/auto/p/q")).toEqual([301, "/x/p/q"]);
+    expect(await location(t, "/docs/intro/setup")).toEqual([301, "https://docs.example/intro/setup?from={old}"]);
+    expect(await location(t, "/opt/")).toEqual([301, "/n/"]);
+  });
+
+  it("percent-encodes the group values, so the target sees the path the client sent", async () => {
+    const t = await serve([["/old/(.*)", RedirectHandler, { url: "/new/{0}" }]]);
+    expect(await location(t, "/old/a%20b/caf%C3%A9")).toEqual([301, "/new/a%20b/caf%C3%A9"]);
+    expect(await location(t, "/old/what%3Fx%23y")).toEqual([301, "/new/what%3Fx%23y"]);
+    const { response } = await rawRequest(t.port, "GET /old/%0d%0aSet-Cookie:x=1 HTTP/1.1\r\nHost: x\r\n\r\n", { expectClose: false });
+    expect(response.header("Location")).toBe("/new/%0D%0ASet-Cookie%3Ax%3D1");
+    expect(response.header("Set-Cookie")).toBeUndefined();
+  });
+
+  it("keeps the query arguments, after the target's own and before its fragment", async () => {
+    const t = await serve([
+      ["/q", RedirectHandler, { url: "/new" }],
+      ["/q2", RedirectHandler, { url: "/new?keep=1#top" }],
+    ]);
+    expect(await location(t, "/q?b=x%20y&a=1&a=2")).toEqual([301, "/new?b=x+y&a=1&a=2"]);
+    expect(await location(t, "/q2?z=%C3%A9")).toEqual([301, "/new?keep=1&z=%C3%A9#top"]);
+    expect(await location(t, "/q?")).toEqual([301, "/new"]);
+  });
+
+  it("answers 405 to other methods, and 500 for a field naming no group", async () => {
+    const t = await serve([
+      ["/old", RedirectHandler, { url: "/new" }],
+      ["/bad/(.*)", RedirectHandler, { url: "/new/{3}" }],
+    ]);
+    await quietly(async () => expect((await t.fetch("/old", { method: "POST" })).status).toBe(405));
+    let status = 0;
+    const errors = await applicationErrors(async () => void (status = (await quietly(() => t.fetch("/bad/x", { redirect: "manual" }))).status));
+    expect(status).toBe(500);
+    expect(errors).toEqual([expect.stringContaining("uses {3}, which is not a group of its route")]);
+  });
+});
+
+describe("ErrorHandler from tornado/handlers", () => {
+  it("is tornado/web's ErrorHandler, answering with its statusCode", async () => {
+    expect(ErrorHandler).toBe(WebErrorHandler);
+    const t = await serve([["/gone", ErrorHandler, { statusCode: 410 }]]);
+    await quietly(async () => expect((await t.fetch("/gone")).status).toBe(410));
+  });
+});
+
+describe("FallbackHandler (initArgs { fallback })", () => {
+  class Native extends RequestHandler {
+    get() {
+      this.write("native");
+    }
+  }
+  // A tiny Express-style app: middleware run in order, each calling next().
+  function miniApp(...stack: ((req: IncomingMessage, res: ServerResponse, next: () => void) => void)[]): NodeRequestListener {
+    return (req, res) => {
+      let i = 0;
+      const next = () => {
+        const layer = stack[i++];
+        if (layer) layer(req, res, next);
+        else res.writeHead(404).end("mini: not found");
+      };
+      next();
+    };
+  }
+  const echo: NodeRequestListener = (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      res.writeHead(201, { "Content-Type": "text/plain", "X-Method": req.method ?? "" });
+      res.end(`${req.url} ${Buffer.concat(chunks).toString()}`);
+    });
+  };
+
+  it("hands node's req and res to the listener, body unread, and logs its status", async () => {
+    const t = await serve([["/legacy/.*", FallbackHandler, { fallback: echo }]]);
+    const res = await expectLog("tornado.access", /^201 POST \/legacy\/echo\?x=1 \(127\.0\.0\.1\)/, () =>
+      t.fetch("/legacy/echo?x=1", { method: "POST", body: "payload" }),
+    );
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-method")).toBe("POST");
+    expect(await res.text()).toBe("/legacy/echo?x=1 payload");
+  });
+
+  it("serves an Express-style app next to native handlers, on one keep-alive connection", async () => {
+    const app = miniApp(
+      (_req, res, next) => {
+        res.setHeader("X-Powered-By", "mini");
+        next();
+      },
+      (req, res, next) => (req.url === "/legacy/hello" ? res.end("hello from mini") : next()),
+    );
+    const t = await serve([
+      ["/native", Native],
+      ["/legacy/.*", FallbackHandler, { fallback: app }],
+    ]);
+    const conn = await RawConnection.open(t.port);
+    await conn.write("GET /legacy/hello HTTP/1.1\r\nHost: x\r\n\r\nGET /native HTTP/1.1\r\nHost: x\r\n\r\n");
+    const first = await conn.readResponse();
+    expect([first.status, first.header("X-Powered-By"), first.text()]).toEqual([200, "mini", "hello from mini"]);
+    const second = await conn.readResponse();
+    expect([second.status, second.text()]).toEqual([200, "native"]);
+    await quietly(async () => expect(await (await t.fetch("/legacy/nope")).text()).toBe("mini: not found"));
+  });
+
+  it("passes every method, HEAD and non-standard ones included", async () => {
+    const t = await serve([["/legacy/.*", FallbackHandler, { fallback: echo }]]);
+    const head = await t.fetch("/legacy/x", { method: "HEAD" });
+    expect([head.status, head.headers.get("x-method")]).toEqual([201, "HEAD"]);
+    const { response } = await rawRequest(t.port, "PROPFIND /legacy/y HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", { expectClose: false });
+    expect([response.status, response.header("X-Method")]).toEqual([201, "PROPFIND"]);
+  });
+
+  it("answers 500 when the listener throws or rejects before responding, and logs the error", async () => {
+    const t = await serve([
+      ["/sync", FallbackHandler, { fallback: () => { throw new Error("sync boom"); } }],
+      ["/async", FallbackHandler, { fallback: async () => { throw new Error("async boom"); } }],
+    ]);
+    await quietly(async () => {
+      const sync = await expectLog("tornado.application", /Uncaught exception in fallback GET \/sync/, () => t.fetch("/sync"));
+      expect([sync.status, await sync.text()]).toEqual([500, "<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>"]);
+      const rejected = await expectLog("tornado.application", /Uncaught exception in fallback GET \/async/, () => t.fetch("/async"));
+      expect(rejected.status).toBe(500);
+    });
+  });
+
+  it("keeps a slow listener's request in flight: a graceful close waits for its response", async () => {
+    const slow: NodeRequestListener = (_req, res) => void setTimeout(() => res.end("late"), 300);
+    const t = await serve([["/slow", FallbackHandler, { fallback: slow }]]);
+    const pending = t.fetch("/slow");
+    for (let i = 0; i < 100 && t.server.requestsInFlight === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(t.server.requestsInFlight).toBe(1);
+    const closed = t.close();
+    const res = await pending;
+    expect(await res.text()).toBe("late");
+    await closed;
+    server = undefined;
+  });
+
+  it("answers a request with Connection: Upgrade through the listener, ignoring the upgrade; 400 if it has a body", async () => {
+    const t = await serve([["/legacy/.*", FallbackHandler, { fallback: echo }]]);
+    const upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n";
+    const plain = await rawRequest(t.port, `GET /legacy/h2c HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`);
+    expect([plain.response.status, plain.response.text(), plain.closed]).toEqual([201, "/legacy/h2c ", true]);
+    const withBody = await quietly(() => rawRequest(t.port, `POST /legacy/h2c HTTP/1.1\r\nHost: x\r\n${upgrade}Content-Length: 3\r\n\r\nabc`));
+    expect([withBody.response.status, withBody.closed]).toEqual([400, true]);
+  });
+
+  it("says what is missing when initArgs have no fallback", async () => {
+    const t = await serve([["/x", FallbackHandler, {}]]);
+    let status = 0;
+    const errors = await applicationErrors(async () => void (status = (await quietly(() => t.fetch("/x"))).status));
+    expect(status).toBe(500);
+    expect(errors).toEqual([expect.stringContaining("FallbackHandler needs initArgs { fallback: (req, res) => … }")]);
   });
 });
