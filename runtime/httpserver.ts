@@ -476,6 +476,7 @@ function onResponseClose(this: ServerResponse): void {
 class NodeHTTPConnection implements HTTPConnection {
   gunzip = false;
   private mustClose = false;
+  private detached = false;
   private ended = false;
   private closeCallbacks: (() => void)[] | null = null;
   private body: Promise<Buffer> | undefined;
@@ -487,8 +488,9 @@ class NodeHTTPConnection implements HTTPConnection {
   ) {}
 
   // Node marks the response destroyed when its socket closes (and once it has been sent).
+  // Once detached, the response is someone else's: nothing more is written here.
   get closed(): boolean {
-    return this.res.destroyed;
+    return this.detached || this.res.destroyed;
   }
 
   get headersSent(): boolean {
@@ -497,6 +499,14 @@ class NodeHTTPConnection implements HTTPConnection {
 
   abort(): void {
     this.res.destroy();
+  }
+
+  detach(): { req: IncomingMessage; res: ServerResponse } | null {
+    if (this.detached || this.res.headersSent) return null;
+    this.detached = true;
+    if (this.server.closing || this.server.noKeepAlive) this.res.shouldKeepAlive = false;
+    this.res.once("close", () => this.end());
+    return { req: this.req, res: this.res };
   }
 
   get bodyExpected(): boolean {

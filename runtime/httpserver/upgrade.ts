@@ -7,7 +7,7 @@
  * closed.
  */
 
-import type { IncomingMessage } from "node:http";
+import { ServerResponse, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { HTTPInputError } from "../httputil/body.js";
 import type { HTTPHeaders } from "../httputil/headers.js";
@@ -101,6 +101,23 @@ export class UpgradeConnection implements HTTPConnection {
     if (this.started) throw new Error("Cannot switch protocols after a response was started");
     this.started = true;
     this.switched = true;
+  }
+
+  /**
+   * Hands the request to a node request listener (`FallbackHandler`) with a `ServerResponse`
+   * written on this socket, the upgrade ignored (as Tornado ignores `Upgrade: h2c`); the socket
+   * closes after that response. `null` when the request has a body: node has already ended
+   * the request stream of an upgrade request, so a listener could not read it.
+   */
+  detach(): { req: IncomingMessage; res: ServerResponse } | null {
+    if (this.started || this.closed || this.bodyExpected) return null;
+    this.started = true;
+    this.switched = true;
+    const res = new ServerResponse(this.req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(this.socket);
+    res.once("finish", () => this.endSocket());
+    return { req: this.req, res };
   }
 
   /** Keeps an upgraded connection for the server's graceful shutdown (see `UpgradeHost.adopt`). */

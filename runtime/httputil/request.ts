@@ -1,6 +1,6 @@
 /** The request a handler sees, and the connection it answers on. */
 
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
@@ -52,6 +52,15 @@ export interface HTTPConnection {
   onClose(callback: () => void): void;
   /** Closes the connection once the current response is sent (no keep-alive). */
   closeAfterResponse(): void;
+  /** Cuts the connection at once: for a response whose body cannot be completed. */
+  abort?(): void;
+  /**
+   * Hands node's own request and response to other code (`FallbackHandler` mounts a node
+   * request listener this way): from then on this connection writes nothing, and the request
+   * counts as answered when that response closes. `null` (or absent) when there is no node
+   * response to hand over, or a response has already started.
+   */
+  detach?(): { req: IncomingMessage; res: ServerResponse } | null;
 }
 
 /**

@@ -1,5 +1,7 @@
 /** `Application`: the route table and settings that turn requests into handler calls. */
 
+import { staticRoutes } from "../handlers/routes.js";
+import { StaticFileHandler } from "../handlers/static.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
 import { accessLog, type LogLevel } from "../log.js";
@@ -18,7 +20,21 @@ import type { CookieSecret } from "./signing.js";
  * new Application(routes, { debug: true, defaultHandlerClass: NotFoundHandler, db });
  */
 export interface ApplicationSettings {
-  /** Development mode: implies `serveTraceback`. */
+  // static files
+  /**
+   * A directory served at `staticUrlPrefix` (and at `/favicon.ico` and `/robots.txt`) by
+   * `staticHandlerClass`; `staticUrl(path)` needs it.
+   */
+  staticPath?: string;
+  /** The URL prefix of static files. Default `/static/`. */
+  staticUrlPrefix?: string;
+  /** The handler class for static files: `StaticFileHandler` (the default) or a subclass. */
+  staticHandlerClass?: typeof StaticFileHandler;
+  /** More `initArgs` for `staticHandlerClass` (`path` is `staticPath`), e.g. `{ defaultFilename: "index.html" }`. */
+  staticHandlerArgs?: Record<string, unknown>;
+  /** Cache each static file's version (`?v=` and `Etag`) until restart. Default true; false with `debug`. */
+  staticHashCache?: boolean;
+  /** Development mode: implies `serveTraceback` (and `staticHashCache: false`). */
   debug?: boolean;
   /** Send the error's stack as the body of 500 pages. */
   serveTraceback?: boolean;
@@ -108,7 +124,10 @@ export class Application {
   constructor(routes: readonly RouteSpec[] = [], settings: ApplicationSettings = {}) {
     this.settings = { ...settings };
     if (this.settings.debug) this.settings.serveTraceback ??= true;
-    this.router = new Router(routes);
+    // static files: with staticPath, Tornado's three static routes go in front of the app's.
+    if (this.settings.staticPath) this.settings.staticHandlerClass ??= StaticFileHandler;
+    if (this.settings.debug) this.settings.staticHashCache ??= false;
+    this.router = new Router([...staticRoutes(this.settings), ...routes]);
     this.monitor = blockingMonitor(this.settings.blockingLogThreshold ?? (process.env.TORNADO_DEV === "1" ? 100 : 0));
   }
 

@@ -8,6 +8,7 @@ import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog } from "../log.js";
 import { VERSION } from "../version.js";
+import type { StaticUrlOptions } from "../handlers/static.js";
 import type { Application, ApplicationSettings } from "./application.js";
 import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
 import { clearingOptions, formatSetCookie, putSetCookie, requestCookies, type ClearCookieOptions, type CookieOptions } from "./cookies.js";
@@ -877,6 +878,25 @@ export class RequestHandler {
    */
   reverseUrl(name: string, ...args: unknown[]): string {
     return this.application.reverseUrl(name, ...args);
+  }
+
+  /**
+   * The URL of a file under the `staticPath` setting, versioned by default (`?v=` and the
+   * file's content hash) so that it can be cached for good: a new file gets a new URL. Built
+   * by the `staticHandlerClass`'s `makeStaticUrl`; throws when `staticPath` is not set.
+   *
+   * @example
+   * this.staticUrl("app.css")                        // "/static/app.css?v=5e2f…"
+   * this.staticUrl("app.css", { includeHost: true }) // "https://example.com/static/app.css?v=5e2f…"
+   * this.staticUrl("app.css", { includeVersion: false }) // "/static/app.css"
+   */
+  staticUrl(path: string, options: StaticUrlOptions = {}): string {
+    const handlerClass = this.settings.staticHandlerClass;
+    if (!this.settings.staticPath || handlerClass === undefined) {
+      throw new Error("You must define the 'staticPath' setting in your application to use staticUrl()");
+    }
+    const base = options.includeHost ? `${this.request.protocol}://${this.request.host}` : "";
+    return base + handlerClass.makeStaticUrl(this.settings, path, options);
   }
 
   /**
