@@ -28,6 +28,13 @@ export interface ApplicationSettings {
   logFunction?: (handler: RequestHandler) => void;
   /** Encodes objects passed to `write()` (default: `jsonEncode`, which escapes `</`). */
   jsonEncoder?: (value: unknown) => string;
+  // compression, templates, CORS
+  /**
+   * Gzip responses for clients that send `Accept-Encoding: gzip` (Tornado's `compress_response`):
+   * text and other compressible types of 1 KiB or more, and every streamed (`flush()`ed) one.
+   * While on, every response carries `Vary: Accept-Encoding`.
+   */
+  compressResponse?: boolean;
   /**
    * Log handlers that block the event loop longer than this many ms, with the route, method
    * and `.ts` location (0: off). Default 100 under `tornado dev`, else off; it costs speed.

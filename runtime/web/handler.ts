@@ -10,6 +10,7 @@ import { appLog, genLog } from "../log.js";
 import { VERSION } from "../version.js";
 import type { Application, ApplicationSettings } from "./application.js";
 import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
+import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
 
 /**
  * A handler class, as routes take it.
@@ -96,6 +97,8 @@ export class RequestHandler {
   private done = false;
   private parsedJson: { value: unknown } | undefined;
   private onFinishResult: Promise<unknown> | undefined;
+  // The gzip encoder of a streamed response (`compressResponse`), from its first flush().
+  private bodyEncoder: GzipStream | null = null;
   /** @internal Set to false by subclasses (WebSocket) that finish the request themselves. */
   protected autoFinish = true;
 
@@ -396,8 +399,13 @@ export class RequestHandler {
     const chunk = this.takeBuffer();
     if (!this.headersSent) {
       this.headersSent = true;
+      const settings = this.settings;
+      if (settings.compressResponse) {
+        this.bodyEncoder = startTransformedStream(connection, this.request, settings, this.statusCode, this.headers);
+      }
       connection.writeHeaders(this.statusCode, this.reasonPhrase, this.headers);
     }
+    if (this.bodyEncoder !== null) return this.bodyEncoder.write(chunk);
     if (chunk !== null && byteLength(chunk) > 0) await connection.write(chunk);
   }
 
@@ -439,11 +447,14 @@ export class RequestHandler {
       }
       this.headersSent = true;
       this.done = true;
-      connection?.respond(status, this.reasonPhrase, this.headers, body);
+      const settings = this.settings;
+      if (settings.compressResponse) sendTransformed(connection, this.request, settings, status, this.reasonPhrase, this.headers, body);
+      else connection?.respond(status, this.reasonPhrase, this.headers, body);
     } else {
       const body = this.takeBuffer();
       this.done = true;
-      if (connection) {
+      if (this.bodyEncoder !== null) this.bodyEncoder.end(body);
+      else if (connection) {
         if (body !== null && !connection.closed) connection.write(body).catch(() => {});
         connection.finish();
       }
