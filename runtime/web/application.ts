@@ -6,6 +6,7 @@ import { accessLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
 import { HTTPError } from "./errors.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
+import type { CorsOptions } from "./cors.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
 
 /**
@@ -35,6 +36,8 @@ export interface ApplicationSettings {
    * While on, every response carries `Vary: Accept-Encoding`.
    */
   compressResponse?: boolean;
+  /** Cross-origin requests from browsers: which origins may call, and an answer to every preflight. */
+  cors?: CorsOptions;
   /**
    * Log handlers that block the event loop longer than this many ms, with the route, method
    * and `.ts` location (0: off). Default 100 under `tornado dev`, else off; it costs speed.

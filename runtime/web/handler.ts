@@ -9,6 +9,7 @@ import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog } from "../log.js";
 import { VERSION } from "../version.js";
 import type { Application, ApplicationSettings } from "./application.js";
+import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
 import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
 
@@ -400,7 +401,7 @@ export class RequestHandler {
     if (!this.headersSent) {
       this.headersSent = true;
       const settings = this.settings;
-      if (settings.compressResponse) {
+      if (settings.compressResponse || settings.cors) {
         this.bodyEncoder = startTransformedStream(connection, this.request, settings, this.statusCode, this.headers);
       }
       connection.writeHeaders(this.statusCode, this.reasonPhrase, this.headers);
@@ -448,7 +449,7 @@ export class RequestHandler {
       this.headersSent = true;
       this.done = true;
       const settings = this.settings;
-      if (settings.compressResponse) sendTransformed(connection, this.request, settings, status, this.reasonPhrase, this.headers, body);
+      if (settings.compressResponse || settings.cors) sendTransformed(connection, this.request, settings, status, this.reasonPhrase, this.headers, body);
       else connection?.respond(status, this.reasonPhrase, this.headers, body);
     } else {
       const body = this.takeBuffer();
@@ -659,6 +660,9 @@ export class RequestHandler {
       let result: unknown = this.initialize(initArgs);
       if (isThenable(result)) await result;
       if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
+      // Beyond Tornado: with the cors setting, every route answers preflights (throws Finish).
+      const cors = this.settings.cors;
+      if (cors !== undefined && request.method === "OPTIONS") answerPreflight(this, cors, this.headers, () => this.implementedMethods());
       const method = this.handlerMethod(request.method);
       // Without a prepare() of its own the answer is 405 whatever the body holds: refuse before
       // reading it, so an `Expect: 100-continue` client never sends it. With one, Tornado's
@@ -724,9 +728,12 @@ export class RequestHandler {
     return typeof fn === "function" ? (fn as (...args: unknown[]) => unknown) : null;
   }
 
+  private implementedMethods(): string[] {
+    return SUPPORTED_METHODS.filter((m) => this.handlerMethod(m) !== null);
+  }
+
   private methodNotAllowed(): HTTPError {
-    const allow = SUPPORTED_METHODS.filter((m) => this.handlerMethod(m) !== null);
-    return new HTTPError(405, undefined, { headers: { Allow: allow.join(", ") } });
+    return new HTTPError(405, undefined, { headers: { Allow: this.implementedMethods().join(", ") } });
   }
 
   private connectionLost(): void {

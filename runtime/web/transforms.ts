@@ -1,8 +1,8 @@
 /**
  * Output transforms: what happens to a response between the handler and the wire, as Tornado's
- * `OutputTransform`s. One exists: gzip (the `compressResponse` setting, Tornado's
- * `GZipContentEncoding`). The handler calls in here only when it is on, so a plain response
- * pays nothing.
+ * `OutputTransform`s. Two exist: the CORS headers (the `cors` setting, see `cors.ts`) and gzip
+ * (the `compressResponse` setting, Tornado's `GZipContentEncoding`). The handler calls in here
+ * only when one of those settings is on, so a plain response pays nothing.
  */
 
 import { finished } from "node:stream";
@@ -12,6 +12,7 @@ import type { HTTPConnection, HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog } from "../log.js";
 import type { ApplicationSettings } from "./application.js";
+import { addCorsHeaders, addVary } from "./cors.js";
 
 // Tornado's GZipContentEncoding.CONTENT_TYPES: compressed besides every text/* type.
 const COMPRESSIBLE_TYPES = new Set([
@@ -37,26 +38,6 @@ function byteLength(chunk: string | Buffer): number {
 }
 
 function ignore(): void {}
-
-/**
- * Adds `token` to the response's `Vary` header unless it is listed already (or `Vary: *`).
- *
- * @example
- * addVary(headers, "Accept-Encoding"); // Vary: Cookie → Vary: Cookie, Accept-Encoding
- */
-export function addVary(headers: HTTPHeaders, token: string): void {
-  const vary = headers.get("Vary");
-  if (vary === undefined) {
-    headers.put("Vary", token);
-    return;
-  }
-  const wanted = token.toLowerCase();
-  for (const listed of vary.split(",")) {
-    const name = listed.trim().toLowerCase();
-    if (name === wanted || name === "*") return;
-  }
-  headers.put("Vary", `${vary}, ${token}`);
-}
 
 /**
  * Whether an `Accept-Encoding` value accepts gzip: a `gzip` (or `x-gzip`) coding whose
@@ -111,13 +92,14 @@ function mayGzip(request: HTTPServerRequest, status: number, headers: HTTPHeader
 
 // The header changes every response gets while a setting is on, compressed or not.
 function transformHeaders(request: HTTPServerRequest, settings: ApplicationSettings, headers: HTTPHeaders): void {
+  if (settings.cors !== undefined) addCorsHeaders(request, settings.cors, headers);
   // As Tornado: whether the body would be gzipped depends on Accept-Encoding, for every response.
   if (settings.compressResponse) addVary(headers, "Accept-Encoding");
 }
 
 /**
- * Sends a whole response (`finish()` with nothing flushed) through the transforms: `Vary`,
- * and gzip with a corrected `Content-Length` when the body qualifies. A big
+ * Sends a whole response (`finish()` with nothing flushed) through the transforms: CORS
+ * headers, `Vary`, and gzip with a corrected `Content-Length` when the body qualifies. A big
  * body is compressed off the event loop, so the response may leave a little later.
  *
  * @example
