@@ -21,4 +21,5 @@ export * from "./escape.js";
 export * from "./broadcast.js";
 export * from "./testing.js";
 export * from "./websocket.js";
+export * from "./template.js";
 export { VERSION } from "./version.js";

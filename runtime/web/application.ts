@@ -5,6 +5,7 @@ import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
 import { accessLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
 import { HTTPError } from "./errors.js";
+import type { TemplateLoader } from "../template/loader.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
 import type { CorsOptions } from "./cors.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
@@ -36,6 +37,12 @@ export interface ApplicationSettings {
    * While on, every response carries `Vary: Accept-Encoding`.
    */
   compressResponse?: boolean;
+  /** The folder `render()` loads templates from (Tornado's `template_path`). */
+  templatePath?: string;
+  /** Keep compiled templates between requests (Tornado's `compiled_template_cache`). Default: on, off with `debug`. */
+  compiledTemplateCache?: boolean;
+  /** The `TemplateLoader` `render()` uses, instead of one built from `templatePath` (Tornado's `template_loader`). */
+  templateLoader?: TemplateLoader;
   /** Cross-origin requests from browsers: which origins may call, and an answer to every preflight. */
   cors?: CorsOptions;
   /**

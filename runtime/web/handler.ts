@@ -7,6 +7,8 @@ import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog } from "../log.js";
+import { defaultNamespace, handlerHelpers, loaderFor } from "../template/handler.js";
+import { TemplateLoader } from "../template/loader.js";
 import { VERSION } from "../version.js";
 import type { Application, ApplicationSettings } from "./application.js";
 import { answerPreflight } from "./cors.js";
@@ -502,6 +504,74 @@ export class RequestHandler {
     this.setStatus(code);
     this.setHeader("Location", url);
     this.finish();
+  }
+
+  /**
+   * Renders template `templateName` (from the `templatePath` setting) with `context` and
+   * finishes the response with it; `await` it (or return it). The template also sees
+   * `getTemplateNamespace()` (`handler`, `request`, `currentUser`) and the helpers `staticUrl`,
+   * `xsrfFormHtml` and `reverseUrl`. A template error rejects with `TemplateError` (a 500).
+   *
+   * @example
+   * async get() {
+   *   await this.render("users.hbs", { title: "Users", users: await this.settings.db.users() });
+   * }
+   */
+  async render(templateName: string, context: Record<string, unknown> = {}): Promise<void> {
+    if (this.done) throw new Error("Cannot render() after finish()");
+    const html = await this.renderString(templateName, context);
+    if (this.done) throw new Error(`render("${templateName}") ended after the response was finished: await this.render(…)`);
+    this.finish(html);
+  }
+
+  /**
+   * Renders template `templateName` with `context` (over `getTemplateNamespace()`) and
+   * resolves to the text, without sending anything.
+   *
+   * @example
+   * const body = await this.renderString("email/welcome.hbs", { user });
+   */
+  async renderString(templateName: string, context: Record<string, unknown> = {}): Promise<string> {
+    const template = await loaderFor(this).load(templateName);
+    const namespace = await this.getTemplateNamespace();
+    return template.render({ ...namespace, ...context }, { helpers: handlerHelpers(this) });
+  }
+
+  /**
+   * The variables every template rendered by this handler sees: `handler`, `request` and,
+   * when the handler has one, `currentUser`. Override to add your own (keep `super`'s).
+   *
+   * @example
+   * override async getTemplateNamespace() {
+   *   return { ...(await super.getTemplateNamespace()), siteName: "Acme" };
+   * }
+   */
+  async getTemplateNamespace(): Promise<Record<string, unknown>> {
+    return defaultNamespace(this);
+  }
+
+  /**
+   * The folder templates are loaded from: the `templatePath` setting. Override to choose one
+   * per handler.
+   *
+   * @example
+   * override getTemplatePath() { return new URL("./templates", import.meta.url).pathname; }
+   */
+  getTemplatePath(): string | undefined {
+    return this.settings.templatePath;
+  }
+
+  /**
+   * Makes the loader for a template folder (called once per application and folder). The
+   * default caches compiled templates unless `compiledTemplateCache` is false, which `debug`
+   * implies.
+   *
+   * @example
+   * override createTemplateLoader(path: string) { return new TemplateLoader(path, { helpers }); }
+   */
+  createTemplateLoader(templatePath: string): TemplateLoader {
+    const settings = this.settings;
+    return new TemplateLoader(templatePath, { cache: settings.compiledTemplateCache ?? !settings.debug });
   }
 
   /**
