@@ -5,6 +5,7 @@
 
 import type { HTTPHeaders } from "../httputil/headers.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
+import { appLog } from "../log.js";
 import { Finish } from "./errors.js";
 import type { RequestHandler } from "./handler.js";
 
@@ -50,32 +51,85 @@ interface CorsPolicy {
   maxAge: string | undefined;
 }
 
-const policies = new WeakMap<CorsOptions, CorsPolicy>();
+const policies = new WeakMap<object, CorsPolicy>();
+// A setting that is not even an object (`cors: true`) cannot key a WeakMap.
+const otherPolicies = new Map<unknown, CorsPolicy>();
 
+// What a broken setting gets: no CORS headers at all (and one error in the log).
+const REFUSE_ALL: CorsPolicy = {
+  allows: () => false,
+  wildcard: false,
+  credentials: false,
+  methods: undefined,
+  headers: undefined,
+  exposeHeaders: undefined,
+  maxAge: undefined,
+};
+
+// RFC 9110 §5.6.2 token: what a method or header name is made of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A serialised origin is visible ASCII (`null` included); anything else is never echoed.
+const ORIGIN = /^[\x21-\x7e]+$/;
+// What may be echoed from Access-Control-Request-Headers.
+const HEADER_LIST = /^[\t\x20-\x7e]*$/;
+
+// The setting, checked and digested once per options object. The policy is consulted while a
+// response is on its way out, where throwing would leave the client without an answer: a
+// broken setting is logged once and refuses every origin instead.
 function policyFor(options: CorsOptions): CorsPolicy {
-  let policy = policies.get(options);
+  const cache = typeof options === "object" && options !== null ? policies : otherPolicies;
+  let policy = cache.get(options);
   if (policy === undefined) {
-    const { origins } = options;
-    if (origins !== "*" && typeof origins !== "function" && !Array.isArray(origins)) {
-      throw new TypeError('The cors setting needs origins: "*", a list of origins, or a function (origin) => boolean');
+    try {
+      policy = buildPolicy(options);
+    } catch (e) {
+      appLog.error(`${(e as Error).message}; no CORS headers are sent`);
+      policy = REFUSE_ALL;
     }
-    if (options.maxAge !== undefined && !(Number.isFinite(options.maxAge) && options.maxAge >= 0)) {
-      throw new TypeError(`The cors setting's maxAge is in seconds, a number of 0 or more, not ${String(options.maxAge)}`);
-    }
-    const listed = Array.isArray(origins) ? new Set<string>(origins) : undefined;
-    const joined = (list: readonly string[] | undefined) => (list === undefined || list.length === 0 ? undefined : list.join(", "));
-    policy = {
-      allows: origins === "*" ? () => true : listed !== undefined ? (origin) => listed.has(origin) : (origins as (origin: string) => boolean),
-      wildcard: origins === "*" && !options.credentials,
-      credentials: options.credentials === true,
-      methods: joined(options.methods),
-      headers: joined(options.headers),
-      exposeHeaders: joined(options.exposeHeaders),
-      maxAge: options.maxAge === undefined ? undefined : String(Math.floor(options.maxAge)),
-    };
-    policies.set(options, policy);
+    cache.set(options, policy);
   }
   return policy;
+}
+
+function buildPolicy(options: CorsOptions): CorsPolicy {
+  const origins = (options as Partial<CorsOptions> | null)?.origins;
+  if (origins !== "*" && typeof origins !== "function" && !Array.isArray(origins)) {
+    throw new TypeError('The cors setting needs origins: "*", a list of origins, or a function (origin) => boolean');
+  }
+  if (options.maxAge !== undefined && !(Number.isFinite(options.maxAge) && options.maxAge >= 0)) {
+    throw new TypeError(`The cors setting's maxAge is in seconds, a number of 0 or more, not ${String(options.maxAge)}`);
+  }
+  const joined = (name: string, list: readonly string[] | undefined) => {
+    if (list === undefined || list.length === 0) return undefined;
+    const bad = list.find((item) => typeof item !== "string" || !TOKEN.test(item));
+    if (bad !== undefined) throw new TypeError(`The cors setting's ${name} holds ${JSON.stringify(bad)}, which is not a method or header name`);
+    return list.join(", ");
+  };
+  let allows: (origin: string) => boolean;
+  if (origins === "*") {
+    allows = () => true;
+  } else if (typeof origins === "function") {
+    allows = (origin) => {
+      try {
+        return origins(origin) === true;
+      } catch (e) {
+        appLog.error(`The cors setting's origins function threw for ${JSON.stringify(origin)}: refused`, e);
+        return false;
+      }
+    };
+  } else {
+    const listed = new Set<string>(origins);
+    allows = (origin) => listed.has(origin);
+  }
+  return {
+    allows,
+    wildcard: origins === "*" && !options.credentials,
+    credentials: options.credentials === true,
+    methods: joined("methods", options.methods),
+    headers: joined("headers", options.headers),
+    exposeHeaders: joined("exposeHeaders", options.exposeHeaders),
+    maxAge: options.maxAge === undefined ? undefined : String(Math.floor(options.maxAge)),
+  };
 }
 
 /**
@@ -106,8 +160,8 @@ function allowOrigin(policy: CorsPolicy, origin: string | undefined, headers: HT
   }
   // The answer depends on Origin, so a cache must not hand one origin's answer to another.
   addVary(headers, "Origin");
-  if (origin === undefined || !policy.allows(origin)) return false;
-  headers.set("Access-Control-Allow-Origin", origin);
+  if (origin === undefined || !ORIGIN.test(origin) || !policy.allows(origin)) return false;
+  headers.put("Access-Control-Allow-Origin", origin);
   if (policy.credentials) headers.put("Access-Control-Allow-Credentials", "true");
   return true;
 }
@@ -158,7 +212,7 @@ export function answerPreflight(
       allowHeaders = requestHeaders.get("Access-Control-Request-Headers");
       addVary(headers, "Access-Control-Request-Headers");
     }
-    if (allowHeaders !== undefined && allowHeaders !== "") headers.set("Access-Control-Allow-Headers", allowHeaders);
+    if (allowHeaders !== undefined && allowHeaders !== "" && HEADER_LIST.test(allowHeaders)) headers.put("Access-Control-Allow-Headers", allowHeaders);
     if (policy.maxAge !== undefined) headers.put("Access-Control-Max-Age", policy.maxAge);
   }
   throw new Finish();

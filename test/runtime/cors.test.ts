@@ -123,6 +123,37 @@ describe("Application setting cors, on responses", () => {
   });
 });
 
+describe("Application setting cors, when it is wrong", () => {
+  it("refuses an origin whose check throws, and logs why", async () => {
+    const t = await serve({
+      origins: () => {
+        throw new Error("lookup failed");
+      },
+    });
+    const res = await expectLog("tornado.application", /origins function threw for "https:\/\/app\.example": refused/, () =>
+      t.fetch("/items", { headers: { Origin: APP } }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("logs a broken setting once and sends no CORS headers, but still answers", async () => {
+    const broken = { origins: "https://app.example" } as unknown as CorsOptions;
+    const t = await serve(broken);
+    const res = await expectLog("tornado.application", /The cors setting needs origins.*; no CORS headers are sent/, () =>
+      t.fetch("/items", { headers: { Origin: APP } }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await expectLog("tornado.application", /cors/, () => t.fetch("/items"), { required: false })).status).toBe(200);
+    await t.close();
+    await serve({ origins: "*", headers: ["X-Ok", "Bad Header"] });
+    const preflighted = await expectLog("tornado.application", /headers holds "Bad Header"/, () => preflight("/items", APP));
+    expect(preflighted.status).toBe(204);
+    expect(preflighted.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
 describe("Application setting cors, preflight requests", () => {
   it("answers 204 on any route, without an options() method, with the methods the handler implements", async () => {
     const t = await serve({ origins: [APP] });
