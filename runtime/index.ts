@@ -22,4 +22,5 @@ export * from "./broadcast.js";
 export * from "./testing.js";
 export * from "./websocket.js";
 export * from "./handlers.js";
+export * from "./template.js";
 export { VERSION } from "./version.js";

@@ -10,6 +10,7 @@
  * await new Application([url("/hello/:name", Hello)]).listen(8888);
  */
 export { Application, ErrorHandler, type ApplicationSettings } from "./web/application.js";
+export type { CorsOptions } from "./web/cors.js";
 export { Finish, HTTPError, MissingArgumentError, type HTTPErrorOptions } from "./web/errors.js";
 export { RequestHandler, type Chunk, type ErrorDetails, type HandlerClass } from "./web/handler.js";
 export { URLSpec, url, type RouteSpec, type URLSpecOptions } from "./routing.js";

@@ -7,7 +7,9 @@ import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
 import { accessLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
 import { HTTPError } from "./errors.js";
+import type { TemplateLoader } from "../template/loader.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
+import type { CorsOptions } from "./cors.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
 import type { CookieOptions } from "./cookies.js";
 import type { CookieSecret } from "./signing.js";
@@ -46,6 +48,21 @@ export interface ApplicationSettings {
   logFunction?: (handler: RequestHandler) => void;
   /** Encodes objects passed to `write()` (default: `jsonEncode`, which escapes `</`). */
   jsonEncoder?: (value: unknown) => string;
+  // compression, templates, CORS
+  /**
+   * Gzip responses for clients that send `Accept-Encoding: gzip` (Tornado's `compress_response`):
+   * text and other compressible types of 1 KiB or more, and every streamed (`flush()`ed) one.
+   * While on, every response carries `Vary: Accept-Encoding`.
+   */
+  compressResponse?: boolean;
+  /** The folder `render()` loads templates from (Tornado's `template_path`). */
+  templatePath?: string;
+  /** Keep compiled templates between requests (Tornado's `compiled_template_cache`). Default: on, off with `debug`. */
+  compiledTemplateCache?: boolean;
+  /** The `TemplateLoader` `render()` uses, instead of one built from `templatePath` (Tornado's `template_loader`). */
+  templateLoader?: TemplateLoader;
+  /** Cross-origin requests from browsers: which origins may call, and an answer to every preflight. */
+  cors?: CorsOptions;
   /**
    * Log handlers that block the event loop longer than this many ms, with the route, method
    * and `.ts` location (0: off). Default 100 under `tornado dev`, else off; it costs speed.

@@ -7,13 +7,17 @@ import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog } from "../log.js";
+import { defaultNamespace, handlerHelpers, loaderFor } from "../template/handler.js";
+import { TemplateLoader } from "../template/loader.js";
 import { VERSION } from "../version.js";
 import type { StaticUrlOptions } from "../handlers/static.js";
 import type { Application, ApplicationSettings } from "./application.js";
+import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
 import { clearingOptions, formatSetCookie, putSetCookie, requestCookies, type ClearCookieOptions, type CookieOptions } from "./cookies.js";
 import { createSignedValue, decodeSignedValue, getSignatureKeyVersion, type CookieSecret } from "./signing.js";
 import { checkXsrfToken, encodeXsrfToken, readXsrfCookie, xsrfInput, type RawXsrfToken } from "./xsrf.js";
+import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
 
 /**
  * A handler class, as routes take it.
@@ -100,6 +104,8 @@ export class RequestHandler {
   private done = false;
   private parsedJson: { value: unknown } | undefined;
   private onFinishResult: Promise<unknown> | undefined;
+  // The gzip encoder of a streamed response (`compressResponse`), from its first flush().
+  private bodyEncoder: GzipStream | null = null;
   /** @internal Set to false by subclasses (WebSocket) that finish the request themselves. */
   protected autoFinish = true;
 
@@ -640,8 +646,13 @@ export class RequestHandler {
     const chunk = this.takeBuffer();
     if (!this.headersSent) {
       this.headersSent = true;
+      const settings = this.settings;
+      if (settings.compressResponse || settings.cors) {
+        this.bodyEncoder = startTransformedStream(connection, this.request, settings, this.statusCode, this.headers);
+      }
       connection.writeHeaders(this.statusCode, this.reasonPhrase, this.headers);
     }
+    if (this.bodyEncoder !== null) return this.bodyEncoder.write(chunk);
     if (chunk !== null && byteLength(chunk) > 0) await connection.write(chunk);
   }
 
@@ -683,11 +694,14 @@ export class RequestHandler {
       }
       this.headersSent = true;
       this.done = true;
-      connection?.respond(status, this.reasonPhrase, this.headers, body);
+      const settings = this.settings;
+      if (settings.compressResponse || settings.cors) sendTransformed(connection, this.request, settings, status, this.reasonPhrase, this.headers, body);
+      else connection?.respond(status, this.reasonPhrase, this.headers, body);
     } else {
       const body = this.takeBuffer();
       this.done = true;
-      if (connection) {
+      if (this.bodyEncoder !== null) this.bodyEncoder.end(body);
+      else if (connection) {
         if (body !== null && !connection.closed) connection.write(body).catch(() => {});
         connection.finish();
       }
@@ -734,6 +748,74 @@ export class RequestHandler {
     this.setStatus(code);
     this.setHeader("Location", url);
     this.finish();
+  }
+
+  /**
+   * Renders template `templateName` (from the `templatePath` setting) with `context` and
+   * finishes the response with it; `await` it (or return it). The template also sees
+   * `getTemplateNamespace()` (`handler`, `request`, `currentUser`) and the helpers `staticUrl`,
+   * `xsrfFormHtml` and `reverseUrl`. A template error rejects with `TemplateError` (a 500).
+   *
+   * @example
+   * async get() {
+   *   await this.render("users.hbs", { title: "Users", users: await this.settings.db.users() });
+   * }
+   */
+  async render(templateName: string, context: Record<string, unknown> = {}): Promise<void> {
+    if (this.done) throw new Error("Cannot render() after finish()");
+    const html = await this.renderString(templateName, context);
+    if (this.done) throw new Error(`render("${templateName}") ended after the response was finished: await this.render(…)`);
+    this.finish(html);
+  }
+
+  /**
+   * Renders template `templateName` with `context` (over `getTemplateNamespace()`) and
+   * resolves to the text, without sending anything.
+   *
+   * @example
+   * const body = await this.renderString("email/welcome.hbs", { user });
+   */
+  async renderString(templateName: string, context: Record<string, unknown> = {}): Promise<string> {
+    const template = await loaderFor(this).load(templateName);
+    const namespace = await this.getTemplateNamespace();
+    return template.render({ ...namespace, ...context }, { helpers: handlerHelpers(this) });
+  }
+
+  /**
+   * The variables every template rendered by this handler sees: `handler`, `request` and,
+   * when the handler has one, `currentUser`. Override to add your own (keep `super`'s).
+   *
+   * @example
+   * override async getTemplateNamespace() {
+   *   return { ...(await super.getTemplateNamespace()), siteName: "Acme" };
+   * }
+   */
+  async getTemplateNamespace(): Promise<Record<string, unknown>> {
+    return defaultNamespace(this);
+  }
+
+  /**
+   * The folder templates are loaded from: the `templatePath` setting. Override to choose one
+   * per handler.
+   *
+   * @example
+   * override getTemplatePath() { return new URL("./templates", import.meta.url).pathname; }
+   */
+  getTemplatePath(): string | undefined {
+    return this.settings.templatePath;
+  }
+
+  /**
+   * Makes the loader for a template folder (called once per application and folder). The
+   * default caches compiled templates unless `compiledTemplateCache` is false, which `debug`
+   * implies.
+   *
+   * @example
+   * override createTemplateLoader(path: string) { return new TemplateLoader(path, { helpers }); }
+   */
+  createTemplateLoader(templatePath: string): TemplateLoader {
+    const settings = this.settings;
+    return new TemplateLoader(templatePath, { cache: settings.compiledTemplateCache ?? !settings.debug });
   }
 
   /**
@@ -911,6 +993,9 @@ export class RequestHandler {
       let result: unknown = this.initialize(initArgs);
       if (isThenable(result)) await result;
       if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
+      // Beyond Tornado: with the cors setting, every route answers preflights (throws Finish).
+      const cors = this.settings.cors;
+      if (cors !== undefined && request.method === "OPTIONS") answerPreflight(this, cors, this.headers, () => this.implementedMethods());
       const method = this.handlerMethod(request.method);
       // Without a prepare() of its own the answer is 405 whatever the body holds: refuse before
       // reading it, so an `Expect: 100-continue` client never sends it. With one, Tornado's
@@ -986,9 +1071,12 @@ export class RequestHandler {
     return typeof fn === "function" ? (fn as (...args: unknown[]) => unknown) : null;
   }
 
+  private implementedMethods(): string[] {
+    return SUPPORTED_METHODS.filter((m) => this.handlerMethod(m) !== null);
+  }
+
   private methodNotAllowed(): HTTPError {
-    const allow = SUPPORTED_METHODS.filter((m) => this.handlerMethod(m) !== null);
-    return new HTTPError(405, undefined, { headers: { Allow: allow.join(", ") } });
+    return new HTTPError(405, undefined, { headers: { Allow: this.implementedMethods().join(", ") } });
   }
 
   private connectionLost(): void {

@@ -7,12 +7,12 @@ import { UserStore } from "./store.js";
 /** Settings this app's handlers read, on top of the runtime's own. */
 export interface AppSettings extends ApplicationSettings {
   users?: UserStore;
-  /** Origins allowed to call the API from a browser; "*" allows any. */
+  /** Origins allowed to call the API from a browser; "*" allows any. Default: CORS_ORIGINS, or "*". */
   corsOrigins?: string[];
 }
 
 /** Builds the application: its routes, and settings (tests pass their own). */
-export function makeApp(settings: AppSettings = {}): Application {
+export function makeApp({ corsOrigins = originsFromEnv(), ...settings }: AppSettings = {}): Application {
   return new Application(
     [
       url("/health", HealthHandler, { name: "health" }),
@@ -21,9 +21,19 @@ export function makeApp(settings: AppSettings = {}): Application {
     ],
     {
       users: new UserStore(),
-      corsOrigins: (process.env.CORS_ORIGINS ?? "*").split(",").map((origin) => origin.trim()),
+      // Browsers may call the API from these origins; preflights are answered for every route.
+      cors: {
+        origins: corsOrigins.includes("*") ? "*" : corsOrigins,
+        headers: ["Content-Type", "Authorization"],
+        maxAge: 600,
+      },
       defaultHandlerClass: NotFoundHandler,
       ...settings,
     },
   );
+}
+
+/** CORS_ORIGINS: comma-separated origins, or "*" (the default) for any. */
+function originsFromEnv(): string[] {
+  return (process.env.CORS_ORIGINS ?? "*").split(",").map((origin) => origin.trim());
 }

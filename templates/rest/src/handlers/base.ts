@@ -11,30 +11,10 @@ export class ValidationError extends HTTPError {
   }
 }
 
-const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS = "Content-Type, Authorization";
-
-/** Base for this API's handlers: CORS headers, preflight requests and JSON error bodies. */
+/** Base for this API's handlers: JSON error bodies (CORS is the runtime's `cors` setting, in app.ts). */
 export class ApiHandler extends RequestHandler {
   override get settings(): AppSettings {
     return super.settings;
-  }
-
-  override setDefaultHeaders(): void {
-    const origin = this.request.headers.get("Origin");
-    const allowed = this.settings.corsOrigins ?? [];
-    if (origin !== undefined && (allowed.includes("*") || allowed.includes(origin))) {
-      this.setHeader("Access-Control-Allow-Origin", allowed.includes("*") ? "*" : origin);
-      this.setHeader("Vary", "Origin");
-    }
-  }
-
-  /** CORS preflight: says which methods and headers a browser may use. */
-  options(): void {
-    this.setHeader("Access-Control-Allow-Methods", ALLOWED_METHODS);
-    this.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS);
-    this.setHeader("Access-Control-Max-Age", 600);
-    this.setStatus(204);
   }
 
   /** Every error is JSON: `{ "error": { "status", "message", "field"? } }`. */
