@@ -1092,8 +1092,18 @@ export class RequestHandler {
       if (!this.done) this.finish(e.body);
       return;
     }
-    // A write to a client that has gone is not an application error.
-    if (e instanceof StreamClosedError && this.request.connection?.closed) return;
+    // A write to a client that has gone is not an application error; the request still ends
+    // here, or a graceful close() would wait for it until its timeout.
+    if (e instanceof StreamClosedError && this.request.connection?.closed) {
+      if (!this.done) {
+        try {
+          this.finish();
+        } catch (inner) {
+          appLog.error("Error finishing a request whose client has gone", inner);
+        }
+      }
+      return;
+    }
     try {
       this.logException(e);
     } catch (inner) {

@@ -785,6 +785,11 @@ describe("RequestHandler.flush(): streaming responses", () => {
       // Let the handler's rejection run through _execute before looking at the logs.
       await new Promise((resolve) => setTimeout(resolve, 50));
       await expectStillServing(server);
+      // The request has ended: a graceful close does not wait for it.
+      expect(server.server.requestsInFlight).toBe(0);
+      const closing = Date.now();
+      await server.server.close({ timeout: 5000 });
+      expect(Date.now() - closing).toBeLessThan(2500);
     } finally {
       stop();
     }
