@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -362,5 +363,28 @@ describe.skipIf(!opensslAvailable && !process.env.CI)("TCPServer and TCPClient o
 
   it("refuses a bad key or certificate when the server is made", () => {
     expect(() => new TCPServer({ ssl: { key: "not a key", cert: "not a cert" } })).toThrow();
+  });
+});
+
+describe("README: the TCP streams example", () => {
+  it("runs, and the client reads its line back", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### TCP streams"));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+    const runtime = fileURLToPath(new URL("../../runtime/", import.meta.url));
+    // The example imports the package as an app does; here "tornado/x" is runtime/x.ts.
+    const source = code.replace(/from "tornado\/(\w+)"/g, (_, module: string) => `from "${pathToFileURL(join(runtime, `${module}.ts`)).href}"`);
+    const dir = mkdtempSync(join(tmpdir(), "tornado-readme-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "echo.mts"), source);
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ["--import", import.meta.resolve("tsx"), join(dir, "echo.mts")],
+        { env: { ...process.env, PORT: "0" }, timeout: 15_000 },
+        (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
+      );
+    });
+    expect(stdout).toBe("hello\n\n");
   });
 });
