@@ -75,7 +75,13 @@ const QUIET_HANDSHAKE_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
  * process.once("SIGTERM", () => server.close({ timeout: 10_000 }));
  */
 export class TCPServer {
-  /** True once `close()` has been called: handlers may check it between messages to finish early. */
+  /**
+   * True once `close()` has been called: handlers may check it between messages to finish early.
+   *
+   * @example
+   * while (!this.closing) await stream.write(await stream.readUntil("\n"));
+   * stream.close();
+   */
   closing = false;
   private readonly options: TCPServerOptions;
   private readonly listeners = new Set<NetServer>();

@@ -94,10 +94,13 @@ function ignore(): void {}
  * const body = await stream.readUntilClose();
  */
 export class IOStream {
-  /** The socket underneath. */
+  /** The socket underneath (a `tls.TLSSocket` for TLS). @example stream.socket.remoteAddress */
   readonly socket: Socket;
+  /** Most bytes a pending read may need buffered. @example stream.maxBufferSize // 104857600 */
   readonly maxBufferSize: number;
+  /** Bytes read ahead while no read is pending. @example stream.readChunkSize // 65536 */
   readonly readChunkSize: number;
+  /** Most bytes queued for writing, if limited. @example stream.maxWriteBufferSize // undefined */
   readonly maxWriteBufferSize: number | undefined;
   private readonly buffer = new ReadBuffer();
   private pending: PendingRead | null = null;
