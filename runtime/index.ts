@@ -16,6 +16,8 @@ export {
 export * from "./httputil.js";
 export * from "./httpserver.js";
 export * from "./iostream.js";
+export * from "./tcpserver.js";
+export * from "./tcpclient.js";
 export * from "./log.js";
 export * from "./escape.js";
 export * from "./broadcast.js";

@@ -1,27 +1,17 @@
 /**
- * Streams, as Tornado's `tornado.iostream`. For now this module holds the error raised when
- * writing to a connection the client has closed; `IOStream` itself lands with the TCP modules.
+ * Streams, as Tornado's `tornado.iostream`: `IOStream` reads and writes bytes on a TCP (or
+ * TLS) socket with promises (`readUntil`, `readUntilRegex`, `readBytes`, `readUntilClose`,
+ * `write`), and the errors they raise. `TCPServer` (`tornado/tcpserver`) hands one to each
+ * connection; `TCPClient` (`tornado/tcpclient`) returns one per connection it opens.
  *
  * @example
- * import { StreamClosedError } from "tornado/iostream";
- * try { await this.flush(); } catch (e) { if (e instanceof StreamClosedError) return; throw e; }
- */
-
-/**
- * The connection was closed (by the client, or by the server shutting down) before the data
- * could be written.
- *
- * @example
- * for (const row of rows) {
- *   this.write(row);
- *   await this.flush(); // rejects with StreamClosedError once the client has gone
+ * import { IOStream, StreamClosedError } from "tornado/iostream";
+ * try {
+ *   const line = await stream.readUntil("\n", { maxBytes: 8192 });
+ *   await stream.write(line);
+ * } catch (e) {
+ *   if (!(e instanceof StreamClosedError)) throw e; // the peer left
  * }
  */
-export class StreamClosedError extends Error {
-  /** Stable code to match on. */
-  readonly code = "ERR_STREAM_CLOSED";
-  constructor(message = "Stream is closed", options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "StreamClosedError";
-  }
-}
+export { StreamBufferFullError, StreamClosedError, UnsatisfiableReadError } from "./iostream/errors.js";
+export { IOStream, type IOStreamOptions, type ReadBytesOptions, type ReadUntilOptions } from "./iostream/stream.js";
