@@ -24,4 +24,5 @@ export * from "./websocket.js";
 export * from "./handlers.js";
 export * from "./template.js";
 export * from "./ioloop.js";
+export * from "./gen.js";
 export { VERSION } from "./version.js";
