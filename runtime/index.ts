@@ -25,4 +25,5 @@ export * from "./handlers.js";
 export * from "./template.js";
 export * from "./ioloop.js";
 export * from "./gen.js";
+export * from "./locks.js";
 export { VERSION } from "./version.js";
