@@ -26,4 +26,5 @@ export * from "./template.js";
 export * from "./ioloop.js";
 export * from "./gen.js";
 export * from "./locks.js";
+export * from "./queues.js";
 export { VERSION } from "./version.js";
