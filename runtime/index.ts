@@ -25,4 +25,8 @@ export * from "./testing.js";
 export * from "./websocket.js";
 export * from "./handlers.js";
 export * from "./template.js";
+export * from "./ioloop.js";
+export * from "./gen.js";
+export * from "./locks.js";
+export * from "./queues.js";
 export { VERSION } from "./version.js";
