@@ -15,6 +15,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import { connect as connectTls, type ConnectionOptions } from "node:tls";
 import { StreamClosedError } from "./iostream/errors.js";
 import { IOStream } from "./iostream/stream.js";
+import { TimeoutError } from "./gen.js";
 
 /**
  * Options of `TCPClient.connect` (Tornado's, in camelCase; times in milliseconds).
@@ -38,17 +39,15 @@ export interface ConnectOptions {
 }
 
 /**
- * `TCPClient.connect` did not connect within its `timeout`. Tornado raises its `TimeoutError`
- * here; match on `code === "ERR_TIMEOUT"`, the code every timeout of this runtime carries.
+ * `TCPClient.connect` did not connect within its `timeout`: a `TimeoutError` (from
+ * `tornado/gen`, as Tornado raises), with `code === "ERR_TIMEOUT"` like every timeout here.
  *
  * @example
  * try { await client.connect(host, port, { timeout: 1000 }); } catch (e) {
  *   if ((e as { code?: string }).code === "ERR_TIMEOUT") console.log("no answer within 1 s");
  * }
  */
-export class ConnectTimeoutError extends Error {
-  /** Stable code to match on. */
-  readonly code = "ERR_TIMEOUT";
+export class ConnectTimeoutError extends TimeoutError {
   constructor(message = "Timeout") {
     super(message);
     this.name = "ConnectTimeoutError";
