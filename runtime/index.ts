@@ -23,4 +23,5 @@ export * from "./testing.js";
 export * from "./websocket.js";
 export * from "./handlers.js";
 export * from "./template.js";
+export * from "./httpclient.js";
 export { VERSION } from "./version.js";
