@@ -1,8 +1,8 @@
 /**
  * HTTP clients, as Tornado's `tornado.httpclient`: `AsyncHTTPClient` (non-blocking, at most
- * `maxClients` requests in flight, the rest queued), `HTTPRequest`, `HTTPResponse` and
- * `HTTPClientError` (code 599 when no response came). Built on node:http/https with
- * keep-alive; times are in milliseconds.
+ * `maxClients` requests in flight, the rest queued), `HTTPClient` (blocking, for scripts),
+ * `HTTPRequest`, `HTTPResponse` and `HTTPClientError` (code 599 when no response came). Built
+ * on node:http/https with keep-alive; times are in milliseconds.
  *
  * @example
  * import { AsyncHTTPClient, HTTPClientError } from "tornado/httpclient";
@@ -16,6 +16,7 @@
  * }
  */
 export { AsyncHTTPClient, type AsyncHTTPClientOptions, type FetchOptions } from "./httpclient/client.js";
+export { HTTPClient } from "./httpclient/blocking.js";
 export { HTTPRequest, REQUEST_DEFAULTS, type HTTPRequestOptions } from "./httpclient/request.js";
 export { HTTPResponse, type HTTPResponseInit } from "./httpclient/response.js";
 export { HTTPClientError, HTTPStreamClosedError, HTTPTimeoutError } from "./httpclient/errors.js";

@@ -865,3 +865,73 @@ describe.skipIf(!opensslAvailable && !process.env.CI)("AsyncHTTPClient.fetch: ht
     expect((await client.fetch(url, { caCerts: join(dir, "c.pem") })).text()).toBe("secret");
   });
 });
+
+describe("HTTPClient (blocking, in a script)", () => {
+  const fixture = new URL("./fixtures/blocking-client.ts", import.meta.url).pathname;
+
+  /** Runs the fixture script in a child process (it blocks its own thread, not ours). */
+  function runScript(mode: string, url: string): Promise<{ result: any; stderr: string; status: number | null }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fixture, mode, url], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("error", reject);
+      child.on("close", (status) => {
+        try {
+          resolve({ result: JSON.parse(stdout.trim().split("\n").at(-1)!), stderr, status });
+        } catch {
+          reject(new Error(`no JSON from the script (exit ${status}):\n${stdout}\n${stderr}`));
+        }
+      });
+    });
+  }
+
+  it("returns the response itself, calling headerCallback and streamingCallback on the calling thread", async () => {
+    const { result, stderr, status } = await runScript("fetch", t.url("/chain/1"));
+    expect(status).toBe(0);
+    expect(stderr).toBe("");
+    expect(result.code).toBe(200);
+    expect(result.streamedBody).toBe(0);
+    expect(result.chunks.join("")).toBe("end of chain");
+    expect(result.headerLines[0]).toBe("HTTP/1.1 200 OK\r\n");
+    expect(result.headerLines.at(-1)).toBe("\r\n");
+    expect(result.body).toBe("end of chain");
+    expect(result.contentType).toBe("text/html; charset=UTF-8");
+    expect(result.effectiveUrl).toBe(t.url("/chain/0"));
+    expect(result.sameRequest).toBe(true);
+  });
+
+  it("throws what a callback threw, and stays usable", async () => {
+    const { result } = await runScript("fetch", t.url("/chain/0"));
+    expect(result.callbackError).toBe("stop here");
+    expect(result.after).toBe(200);
+  });
+
+  it("throws HTTPClientError with the response for a non-2xx answer", async () => {
+    const { result } = await runScript("fetch-error", t.url("/status/404"));
+    expect(result).toEqual({
+      isHTTPClientError: true,
+      name: "HTTPClientError",
+      code: 404,
+      message: "HTTP 404: Not Found",
+      responseBody: "status 404",
+    });
+  });
+
+  it("throws HTTPTimeoutError (599) when the server does not answer in time", async () => {
+    const port = await silentServer();
+    const { result } = await runScript("fetch-error", `http://127.0.0.1:${port}/`);
+    expect(result).toMatchObject({ isHTTPClientError: true, name: "HTTPTimeoutError", code: 599, message: "Timeout during request", responseBody: null });
+  });
+
+  it("warns on tornado.general that it blocks the event loop when an HTTPServer is listening in the process", async () => {
+    const { result, stderr } = await runScript("with-server", t.url("/echo"));
+    expect(result.code).toBe(200);
+    expect(stderr).toMatch(/\[W \d{6} [\d:]{8} tornado\.general\] HTTPClient\.fetch\(.*\/echo\) blocks the event loop/);
+    expect(stderr).toMatch(/Use AsyncHTTPClient in a server/);
+  });
+});
