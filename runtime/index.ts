@@ -24,4 +24,5 @@ export * from "./websocket.js";
 export * from "./handlers.js";
 export * from "./template.js";
 export * from "./httpclient.js";
+export * from "./options.js";
 export { VERSION } from "./version.js";
