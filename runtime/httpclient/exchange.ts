@@ -119,8 +119,15 @@ export function exchange(hop: Hop, context: ExchangeContext, queuedAt: number): 
       req.on("error", (error: NodeJS.ErrnoException) => {
         if (settled || request !== req) return;
         const stale = req.reusedSocket && !answered && (error.code === "ECONNRESET" || error.code === "EPIPE");
-        if (stale && !isRetry && IDEMPOTENT.has(hop.method)) send(true);
-        else settle(networkError(error));
+        if (stale && !isRetry && IDEMPOTENT.has(hop.method)) {
+          // The retry opens a new connection, which gets its own connect timeout.
+          connecting = true;
+          const now = performance.now();
+          arm(Math.min(hop.connectTimeout > 0 ? now + hop.connectTimeout : Infinity, requestDeadline), "Timeout while connecting");
+          send(true);
+        } else {
+          settle(networkError(error));
+        }
       });
       req.end(hop.body);
     };
