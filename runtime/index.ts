@@ -29,4 +29,6 @@ export * from "./ioloop.js";
 export * from "./gen.js";
 export * from "./locks.js";
 export * from "./queues.js";
+export * from "./httpclient.js";
+export * from "./options.js";
 export { VERSION } from "./version.js";

@@ -44,3 +44,13 @@ export function untrackServer(server: ClosableServer): void {
 export async function closeAllServers(timeout: number): Promise<void> {
   await Promise.all([...live].map((server) => server.close({ timeout })));
 }
+
+/**
+ * How many servers are listening in this process (the blocking `HTTPClient` warns when any is).
+ *
+ * @example
+ * if (listeningServerCount() > 0) genLog.warning("this blocks the server");
+ */
+export function listeningServerCount(): number {
+  return live.size;
+}

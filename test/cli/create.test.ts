@@ -46,6 +46,7 @@ describe("create-tornado-app <dir>", () => {
         "tsconfig.build.json",
         "tsconfig.json",
         "vendor/tornado-0.1.0.tgz",
+        "vitest.config.ts",
       ].sort(),
     );
     expect(stdout).toContain("Done. Now run:\n\n  cd my-api\n  npm install\n  npm run dev\n");
@@ -128,7 +129,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 15 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 16 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(readdirSync(dir)).toEqual([]);

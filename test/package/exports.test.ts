@@ -58,6 +58,21 @@ describe("imports as a user makes them", () => {
     expect(JSON.parse(out)).toEqual([]);
   });
 
+  it("runs the blocking HTTPClient from the build (its worker thread loads dist/runtime/httpclient/worker.js)", () => {
+    const out = nodeEval(`
+      import { createServer } from "node:net";
+      import { HTTPClient } from "${pkg.name}/httpclient";
+      const server = createServer();
+      await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address();
+      await new Promise((resolve) => server.close(resolve));
+      const client = new HTTPClient();
+      try { client.fetch("http://127.0.0.1:" + port + "/"); console.log("fetched"); }
+      catch (e) { console.log(e.name, e.code, e.cause?.code); }
+      client.close();`);
+    expect(out).toBe("HTTPClientError 599 ECONNREFUSED");
+  });
+
   it("refuses deep imports of internal files", () => {
     const out = nodeEval(`
       try { await import("${pkg.name}/dist/runtime/web/handler.js"); console.log("imported"); }
