@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { TestServer } from "tornado/testing";
+import type { Database } from "../src/db/database.js";
+import { openTestDatabase, postgresUrl, startApp, waitForCounts, type TestDatabase } from "./support.js";
+
+// One query at a time (a pool of one connection; the embedded database is always so): if a
+// cancelled statement went on running, the next query would wait for it.
+let database: TestDatabase;
+let db: Database;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  db = postgresUrl ? database.reopen(1) : database.db;
+});
+afterAll(async () => {
+  await database?.close();
+});
+
+let t: TestServer;
+async function timed(path: string): Promise<{ status: number; body: unknown; ms: number }> {
+  const started = performance.now();
+  const res = await t.fetch(path);
+  return { status: res.status, body: await res.json(), ms: performance.now() - started };
+}
+
+it("a query past the timeout is a 504, and the database stops it", async () => {
+  const strict = await startApp({ db, queryTimeoutMs: 500 });
+  t = await startApp({ db, queryTimeoutMs: 60_000 });
+  try {
+    const before = (await waitForCounts(t, () => true)).cancelled;
+    const started = performance.now();
+    const slow = await strict.fetch("/reports/slow?seconds=30");
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toEqual({ error: { status: 504, message: "the query took longer than 500 ms and was cancelled" } });
+    expect(performance.now() - started).toBeLessThan(5000);
+    // The 30-second statement is gone: the next query runs without waiting for it.
+    const next = await timed("/reports/slow?seconds=0");
+    expect(next.status).toBe(200);
+    expect(next.ms).toBeLessThan(15_000);
+    expect(await waitForCounts(t, (q) => q.running === 0)).toMatchObject({ cancelled: before + 1, waiting: 0 });
+  } finally {
+    await Promise.all([strict.close(), t.close()]);
+  }
+});
+
+it("a client that disconnects stops its query", async () => {
+  t = await startApp({ db, queryTimeoutMs: 60_000 });
+  try {
+    const before = (await waitForCounts(t, () => true)).cancelled;
+    const leaving = new AbortController();
+    const request = t.fetch("/reports/slow?seconds=30", { signal: leaving.signal }).catch((error: Error) => error);
+    await waitForCounts(t, (q) => q.running === 1);
+    leaving.abort();
+    expect(await request).toMatchObject({ name: "AbortError" });
+    await waitForCounts(t, (q) => q.cancelled === before + 1 && q.running === 0);
+    const next = await timed("/reports/slow?seconds=0");
+    expect(next.status).toBe(200);
+    expect(next.ms).toBeLessThan(15_000);
+  } finally {
+    await t.close();
+  }
+});

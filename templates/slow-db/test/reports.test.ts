@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TestServer } from "tornado/testing";
+import { Semaphore } from "tornado/locks";
+import { openTestDatabase, startApp, waitForCounts, type TestDatabase } from "./support.js";
+
+let database: TestDatabase;
+let t: TestServer;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  // A generous query timeout: 200 slow reports queue up (one at a time in the embedded database).
+  t = await startApp({ db: database.db, queryTimeoutMs: 120_000 });
+});
+afterAll(async () => {
+  await t?.close();
+  await database?.close();
+});
+
+describe("GET /reports/slow", () => {
+  it("answers once the slow query is done, with the report", async () => {
+    const res = await t.fetch("/reports/slow?seconds=0.3");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { orders: number; revenueCents: number; tookMs: number };
+    expect(body).toMatchObject({ report: "slow", seconds: 0.3, orders: 10_000 });
+    expect(body.revenueCents).toBeGreaterThan(0);
+    expect(body.tookMs).toBeGreaterThanOrEqual(250);
+  });
+
+  it("while 200 slow reports are in flight, /health answers every time", async () => {
+    const slow = Array.from({ length: 200 }, () => t.fetch("/reports/slow?seconds=0.02").then((res) => res.status));
+    let allDone = false;
+    const finished = Promise.all(slow).finally(() => (allDone = true));
+    const health: { status: number; ms: number; waiting: number }[] = [];
+    while (!allDone) {
+      const started = performance.now();
+      const res = await t.fetch("/health");
+      const body = (await res.json()) as { queries: { waiting: number } };
+      health.push({ status: res.status, ms: performance.now() - started, waiting: body.queries.waiting });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await finished).toEqual(Array(200).fill(200));
+    expect(health.length).toBeGreaterThan(0);
+    expect(health.filter((h) => h.status !== 200)).toEqual([]);
+    // A loaded 2-core machine is slow; a server stalled behind the database would be far slower.
+    expect(Math.max(...health.map((h) => h.ms))).toBeLessThan(1000);
+    // And the reports really were waiting on the database while /health answered.
+    expect(Math.max(...health.map((h) => h.waiting))).toBeGreaterThan(0);
+  });
+
+  it("refuses a bad number of seconds with a 400", async () => {
+    const res = await t.fetch("/reports/slow?seconds=lots");
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { status: 400, message: "seconds must be a number from 0 to 60" } });
+  });
+});
+
+describe("GET /reports/top-customers", () => {
+  it("lists the customers with the most revenue", async () => {
+    const res = await t.fetch("/reports/top-customers?seconds=0&limit=3");
+    expect(res.status).toBe(200);
+    const { customers } = (await res.json()) as { customers: { customer: string; orders: number; revenueCents: number; p90Cents: number }[] };
+    expect(customers).toHaveLength(3);
+    expect(customers[0]!.revenueCents).toBeGreaterThanOrEqual(customers[1]!.revenueCents);
+    expect(customers[0]).toMatchObject({ orders: 40, customer: expect.stringMatching(/^customer-\d{3}$/) });
+  });
+
+  it("answers 503 with Retry-After when a heavy report waits too long for a slot", async () => {
+    const app = await startApp({ db: database.db, heavyQueries: new Semaphore(1), heavyQueryWaitMs: 200 });
+    try {
+      const first = app.fetch("/reports/top-customers?seconds=2");
+      await waitForCounts(app, (q) => q.running + q.waiting > 0);
+      const second = await app.fetch("/reports/top-customers?seconds=0");
+      expect(second.status).toBe(503);
+      expect(second.headers.get("Retry-After")).toBe("1");
+      expect(await second.json()).toEqual({ error: { status: 503, message: "too many heavy reports at once; waited 200 ms for a turn" } });
+      expect((await first).status).toBe(200);
+      // Once the slot is free again, the next one gets it.
+      expect((await app.fetch("/reports/top-customers?seconds=0")).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("GET /reports/order-stats", () => {
+  it("computes the statistics in a worker thread while /health still answers", async () => {
+    const stats = t.fetch("/reports/order-stats?resamples=3000");
+    const health = await t.fetch("/health");
+    expect(health.status).toBe(200);
+    const res = await stats;
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { count: number; meanCents: number; p50Cents: number; p99Cents: number; meanConfidence95: [number, number] };
+    const [exact] = await database.db.query<{ mean: number }>("SELECT round(avg(amount_cents))::float8 AS mean FROM orders");
+    expect(body.count).toBeGreaterThanOrEqual(10_000);
+    expect(body.meanCents).toBe(exact!.mean);
+    expect(body.p50Cents).toBeLessThan(body.p99Cents);
+    const [low, high] = body.meanConfidence95;
+    expect(low).toBeLessThanOrEqual(body.meanCents);
+    expect(high).toBeGreaterThanOrEqual(body.meanCents);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * What the tests share: a database of their own, and the app on a real port. The database is
+ * PostgreSQL when TEST_DATABASE_URL (or DATABASE_URL) is set, in a schema of its own that is
+ * dropped afterwards (so test runs can share a server); otherwise the embedded database, in a
+ * temporary folder (a copy of the one test/global-setup.ts created).
+ */
+
+import { randomUUID } from "node:crypto";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { inject } from "vitest";
+import { createTestServer, type TestServer } from "tornado/testing";
+import { makeApp, type AppSettings } from "../src/app.js";
+import type { Database, QueryCounts } from "../src/db/database.js";
+import { EmbeddedDatabase } from "../src/db/embedded.js";
+import { PostgresDatabase } from "../src/db/postgres.js";
+
+/** The PostgreSQL the tests use, if any. */
+export const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
+
+/** A database for one test file, and how to throw it away. */
+export interface TestDatabase {
+  db: Database;
+  /** Opens another handle on the same data (PostgreSQL only: the embedded database has one). */
+  reopen(poolSize: number): Database;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an empty database with the app's schema (and its 10,000 orders).
+ *
+ * @example
+ * const { db, close } = await openTestDatabase();
+ */
+export async function openTestDatabase({ poolSize = 10 } = {}): Promise<TestDatabase> {
+  if (postgresUrl) {
+    const schema = `test_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const handles: Database[] = [];
+    const reopen = (size: number) => {
+      const db = new PostgresDatabase({ url: postgresUrl, schema, poolSize: size });
+      handles.push(db);
+      return db;
+    };
+    const db = reopen(poolSize);
+    await db.ready;
+    return {
+      db,
+      reopen,
+      async close() {
+        await Promise.all(handles.map((handle) => handle.close()));
+        const client = new pg.Client({ connectionString: postgresUrl });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      },
+    };
+  }
+  // A copy of the database that test/global-setup.ts made, so that each file gets its own.
+  const dir = mkdtempSync(join(tmpdir(), "slow-db-test-"));
+  cpSync(join(inject("embeddedTemplate"), "data"), join(dir, "data"), { recursive: true });
+  const db = new EmbeddedDatabase({ dir });
+  await db.ready;
+  return {
+    db,
+    reopen: () => {
+      throw new Error("the embedded database has one handle");
+    },
+    async close() {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The app on a free port of 127.0.0.1, with `db` and any other settings.
+ *
+ * @example
+ * const t = await startApp({ db, queryTimeoutMs: 500 });
+ */
+export function startApp(settings: AppSettings & { db: Database }): Promise<TestServer> {
+  return createTestServer(makeApp(settings));
+}
+
+/** GET /health's `queries`. */
+export async function queryCounts(t: TestServer): Promise<QueryCounts> {
+  const res = await t.fetch("/health");
+  return ((await res.json()) as { queries: QueryCounts }).queries;
+}
+
+/**
+ * Polls `/health` until `accept` says yes; rejects after `timeout` ms with the last counts.
+ *
+ * @example
+ * await waitForCounts(t, (q) => q.running === 1);
+ */
+export async function waitForCounts(t: TestServer, accept: (counts: QueryCounts) => boolean, timeout = 20_000): Promise<QueryCounts> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const counts = await queryCounts(t);
+    if (accept(counts)) return counts;
+    if (Date.now() > deadline) throw new Error(`/health never showed the expected queries; last: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
