@@ -110,14 +110,22 @@ describe("create-tornado-app <dir>", () => {
   it("refuses an unknown template, naming the available ones", async () => {
     const { code, stderr } = await create("x", "--template", "nope", ...offline);
     expect(code).toBe(1);
-    expect(stderr).toBe('error: There is no template "nope": choose one of rest, websocket (--template rest).\n');
+    expect(stderr).toBe('error: There is no template "nope": choose one of rest, websocket, slow-db (--template rest).\n');
     expect(existsSync(join(dir, "x"))).toBe(false);
   });
 
-  it("says a known template is not available yet", async () => {
-    const { code, stderr } = await create("x", "--template", "slow-db", ...offline);
-    expect(code).toBe(1);
-    expect(stderr).toBe("error: The slow-db template is not available in this version yet: choose one of rest, websocket.\n");
+  it("writes the slow-db template with its own package.json (pg and PGlite) and .gitignore (.pglite/)", async () => {
+    const { code, stderr } = await create("reports", "--template", "slow-db", ...offline);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const app = join(dir, "reports");
+    const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
+    expect(pkg.name).toBe("reports");
+    expect(pkg.dependencies).toEqual({ "@electric-sql/pglite": "0.5.16", pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz" });
+    expect(pkg.devDependencies["@types/pg"]).toBe("8.23.1");
+    expect(readFileSync(join(app, ".gitignore"), "utf8")).toContain(".pglite/\n");
+    expect(readFileSync(join(app, "README.md"), "utf8")).toContain("DATABASE_URL=postgres://");
+    expect(filesUnder(app)).toEqual(expect.arrayContaining(["src/app.ts", "src/db/embedded.ts", "src/db/postgres.ts", "test/cancel.test.ts", "vitest.config.ts"]));
   });
 
   it("never prompts without a terminal: a missing folder is an error", async () => {
