@@ -37,3 +37,9 @@ export async function requireService(name: string, host: string, port: number): 
 
 /** The Redis URL tests use: `REDIS_URL`, or the machine's Redis. @example new RedisBackend(REDIS_URL) */
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/**
+ * The PostgreSQL URL tests use: `TEST_DATABASE_URL`, or the machine's PostgreSQL (trust auth,
+ * database `test`). @example new URL(POSTGRES_URL).port // "5432"
+ */
+export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";

@@ -1,0 +1,118 @@
+/**
+ * `create-tornado-app --template slow-db`: the app installs (pg and PGlite from the npm
+ * registry), type-checks, and passes its own tests against the embedded database and against
+ * the machine's PostgreSQL; started with `tornado start`, it says which database it uses, and
+ * answers /health every time, quickly, while 200 slow reports are in flight.
+ */
+
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../helpers/cli.js";
+import { createApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { POSTGRES_URL, requireService } from "../helpers/services.js";
+
+const postgresAddress = new URL(POSTGRES_URL);
+const postgres = await requireService("PostgreSQL", postgresAddress.hostname, Number(postgresAddress.port || 5432));
+// Neither the app's tests nor the app itself may pick up a database from the environment
+// when the test means the embedded one.
+const EMBEDDED = { DATABASE_URL: "", TEST_DATABASE_URL: "" };
+
+let created: CreatedApp | undefined;
+let app: string;
+
+beforeAll(async () => {
+  created = await createApp("slowdb", "slow-db");
+  app = created.app;
+  const build = await runCommand("npm", ["run", "build"], app);
+  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+}, 300_000);
+afterEach(() => stopAll());
+afterAll(() => created?.remove());
+
+/** Runs the app's tests; returns vitest's output. */
+async function appTests(env: NodeJS.ProcessEnv): Promise<string> {
+  const tests = await runCommand("npm", ["test"], app, env);
+  expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+  return tests.stdout;
+}
+
+/** Starts the built app with `tornado start` and waits until its database is ready. */
+async function startBuilt(env: NodeJS.ProcessEnv): Promise<Tornado> {
+  const t = startTornado(app, ["start"], { port: await freePort(), env });
+  await t.waitFor(/Listening on http:\/\/localhost:\d+/, { timeout: 30_000 });
+  await t.waitFor(/Database: ready/, { timeout: 60_000 });
+  return t;
+}
+
+/**
+ * Sends `count` slow reports at once and polls /health until they are all answered; returns
+ * their statuses and every /health answer (status and milliseconds).
+ */
+async function slowReportsAndHealth(port: number, count: number, seconds: number) {
+  const base = `http://127.0.0.1:${port}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: count });
+  const slow = Array.from({ length: count }, () => request(`${base}/reports/slow?seconds=${seconds}`, { agent, timeout: 120_000 }).then((r) => r.status));
+  let done = false;
+  const statuses = Promise.all(slow).finally(() => (done = true));
+  const health: { status: number; ms: number; waiting: number; running: number }[] = [];
+  while (!done) {
+    const started = performance.now();
+    const reply = await request(`${base}/health`, { timeout: 10_000 });
+    const { queries } = JSON.parse(reply.body) as { queries: { waiting: number; running: number } };
+    health.push({ status: reply.status, ms: performance.now() - started, ...queries });
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  agent.destroy();
+  return { statuses: await statuses, health };
+}
+
+function expectHealthyThroughout(result: Awaited<ReturnType<typeof slowReportsAndHealth>>, count: number): void {
+  expect(result.statuses).toEqual(Array(count).fill(200));
+  expect(result.health.length).toBeGreaterThan(2);
+  expect(result.health.filter((h) => h.status !== 200)).toEqual([]);
+  // Generous for a loaded 2-core machine; a server stuck behind its database would take seconds.
+  expect(Math.max(...result.health.map((h) => h.ms))).toBeLessThan(1000);
+  // The reports really were in the database (or queued for it) while /health answered.
+  expect(Math.max(...result.health.map((h) => h.running + h.waiting))).toBeGreaterThan(1);
+}
+
+describe("the slow-db template", () => {
+  it("type-checks and passes its own tests against the embedded database", async () => {
+    const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    const out = await appTests(EMBEDDED);
+    expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(6 tests\)/);
+  }, 180_000);
+
+  it.skipIf(!postgres)("passes its own tests against PostgreSQL", async () => {
+    const out = await appTests({ DATABASE_URL: POSTGRES_URL, TEST_DATABASE_URL: "" });
+    expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(6 tests\)/);
+  }, 120_000);
+
+  it("started without DATABASE_URL, says so and answers /health every time while 200 slow reports run", async () => {
+    const t = await startBuilt({ ...EMBEDDED, QUERY_TIMEOUT_MS: "120000" });
+    expect(t.output()).toContain("Database: embedded PGlite (no DATABASE_URL), files in .pglite/data, queries run in a worker thread");
+    // The embedded database runs one statement at a time: 200 × 50 ms is ten seconds of queue.
+    expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.05), 200);
+    await t.stop("SIGTERM");
+    expect(t.output()).not.toMatch(/Error|error:/);
+  }, 120_000);
+
+  it.skipIf(!postgres)("started with DATABASE_URL, says so and answers /health every time while 200 slow reports run", async () => {
+    const schema = `e2e_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    try {
+      const t = await startBuilt({ DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema, QUERY_TIMEOUT_MS: "120000" });
+      expect(t.output()).toContain(`Database: PostgreSQL at ${POSTGRES_URL} (schema ${schema}, pool of 10 connections)`);
+      expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.2), 200);
+      await t.stop("SIGTERM");
+    } finally {
+      // The app's own pg drops the schema this run made.
+      const drop = `const pg = require("pg"); const c = new pg.Client(${JSON.stringify(POSTGRES_URL)}); c.connect().then(() => c.query('DROP SCHEMA IF EXISTS "${schema}" CASCADE')).then(() => c.end());`;
+      await runCommand(process.execPath, ["-e", drop], app);
+    }
+  }, 60_000);
+});
