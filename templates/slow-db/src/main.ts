@@ -10,14 +10,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-const app = makeApp();
-const db = app.settings.db!;
-console.log(`Database: ${db.description}`);
-if (db.kind === "embedded" && cluster.isWorker) {
+if (!process.env.DATABASE_URL && cluster.isWorker) {
   // `tornado start --workers N` forks processes; the embedded database's files serve one.
   console.error("The embedded database serves one process: run `tornado start` without --workers, or set DATABASE_URL to use PostgreSQL.");
   process.exit(1);
 }
+
+const app = makeApp();
+const db = app.settings.db!;
+console.log(`Database: ${db.description}`);
 // The server listens at once: queries wait until the database is ready. (Under `tornado dev`
 // the previous app process keeps the embedded database until it has drained, and it only
 // drains once this one listens.)

@@ -85,9 +85,14 @@ export class EmbeddedDatabase implements Database {
     }
     const worker = this.worker;
     this.worker = undefined;
+    const running = this.current;
+    this.current = undefined;
+    running?.done();
+    running?.reject(new DatabaseUnavailableError("the database was closed while the query ran"));
     // Between statements, PGlite closes cleanly (a checkpoint); in the middle of one (the
     // server did not wait for it) the worker just ends, and the next start recovers.
-    if (worker && !this.current) {
+    if (worker && !running) {
+      worker.ref();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 5000);
         worker.once("message", () => resolve(clearTimeout(timer)));
@@ -110,6 +115,9 @@ export class EmbeddedDatabase implements Database {
       await this.startWorker();
       await this.enqueue({ sql: schemaSql("public"), params: [], multi: true }, undefined);
     } catch (error) {
+      const worker = this.worker;
+      this.worker = undefined;
+      await worker?.terminate();
       this.releaseLock();
       throw error instanceof DatabaseUnavailableError ? error : new DatabaseUnavailableError(`cannot open the embedded database in ${dir}: ${(error as Error).message}`, { cause: error });
     }

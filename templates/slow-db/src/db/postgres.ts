@@ -60,6 +60,7 @@ export class PostgresDatabase implements Database {
     await this.ready;
     const client = await this.connect(signal);
     let cancelling: Promise<void> | undefined;
+    let broken: Error | undefined;
     const cancel = () => {
       this.cancelled++;
       cancelling = this.cancelBackend(client);
@@ -79,6 +80,9 @@ export class PostgresDatabase implements Database {
       return result.rows as Row[];
     } catch (error) {
       if (signal?.aborted && (error as { code?: string }).code === QUERY_CANCELED) throw abortedError(signal);
+      // An error from PostgreSQL leaves the connection usable; any other (the connection
+      // broke) means it must not go back to the pool.
+      if (!(error instanceof pg.DatabaseError)) broken = error as Error;
       throw error;
     } finally {
       signal?.removeEventListener("abort", cancel);
@@ -87,7 +91,7 @@ export class PostgresDatabase implements Database {
       // that it can never hit the next query to use it.
       void Promise.resolve(cancelling)
         .catch((error: Error) => console.error(`PostgreSQL: could not cancel a query: ${error.message}`))
-        .finally(() => client.release());
+        .finally(() => client.release(broken));
     }
   }
 
