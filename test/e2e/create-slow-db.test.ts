@@ -72,8 +72,9 @@ function expectHealthyThroughout(result: Awaited<ReturnType<typeof slowReportsAn
   expect(result.statuses).toEqual(Array(count).fill(200));
   expect(result.health.length).toBeGreaterThan(2);
   expect(result.health.filter((h) => h.status !== 200)).toEqual([]);
-  // Generous for a loaded 2-core machine; a server stuck behind its database would take seconds.
-  expect(Math.max(...result.health.map((h) => h.ms))).toBeLessThan(1000);
+  // Generous for a loaded 2-core machine; the batches last 4 s (PostgreSQL) and 10 s (embedded),
+  // which is what a server stuck behind its database would keep /health waiting.
+  expect(Math.max(...result.health.map((h) => h.ms))).toBeLessThan(2000);
   // The reports really were in the database (or queued for it) while /health answered.
   expect(Math.max(...result.health.map((h) => h.running + h.waiting))).toBeGreaterThan(1);
 }
