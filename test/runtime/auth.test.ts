@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   Application,
   HTTPError,
@@ -9,28 +9,14 @@ import {
   addslash,
   authenticated,
   createSignedValue,
-  createTestServer,
   expectLog,
   removeslash,
-  type ApplicationSettings,
-  type RouteSpec,
-  type TestServer,
 } from "../../runtime/index.js";
-import { RawConnection, destroyRawConnections } from "../helpers/raw.js";
+import { RawConnection } from "../helpers/raw.js";
+import { servePerTest } from "../helpers/serve.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-let server: TestServer | undefined;
-
-async function serve(routes: RouteSpec[], settings: ApplicationSettings = {}): Promise<TestServer> {
-  server = await createTestServer(new Application(routes, settings));
-  return server;
-}
-
-afterEach(async () => {
-  destroyRawConnections();
-  await server?.close();
-  server = undefined;
-});
+const serve = servePerTest();
 
 const manual: RequestInit = { redirect: "manual" };
 

@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   Application,
   RequestHandler,
   createSignedValue,
-  createTestServer,
   decodeSignedValue,
   expectLog,
   getSignatureKeyVersion,
@@ -12,28 +11,17 @@ import {
   type ApplicationSettings,
   type CookieOptions,
   type CookieSecret,
-  type RouteSpec,
   type TestServer,
 } from "../../runtime/index.js";
 import { decodeXsrfToken } from "../../runtime/web/xsrf.js";
-import { RawConnection, destroyRawConnections } from "../helpers/raw.js";
+import { RawConnection } from "../helpers/raw.js";
+import { servePerTest } from "../helpers/serve.js";
 
 // Made by Python Tornado 6.2 (test/fixtures/tornado/make-vectors.py, which says how to redo it).
 const vectors = JSON.parse(readFileSync(new URL("../fixtures/tornado/vectors.json", import.meta.url), "utf8"));
 const DAY_MS = 86_400_000;
 
-let server: TestServer | undefined;
-
-async function serve(routes: RouteSpec[], settings: ApplicationSettings = {}): Promise<TestServer> {
-  server = await createTestServer(new Application(routes, settings));
-  return server;
-}
-
-afterEach(async () => {
-  destroyRawConnections();
-  await server?.close();
-  server = undefined;
-});
+const serve = servePerTest();
 
 // Tornado's secrets come as JSON objects with string keys; ours take numbers as keys too.
 const secretOf = (secret: string | Record<string, string>): CookieSecret => secret as CookieSecret;

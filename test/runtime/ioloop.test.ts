@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { ExecutorError, IOLoop, PeriodicCallback } from "../../runtime/ioloop.js";
 import { captureLogs } from "../helpers/logs.js";
 import { repoRoot } from "../helpers/cli.js";
+import { thrownBy } from "../helpers/serve.js";
 
 const tasks = new URL("./fixtures/executor-tasks.mjs", import.meta.url);
 
@@ -15,14 +16,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => IOLoop.current().ca
 /** Resolves on the loop's next turn, after the callbacks already added. */
 const nextTurn = () => new Promise<void>((resolve) => IOLoop.current().addCallback(resolve));
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("did not throw");
-}
 
 afterAll(() => IOLoop.current().shutdownExecutor());
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TimeoutError, sleep } from "../../runtime/gen.js";
 import { BoundedSemaphore, Condition, Event, Lock, Semaphore, type Releaser } from "../../runtime/locks.js";
+import { thrownBy } from "../helpers/serve.js";
 
 /** Settles pending promise jobs and the loop's next turn. */
 const tick = () => sleep(0);
@@ -16,14 +17,6 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("did not throw");
-}
 
 describe("Lock", () => {
   it("acquire() takes a free lock at once; others wait, and get it in the order they asked", async () => {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { TimeoutError, sleep } from "../../runtime/gen.js";
 import { LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull } from "../../runtime/queues.js";
+import { thrownBy } from "../helpers/serve.js";
 
 const tick = () => sleep(0);
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("did not throw");
-}
 
 describe("Queue({ maxsize })", () => {
   it("hands items out first in, first out, and reports qsize(), empty() and full()", async () => {
