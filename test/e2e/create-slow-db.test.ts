@@ -10,7 +10,7 @@ import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
-import { createApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { createBuiltApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
 const postgresAddress = new URL(POSTGRES_URL);
@@ -23,10 +23,8 @@ let created: CreatedApp | undefined;
 let app: string;
 
 beforeAll(async () => {
-  created = await createApp("slowdb", "slow-db");
+  created = await createBuiltApp("slowdb", "slow-db");
   app = created.app;
-  const build = await runCommand("npm", ["run", "build"], app);
-  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 }, 300_000);
 afterEach(() => stopAll());
 afterAll(() => created?.remove());

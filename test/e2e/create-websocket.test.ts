@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { websocketConnect, type WebSocketClientConnection } from "../../runtime/websocket.js";
 import { runCommand } from "../helpers/cli.js";
-import { createApp, editFile, freePort, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { createBuiltApp, editFile, freePort, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { REDIS_URL, requireService } from "../helpers/services.js";
 
 const redisUrl = new URL(REDIS_URL);
@@ -28,10 +28,8 @@ let created: CreatedApp | undefined;
 let app: string;
 
 beforeAll(async () => {
-  created = await createApp("ws", "websocket");
+  created = await createBuiltApp("ws", "websocket");
   app = created.app;
-  const build = await runCommand("npm", ["run", "build"], app);
-  if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 }, 300_000);
 afterEach(() => stopAll());
 afterAll(() => created?.remove());

@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { runBin, tempDir } from "./cli.js";
+import { runBin, runCommand, tempDir } from "./cli.js";
 
 /** An app generated with `create-tornado-app app --yes --no-git` in a temp folder. */
 export interface CreatedApp {
@@ -58,6 +58,22 @@ export async function createApp(prefix: string, template = "rest"): Promise<Crea
  * (`process.pid`), `/env/:name` (`process.env[name]`), `/spawn` (starts a process that runs
  * until killed, and answers its pid), `/crash` (an uncaught exception 50 ms later).
  */
+/**
+ * `createApp`, then `npm run build` in the app (for tests that run `tornado start`).
+ *
+ * @example
+ * const { app, remove } = await createBuiltApp("ws", "websocket");
+ */
+export async function createBuiltApp(prefix: string, template: string): Promise<CreatedApp> {
+  const created = await createApp(prefix, template);
+  const build = await runCommand("npm", ["run", "build"], created.app);
+  if (build.code !== 0) {
+    created.remove();
+    throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  }
+  return created;
+}
+
 export const EXTRA_HANDLERS = `import { spawn } from "node:child_process";
 import { RequestHandler } from "tornado";
 
