@@ -36,10 +36,25 @@ export async function loadRouteTable(root: string, appFile: string): Promise<Rou
   const file = join(root, appFile);
   if (!existsSync(file)) throw new UserError(`${appFile} not found: pass --app <file> to name the file whose makeApp() builds the app.`);
   const { tsImport } = await import("tsx/esm/api");
-  const module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  // The app's own error is the user's to fix: one line with its message and where it was thrown.
+  const failed = (what: string, error: unknown): UserError => {
+    const where = (error as Error)?.stack?.split("\n").find((line) => line.includes("    at "))?.trim() ?? "";
+    return new UserError(`${what} failed: ${(error as Error)?.message ?? String(error)}${where ? ` (${where})` : ""}`);
+  };
+  let module: Record<string, unknown>;
+  try {
+    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  } catch (error) {
+    throw failed(`Loading ${appFile}`, error);
+  }
   const makeApp = module.makeApp;
   if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; tornado routes calls it to build the app.`);
-  const app = (await makeApp()) as AppLike;
+  let app: AppLike;
+  try {
+    app = (await makeApp()) as AppLike;
+  } catch (error) {
+    throw failed(`makeApp() in ${appFile}`, error);
+  }
   const rules = app?.router?.rules;
   if (!Array.isArray(rules)) throw new UserError(`makeApp() in ${appFile} did not return an Application.`);
   return rules.map((rule) => ({ pattern: rule.pattern, handler: rule.handlerClass.name || "(anonymous)", name: rule.name ?? null }));

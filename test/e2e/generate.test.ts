@@ -257,6 +257,18 @@ export const makeApp = (settings: AppSettings = {}): Application =>
     }
   });
 
+  it("tornado routes on an app that throws while loading: one sentence naming the error and its line", async () => {
+    const saved = read("src/app.ts");
+    writeFileSync(join(app, "src/app.ts"), saved.replace("export function makeApp", 'throw new Error("no config");\nexport function makeApp'));
+    try {
+      const result = await tornado(["routes"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^error: Loading src\/app\.ts failed: no config \(at .*src\/app\.ts:\d+:\d+\)\)?\n$/);
+    } finally {
+      writeFileSync(join(app, "src/app.ts"), saved);
+    }
+  });
+
   it("a bad name or kind: one sentence and a non-zero exit", async () => {
     const bad = await tornado(["generate", "handler", "9lives"]);
     expect(bad.code).toBe(1);
