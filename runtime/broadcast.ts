@@ -350,7 +350,15 @@ export class Broadcast {
   }
 
   private deliver(topic: string, payload: string): void {
-    const message: unknown = JSON.parse(payload);
+    let message: unknown;
+    try {
+      message = JSON.parse(payload);
+    } catch {
+      // Something else published on our channel (another app sharing the Redis and the
+      // prefix?): reported, never thrown from Redis's event handler, which would crash the app.
+      appLog.error(`broadcast: a message on ${topic} is not JSON, dropped: ${payload.slice(0, 80)}`);
+      return;
+    }
     for (const listener of [...(this.listeners.get(topic)?.values() ?? [])]) {
       try {
         listener(message, topic);

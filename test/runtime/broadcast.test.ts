@@ -155,6 +155,25 @@ describe.skipIf(!redis)("Broadcast over Redis, across processes", () => {
     expect(await here.presence("room")).toBe(1);
   });
 
+  it("drops (and logs) a message on its channel that is not JSON, and keeps delivering", async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const broadcast = backends.redis(prefix);
+    open.push(broadcast);
+    const r = received();
+    await broadcast.subscribe("room", r.listener);
+    const { Redis } = await import("ioredis");
+    const stranger = new Redis(REDIS_URL);
+    try {
+      await expectLog(appLog, /broadcast: a message on room is not JSON, dropped: \{oops/, async () => {
+        await stranger.publish(`${prefix}topic:room`, "{oops");
+        await broadcast.publish("room", "after");
+        expect(await r.next()).toEqual(["after"]);
+      });
+    } finally {
+      stranger.disconnect();
+    }
+  });
+
   it("Broadcast.fromEnv picks Redis for REDIS_URL and memory without it", async () => {
     expect(Broadcast.fromEnv({}).kind).toBe("memory");
     const b = Broadcast.fromEnv({ REDIS_URL });
