@@ -19,7 +19,7 @@ import { HTTPHeaders } from "./httputil/headers.js";
 import { HTTPServerRequest, responses } from "./httputil/request.js";
 import { appLog, genLog } from "./log.js";
 import { NodeHTTPConnection, connectionOf, errorHeaders, errorPage } from "./httpserver/connection.js";
-import { resolveLimits, type ServerLimits } from "./httpserver/limits.js";
+import { bodyLimitFor, resolveLimits, type ServerLimits } from "./httpserver/limits.js";
 import { trackServer, untrackServer } from "./httpserver/registry.js";
 import { attachToSupervisor, supervisedPort } from "./httpserver/supervised.js";
 import { UpgradeConnection, type UpgradeHost, type UpgradedConnection } from "./httpserver/upgrade.js";
@@ -400,7 +400,10 @@ export class HTTPServer {
     const sockets = this.upgradeSockets;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    const connection = new UpgradeConnection(req, socket, head, this.upgradeHost);
+    // A body sent with an upgrade request (curl's `Upgrade: h2c` POST) gets its content type's limit too.
+    const maxBodySize = bodyLimitFor(req.headers["content-type"], this.limits);
+    const host = maxBodySize === this.maxBodySize ? this.upgradeHost : { ...this.upgradeHost, maxBodySize };
+    const connection = new UpgradeConnection(req, socket, head, host);
     if (this.closing) {
       connection.respond(503, "Service Unavailable", errorHeaders(), errorPage(503));
       return;

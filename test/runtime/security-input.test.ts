@@ -256,6 +256,17 @@ describe("HTTPServer JSON bodies", () => {
   });
 });
 
+describe("HTTPServer upgrade requests with a body", () => {
+  it("applies the form limits to a form sent with `Upgrade: h2c`", async () => {
+    const server = await serve({ maxFormBodySize: 100 });
+    const upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n";
+    const ok = await rawRequest(server.port, post("/form", fields(25), `${FORM}${upgrade}`));
+    expect(JSON.parse(ok.response.text())).toEqual({ a: "1", count: 25 });
+    const over = await expectStatusLogged(413, () => rawRequest(server.port, post("/form", fields(26), `${FORM}${upgrade}`)), /Content-Length too long/);
+    expect(over.response.status).toBe(413);
+  });
+});
+
 describe("HTTPServer decompressRequest", () => {
   it("answers 413 once a gzip form body inflates past maxFormBodySize, and closes", async () => {
     const server = await serve({ decompressRequest: true });
