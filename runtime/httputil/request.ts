@@ -261,8 +261,9 @@ export class HTTPServerRequest {
    * request.checkBody();
    */
   checkBody(): void {
+    if (this.rawBody.length === 0) return;
     const contentType = this.headers.get("Content-Type");
-    if (this.rawBody.length > 0 && contentType !== undefined) checkBodyArguments(contentType, this.rawBody, this.headers, this.bodyLimits);
+    if (contentType !== undefined) checkBodyArguments(contentType, this.rawBody, this.headers, this.bodyLimits);
   }
 
   /**
