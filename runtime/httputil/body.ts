@@ -246,10 +246,12 @@ function splitMultipart(boundary: string, data: Buffer, maxParts: number): Buffe
     if (at < 0) break;
     parts.push(body.subarray(start, at));
     start = at + separator.length;
+    // One separator seen per entry: parts.length parts have started.
     if (parts.length > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
   }
   parts.push(body.subarray(start));
-  if (parts.length > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
+  // parts[0] is the preamble before the first boundary, not a part (Tornado counts it).
+  if (parts.length - 1 > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
   return parts;
 }
 
