@@ -461,7 +461,7 @@ export class HTTPServer {
   // Tornado's checks that node's parser does not make (RFC 9112 §2.3, §3.2, §6.1).
   private checkRequest(headers: HTTPHeaders, version: string): string | null {
     // llhttp also takes HTTP/0.9 and HTTP/2.0 request lines; Tornado answers those 400.
-    if (version !== "HTTP/1.1" && version !== "HTTP/1.0") return `Malformed HTTP version in request line: ${version}`;
+    if (version !== "HTTP/1.1" && version !== "HTTP/1.0") return `Unexpected HTTP version ${version}`;
     const te = headers.get("Transfer-Encoding");
     if (te !== undefined && te.toLowerCase() !== "chunked") return `Unsupported Transfer-Encoding ${te}`;
     const hosts = headers.getList("Host");

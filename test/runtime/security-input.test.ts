@@ -372,7 +372,7 @@ describe("HTTPServer timeouts", () => {
 describe("HTTPServer request line", () => {
   it.each(["HTTP/2.0", "HTTP/0.9"])("answers 400 and closes for %s, as Tornado", async (version) => {
     const server = await serve();
-    const { response, closed } = await expectLog("tornado.general", /Malformed HTTP version/, () =>
+    const { response, closed } = await expectLog("tornado.general", /Unexpected HTTP version HTTP\/[02]\.[09]/, () =>
       rawRequest(server.port, `GET /ticker ${version}\r\nHost: 127.0.0.1\r\n\r\n`),
     );
     expect(response.status).toBe(400);
