@@ -12,14 +12,14 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIP, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { createGunzip } from "node:zlib";
-import { HTTPInputError } from "./httputil/body.js";
+import type { BodyLimits } from "./httputil/body.js";
 import { HTTPHeaders } from "./httputil/headers.js";
-import { HTTPServerRequest, responses, type HTTPConnection } from "./httputil/request.js";
-import { StreamClosedError } from "./iostream.js";
+import { HTTPServerRequest, responses } from "./httputil/request.js";
 import { appLog, genLog } from "./log.js";
+import { NodeHTTPConnection, connectionOf, errorHeaders, errorPage } from "./httpserver/connection.js";
+import { bodyLimitFor, resolveLimits, type ServerLimits } from "./httpserver/limits.js";
 import { trackServer, untrackServer } from "./httpserver/registry.js";
 import { attachToSupervisor, supervisedPort } from "./httpserver/supervised.js";
 import { UpgradeConnection, type UpgradeHost, type UpgradedConnection } from "./httpserver/upgrade.js";
@@ -49,13 +49,36 @@ export interface HTTPServerOptions {
   protocol?: string;
   /** Largest header block accepted; beyond it the answer is 431. Default 64 KiB. */
   maxHeaderSize?: number;
-  /** Largest body accepted; beyond it the answer is 413. Default 100 MiB. */
+  /** Largest body accepted (uploads, multipart, any type without its own limit below); beyond it the answer is 413. Default 100 MiB. */
   maxBodySize?: number;
-  /** How long an idle keep-alive connection stays open. Default 3600 s. */
-  idleConnectionTimeout?: number;
-  /** How long the whole body may take to arrive once it starts; then 408. Default: no limit. */
+  /** Largest `application/x-www-form-urlencoded` body (at most `maxBodySize`); beyond it 413. Default 1 MiB. */
+  maxFormBodySize?: number;
+  /** Largest `application/json` or `application/…+json` body (at most `maxBodySize`); beyond it 413. Default 1 MiB. */
+  maxJsonBodySize?: number;
+  /** Most fields in a urlencoded form body; beyond it 400. Default 1000. */
+  maxFormFields?: number;
+  /** Most parts in a `multipart/form-data` body; beyond it 400. Default 100 (Tornado's). */
+  maxMultipartParts?: number;
+  /** How long a request head may take to arrive once it starts; then 408 and close. Default 60 s; 0 turns it off. */
+  headerTimeout?: number;
+  /** How long the whole body may take to arrive once it starts; then 408. Default: no limit (`minBodyRate` still applies). */
   bodyTimeout?: number;
-  /** Un-gzip request bodies sent with `Content-Encoding: gzip` (the limit applies after). */
+  /** Slowest average rate, in bytes per second, a body may arrive at once `bodyRateGracePeriod` has passed; slower is 408 and close. Default 1024; 0 turns it off. */
+  minBodyRate?: number;
+  /** How long a body may arrive at any rate before `minBodyRate` applies. Default 10 s. */
+  bodyRateGracePeriod?: number;
+  /**
+   * How long a request may go with nothing sent or received on its connection: a handler that
+   * never answers gets a 503 (408 if its body had not all arrived) and the connection closes;
+   * a response already started is cut. Streaming and long-polling handlers keep it alive by
+   * writing (flush) within it; WebSockets are not affected. Default 300 s; 0 turns it off.
+   */
+  idleRequestTimeout?: number;
+  /** How long an idle keep-alive connection stays open between requests. Default 3600 s. */
+  idleConnectionTimeout?: number;
+  /** Connections the kernel queues before they are accepted (capped by `net.core.somaxconn`). Default 511. */
+  backlog?: number;
+  /** Un-gzip request bodies sent with `Content-Encoding: gzip`; the size limits apply to the decompressed body, as it streams. */
   decompressRequest?: boolean;
   /** Close every connection after its response. */
   noKeepAlive?: boolean;
@@ -76,21 +99,12 @@ export interface CloseOptions {
 
 // RFC 3986 host (simplified as Tornado does: brackets and colons anywhere) with an optional port.
 const VALID_HOST = /^(?:[[\]:A-Za-z0-9\-._~!$&'()*+;=]|%[0-9A-Fa-f]{2})*$/;
-const EMPTY = Buffer.alloc(0);
-const kConnection = Symbol("tornado.connection");
 // WebSocket close codes (RFC 6455 §7.4.1, and the IANA registry for 1012).
 const GOING_AWAY = 1001;
 const SERVICE_RESTART = 1012;
 
-/**
- * The standard error page for a status, as Tornado writes it.
- *
- * @example
- * errorPage(404) // "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
- */
-export function errorPage(status: number, reason = responses[status] ?? "Unknown"): string {
-  return `<html><title>${status}: ${reason}</title><body>${status}: ${reason}</body></html>`;
-}
+export { errorPage };
+export { DEFAULT_LIMITS, type ServerLimits } from "./httpserver/limits.js";
 
 function rawErrorResponse(status: number): string {
   const body = errorPage(status);
@@ -121,6 +135,8 @@ function clientAddress(req: IncomingMessage): string {
 export class HTTPServer {
   /** Node's server underneath (for `upgrade` listeners and the like). */
   readonly server: http.Server | https.Server;
+  /** The limits this server enforces (the options given, defaults for the rest). */
+  readonly limits: ServerLimits;
   readonly maxBodySize: number;
   readonly bodyTimeout: number | undefined;
   /** Whether every connection is closed after its response (the `noKeepAlive` option). */
@@ -128,6 +144,7 @@ export class HTTPServer {
   private readonly delegate: RequestDelegate;
   private readonly options: HTTPServerOptions;
   private readonly trusted: Set<string>;
+  private readonly bodyLimits: BodyLimits;
   private inflight = 0;
   private closingPromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
@@ -146,14 +163,19 @@ export class HTTPServer {
   constructor(delegate: RequestDelegate, options: HTTPServerOptions = {}) {
     this.delegate = delegate;
     this.options = options;
-    this.maxBodySize = options.maxBodySize ?? 100 * 1024 * 1024;
+    const limits = (this.limits = resolveLimits(options));
+    this.maxBodySize = limits.maxBodySize;
+    this.bodyLimits = { maxFields: limits.maxFormFields, maxParts: limits.maxMultipartParts };
     this.bodyTimeout = options.bodyTimeout;
     this.noKeepAlive = options.noKeepAlive ?? false;
     this.trusted = new Set(options.trustedDownstream ?? []);
     const serverOptions: http.ServerOptions = {
-      maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
+      maxHeaderSize: limits.maxHeaderSize,
       // Host is checked here, with Tornado's rules and error page.
       requireHostHeader: false,
+      // Node checks header timeouts on this interval (30 s by default): a quarter of the
+      // timeout keeps a slow head from lasting much past it.
+      connectionsCheckingInterval: limits.headerTimeout > 0 ? Math.min(30_000, Math.max(50, Math.floor(limits.headerTimeout / 4))) : 30_000,
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
     this.server = options.sslOptions
@@ -172,9 +194,15 @@ export class HTTPServer {
       adopt: (connection) => this.adoptUpgraded(connection),
     };
     this.server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(error, socket));
-    this.server.keepAliveTimeout = options.idleConnectionTimeout ?? 3600 * 1000;
-    // Node's default cuts requests at 5 minutes; bodies have their own `bodyTimeout`.
+    this.server.keepAliveTimeout = limits.idleConnectionTimeout;
+    // Node's requestTimeout cuts every upload at 5 minutes whatever its rate; bodies have
+    // minBodyRate and bodyTimeout instead. headersTimeout times the head once it starts.
     this.server.requestTimeout = 0;
+    this.server.headersTimeout = limits.headerTimeout;
+    // Node's socket inactivity timeout, while a request is in flight: between requests node
+    // uses keepAliveTimeout. Either way the `timeout` event below decides.
+    this.server.timeout = limits.idleRequestTimeout;
+    this.server.on("timeout", (socket: Socket) => this.onIdleSocket(socket));
   }
 
   /**
@@ -196,7 +224,7 @@ export class HTTPServer {
         reject(error);
       };
       this.server.once("error", onError);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: this.limits.backlog }, () => {
         this.server.off("error", onError);
         trackServer(this);
         resolve(this);
@@ -254,7 +282,7 @@ export class HTTPServer {
   addSocket(socket: NetServer | { fd: number }): Promise<this> {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(socket, () => {
+      this.server.listen(socket, this.limits.backlog, () => {
         this.server.off("error", reject);
         trackServer(this);
         resolve(this);
@@ -372,7 +400,10 @@ export class HTTPServer {
     const sockets = this.upgradeSockets;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    const connection = new UpgradeConnection(req, socket, head, this.upgradeHost);
+    // A body sent with an upgrade request (curl's `Upgrade: h2c` POST) gets its content type's limit too.
+    const maxBodySize = bodyLimitFor(req.headers["content-type"], this.limits);
+    const host = maxBodySize === this.maxBodySize ? this.upgradeHost : { ...this.upgradeHost, maxBodySize };
+    const connection = new UpgradeConnection(req, socket, head, host);
     if (this.closing) {
       connection.respond(503, "Service Unavailable", errorHeaders(), errorPage(503));
       return;
@@ -402,7 +433,17 @@ export class HTTPServer {
       headers.delete("Content-Encoding");
       headers.add("X-Consumed-Content-Encoding", "gzip");
     }
-    const request = new HTTPServerRequest({ method: req.method, uri: req.url, version, headers, remoteIp, protocol, connection, raw: req });
+    const request = new HTTPServerRequest({
+      method: req.method,
+      uri: req.url,
+      version,
+      headers,
+      remoteIp,
+      protocol,
+      connection,
+      raw: req,
+      bodyLimits: this.bodyLimits,
+    });
     try {
       const done = typeof this.delegate === "function" ? this.delegate(request) : this.delegate.handleRequest(request);
       if (done) done.catch((e: unknown) => this.delegateFailed(connection, e));
@@ -417,8 +458,10 @@ export class HTTPServer {
     else connection.abort();
   }
 
-  // Tornado's checks that node's parser does not make (RFC 9112 §3.2, §6.1).
+  // Tornado's checks that node's parser does not make (RFC 9112 §2.3, §3.2, §6.1).
   private checkRequest(headers: HTTPHeaders, version: string): string | null {
+    // llhttp also takes HTTP/0.9 and HTTP/2.0 request lines; Tornado answers those 400.
+    if (version !== "HTTP/1.1" && version !== "HTTP/1.0") return `Unexpected HTTP version ${version}`;
     const te = headers.get("Transfer-Encoding");
     if (te !== undefined && te.toLowerCase() !== "chunked") return `Unsupported Transfer-Encoding ${te}`;
     const hosts = headers.getList("Host");
@@ -446,6 +489,20 @@ export class HTTPServer {
     return [isIP(ip) ? ip : remoteIp, lastScheme === "http" || lastScheme === "https" ? lastScheme : protocol];
   }
 
+  // Node's socket timeout fired: between requests (keep-alive) the connection simply closes; a
+  // request in flight that has been idle for idleRequestTimeout is answered for, and closed.
+  private onIdleSocket(socket: Socket): void {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const connection = connectionOf(res);
+    if (connection === undefined || connection.closed) {
+      socket.destroy();
+      return;
+    }
+    const req = connection.req;
+    genLog.warning(`Closing a request idle for ${this.limits.idleRequestTimeout}ms (idleRequestTimeout): ${req.method} ${req.url} (${clientAddress(req)})`);
+    connection.timeOut();
+  }
+
   private onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     const inProgress = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
     if (error.code === "ECONNRESET" || !socket.writable || inProgress?.headersSent) {
@@ -463,194 +520,3 @@ function goAwayReason(code: number): string {
 }
 
 function ignoreSocketError(): void {}
-
-function errorHeaders(): HTTPHeaders {
-  return HTTPHeaders.fromFlat(["Content-Type", "text/html; charset=UTF-8"], false);
-}
-
-function onResponseClose(this: ServerResponse): void {
-  (this as ServerResponse & { [kConnection]: NodeHTTPConnection })[kConnection].handleClose();
-}
-
-/** `HTTPConnection` over node's request and response objects. */
-class NodeHTTPConnection implements HTTPConnection {
-  gunzip = false;
-  private mustClose = false;
-  private detached = false;
-  private ended = false;
-  private closeCallbacks: (() => void)[] | null = null;
-  private body: Promise<Buffer> | undefined;
-
-  constructor(
-    private readonly server: HTTPServer,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-  ) {}
-
-  // Node marks the response destroyed when its socket closes (and once it has been sent).
-  // Once detached, the response is someone else's: nothing more is written here.
-  get closed(): boolean {
-    return this.detached || this.res.destroyed;
-  }
-
-  get headersSent(): boolean {
-    return this.res.headersSent;
-  }
-
-  abort(): void {
-    this.res.destroy();
-  }
-
-  detach(): { req: IncomingMessage; res: ServerResponse } | null {
-    if (this.detached || this.res.headersSent) return null;
-    this.detached = true;
-    if (this.server.closing || this.server.noKeepAlive) this.res.shouldKeepAlive = false;
-    this.res.once("close", () => this.end());
-    return { req: this.req, res: this.res };
-  }
-
-  get bodyExpected(): boolean {
-    const raw = this.req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.length === 14 && name.toLowerCase() === "content-length") return raw[i + 1] !== "0";
-      if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
-    }
-    return false;
-  }
-
-  // The close listener is added only when someone asks: most requests never need it.
-  onClose(callback: () => void): void {
-    if (this.ended) return;
-    if (this.closeCallbacks === null) {
-      this.closeCallbacks = [];
-      (this.res as ServerResponse & { [kConnection]: NodeHTTPConnection })[kConnection] = this;
-      this.res.once("close", onResponseClose);
-    }
-    this.closeCallbacks.push(callback);
-  }
-
-  handleClose(): void {
-    const callbacks = this.closeCallbacks;
-    this.closeCallbacks = null;
-    if (this.ended || callbacks === null) return;
-    for (const callback of callbacks) callback();
-  }
-
-  closeAfterResponse(): void {
-    this.mustClose = true;
-  }
-
-  // The request leaves the in-flight count when its response has been handed to node.
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.server.requestDone();
-  }
-
-  private headerList(headers: HTTPHeaders): string[] {
-    const flat = headers.toFlat() as string[];
-    // A body we never read (the request was refused first) is not drained: the connection closes.
-    const unreadBody = this.body === undefined && this.bodyExpected;
-    const close = this.mustClose || unreadBody || this.server.closing || this.server.noKeepAlive;
-    return close ? [...flat, "Connection", "close"] : flat;
-  }
-
-  respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void {
-    if (!this.closed) {
-      this.res.writeHead(status, reason, this.headerList(headers));
-      this.res.end(body ?? undefined);
-    }
-    this.end();
-  }
-
-  writeHeaders(status: number, reason: string, headers: HTTPHeaders): void {
-    if (this.closed) return;
-    this.res.writeHead(status, reason, this.headerList(headers));
-  }
-
-  write(chunk: string | Buffer): Promise<void> {
-    if (this.closed) return Promise.reject(new StreamClosedError());
-    if (this.res.write(chunk)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        this.res.off("drain", done);
-        this.res.off("close", done);
-        if (this.res.destroyed && !this.res.writableFinished) reject(new StreamClosedError());
-        else resolve();
-      };
-      this.res.on("drain", done);
-      this.res.on("close", done);
-    });
-  }
-
-  finish(): void {
-    if (!this.closed) this.res.end();
-    this.end();
-  }
-
-  readBody(): Promise<Buffer> {
-    this.body ??= this.receiveBody();
-    return this.body;
-  }
-
-  private fail(error: Error): Promise<never> {
-    this.mustClose = true;
-    return Promise.reject(error);
-  }
-
-  private receiveBody(): Promise<Buffer> {
-    const { req, res, server } = this;
-    const max = server.maxBodySize;
-    const declared = req.headers["content-length"];
-    if (declared !== undefined && Number(declared) > max) return this.fail(new HTTPInputError("Content-Length too long", 413));
-    if (req.headers.expect?.toLowerCase() === "100-continue" && !res.headersSent) res.writeContinue();
-    return new Promise<Buffer>((resolve, reject) => {
-      let source: Readable = req;
-      if (this.gunzip) {
-        const gunzip = createGunzip();
-        req.pipe(gunzip);
-        source = gunzip;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const cleanup = () => {
-        clearTimeout(timer);
-        source.off("data", onData);
-        source.off("end", onEnd);
-        source.off("error", onError);
-        req.off("close", onClose);
-      };
-      const fail = (error: Error) => {
-        cleanup();
-        this.mustClose = true;
-        if (source !== req) req.unpipe();
-        req.pause();
-        reject(error);
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > max) fail(new HTTPInputError(this.gunzip ? "decompressed body too large" : "body too large", 413));
-        else chunks.push(chunk);
-      };
-      const onEnd = () => {
-        cleanup();
-        resolve(chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size));
-      };
-      const onError = (error: Error) => {
-        fail(source !== req ? new HTTPInputError(`Invalid gzip body: ${error.message}`) : new StreamClosedError("Connection closed while reading the body", { cause: error }));
-      };
-      const onClose = () => {
-        if (!req.complete) fail(new StreamClosedError("Connection closed while reading the body"));
-      };
-      source.on("data", onData);
-      source.on("end", onEnd);
-      source.on("error", onError);
-      req.on("close", onClose);
-      if (server.bodyTimeout !== undefined) {
-        timer = setTimeout(() => fail(new HTTPInputError("Timeout reading body", 408)), server.bodyTimeout);
-      }
-    });
-  }
-}

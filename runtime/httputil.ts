@@ -8,12 +8,15 @@
 export { HTTPHeaders, assertValidHeader, type HTTPHeadersInit } from "./httputil/headers.js";
 export {
   HTTPInputError,
+  checkBodyArguments,
+  countFormFields,
   emptyArguments,
   parseBodyArguments,
   parseHeaderParams,
   parseMultipartFormData,
   parseQsBytes,
   type ArgumentMap,
+  type BodyLimits,
   type HTTPFile,
   type MultipartLimits,
 } from "./httputil/body.js";

@@ -57,6 +57,43 @@ export interface MultipartLimits {
 }
 
 /**
+ * Limits for form bodies: `maxFields` for urlencoded fields (default 1000), and the multipart
+ * ones. Too many fields or parts is a 400.
+ *
+ * @example
+ * checkBodyArguments(type, body, headers, { maxFields: 1000, maxParts: 100 });
+ */
+export interface BodyLimits extends MultipartLimits {
+  maxFields?: number;
+}
+
+const AMPERSAND = 0x26;
+
+/**
+ * Counts the fields of a urlencoded string or body (non-empty pieces between `&`) without
+ * decoding anything.
+ *
+ * @example
+ * countFormFields("a=1&&b=2") // 2
+ */
+export function countFormFields(qs: string | Buffer): number {
+  const data = typeof qs === "string" ? Buffer.from(qs, "latin1") : qs;
+  let count = 0;
+  let start = 0;
+  while (start <= data.length) {
+    let end = data.indexOf(AMPERSAND, start);
+    if (end < 0) end = data.length;
+    if (end > start) count++;
+    start = end + 1;
+  }
+  return count;
+}
+
+function tooManyFields(max: number): HTTPInputError {
+  return new HTTPInputError(`application/x-www-form-urlencoded body has more than ${max} fields`);
+}
+
+/**
  * Creates an empty argument map (no prototype, so `__proto__` is just a name).
  *
  * @example
@@ -68,15 +105,18 @@ export function emptyArguments(): ArgumentMap {
 
 /**
  * Parses a query string or form body into raw values; blank values are kept, `+` is a space.
+ * More than `maxFields` fields throws `HTTPInputError`.
  *
  * @example
  * parseQsBytes("a=1&a=2&b=")["a"]!.map(String) // ["1", "2"]
  */
-export function parseQsBytes(qs: string | Buffer, into: ArgumentMap = emptyArguments()): ArgumentMap {
+export function parseQsBytes(qs: string | Buffer, into: ArgumentMap = emptyArguments(), maxFields = Infinity): ArgumentMap {
   const text = typeof qs === "string" ? qs : qs.toString("latin1");
   if (text === "") return into;
+  let fields = 0;
   for (const piece of text.split("&")) {
     if (piece === "") continue;
+    if (++fields > maxFields) throw tooManyFields(maxFields);
     const eq = piece.indexOf("=");
     const rawName = eq < 0 ? piece : piece.slice(0, eq);
     const name = urlUnescapeToBuffer(rawName).toString("utf8");
@@ -160,25 +200,8 @@ export function parseMultipartFormData(
   files: Record<string, HTTPFile[]>,
   limits: MultipartLimits = {},
 ): void {
-  const maxParts = limits.maxParts ?? 100;
   const maxPartHeaderSize = limits.maxPartHeaderSize ?? 10 * 1024;
-  if (boundary.length >= 2 && boundary.startsWith('"') && boundary.endsWith('"')) boundary = boundary.slice(1, -1);
-  const finalBoundary = data.lastIndexOf(`--${boundary}--`);
-  if (finalBoundary < 0) throw new HTTPInputError("Invalid multipart/form-data: no final boundary found");
-  const separator = Buffer.from(`--${boundary}\r\n`);
-  const body = data.subarray(0, finalBoundary);
-  const parts: Buffer[] = [];
-  let start = 0;
-  for (;;) {
-    const at = body.indexOf(separator, start);
-    if (at < 0) break;
-    parts.push(body.subarray(start, at));
-    start = at + separator.length;
-    if (parts.length > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
-  }
-  parts.push(body.subarray(start));
-  if (parts.length > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
-  for (const part of parts) {
+  for (const part of splitMultipart(boundary, data, limits.maxParts ?? 100)) {
     if (part.length === 0) continue;
     const endOfHeaders = part.indexOf("\r\n\r\n");
     if (endOfHeaders < 0) throw new HTTPInputError("multipart/form-data missing headers");
@@ -208,10 +231,77 @@ export function parseMultipartFormData(
   }
 }
 
+// The parts of a multipart body (views into `data`, nothing copied or decoded); throws when the
+// final boundary is missing or there are more than `maxParts`.
+function splitMultipart(boundary: string, data: Buffer, maxParts: number): Buffer[] {
+  if (boundary.length >= 2 && boundary.startsWith('"') && boundary.endsWith('"')) boundary = boundary.slice(1, -1);
+  const finalBoundary = data.lastIndexOf(`--${boundary}--`);
+  if (finalBoundary < 0) throw new HTTPInputError("Invalid multipart/form-data: no final boundary found");
+  const separator = Buffer.from(`--${boundary}\r\n`);
+  const body = data.subarray(0, finalBoundary);
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (;;) {
+    const at = body.indexOf(separator, start);
+    if (at < 0) break;
+    parts.push(body.subarray(start, at));
+    start = at + separator.length;
+    // One separator seen per entry: parts.length parts have started.
+    if (parts.length > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
+  }
+  parts.push(body.subarray(start));
+  // parts[0] is the preamble before the first boundary, not a part (Tornado counts it).
+  if (parts.length - 1 > maxParts) throw new HTTPInputError("multipart/form-data has too many parts");
+  return parts;
+}
+
+type FormKind = "urlencoded" | "multipart" | null;
+
+function formKind(contentType: string, headers: HTTPHeaders | undefined): FormKind {
+  const type = contentType.toLowerCase();
+  const kind = type.startsWith("application/x-www-form-urlencoded") ? "urlencoded" : type.startsWith("multipart/form-data") ? "multipart" : null;
+  if (kind === null) return null;
+  const encoding = headers?.get("Content-Encoding");
+  if (encoding !== undefined) throw new HTTPInputError(`Unsupported Content-Encoding: ${encoding}`);
+  return kind;
+}
+
+function multipartBoundary(contentType: string): string {
+  const fields = contentType.split(";");
+  if (fields[0]!.trim().toLowerCase() !== "multipart/form-data") throw new HTTPInputError("Invalid content type");
+  for (const field of fields) {
+    const eq = field.indexOf("=");
+    if (eq > 0 && field.slice(0, eq).trim().toLowerCase() === "boundary") {
+      const boundary = field.slice(eq + 1).trim();
+      if (boundary) return boundary;
+    }
+  }
+  throw new HTTPInputError("Invalid multipart/form-data: multipart boundary not found");
+}
+
+/**
+ * Checks a form body's framing and counts without parsing it: the content encoding, the
+ * number of urlencoded fields, the multipart boundary and number of parts. Throws the
+ * `HTTPInputError` that `parseBodyArguments` would for those; linear, allocates nothing per
+ * field. Any other content type passes.
+ *
+ * @example
+ * checkBodyArguments("application/x-www-form-urlencoded", body, headers, { maxFields: 1000 });
+ */
+export function checkBodyArguments(contentType: string, body: Buffer, headers?: HTTPHeaders, limits: BodyLimits = {}): void {
+  const kind = formKind(contentType, headers);
+  if (kind === "urlencoded") {
+    const max = limits.maxFields ?? 1000;
+    if (countFormFields(body) > max) throw tooManyFields(max);
+  } else if (kind === "multipart") {
+    splitMultipart(multipartBoundary(contentType), body, limits.maxParts ?? 100);
+  }
+}
+
 /**
  * Parses a form body (`application/x-www-form-urlencoded` or `multipart/form-data`) into
  * `args` and `files`; any other content type is left alone. Throws `HTTPInputError` when the
- * body is malformed or still content-encoded.
+ * body is malformed, still content-encoded, or over `limits` (1000 fields, 100 parts).
  *
  * @example
  * parseBodyArguments("application/x-www-form-urlencoded", Buffer.from("a=1"), args, files);
@@ -222,29 +312,9 @@ export function parseBodyArguments(
   args: ArgumentMap,
   files: Record<string, HTTPFile[]>,
   headers?: HTTPHeaders,
-  limits?: MultipartLimits,
+  limits: BodyLimits = {},
 ): void {
-  const type = contentType.toLowerCase();
-  const isForm = type.startsWith("application/x-www-form-urlencoded");
-  const isMultipart = type.startsWith("multipart/form-data");
-  if (!isForm && !isMultipart) return;
-  const encoding = headers?.get("Content-Encoding");
-  if (encoding !== undefined) throw new HTTPInputError(`Unsupported Content-Encoding: ${encoding}`);
-  if (isForm) {
-    parseQsBytes(body, args);
-    return;
-  }
-  const fields = contentType.split(";");
-  if (fields[0]!.trim().toLowerCase() !== "multipart/form-data") throw new HTTPInputError("Invalid content type");
-  for (const field of fields) {
-    const eq = field.indexOf("=");
-    if (eq > 0 && field.slice(0, eq).trim().toLowerCase() === "boundary") {
-      const boundary = field.slice(eq + 1).trim();
-      if (boundary) {
-        parseMultipartFormData(boundary, body, args, files, limits);
-        return;
-      }
-    }
-  }
-  throw new HTTPInputError("Invalid multipart/form-data: multipart boundary not found");
+  const kind = formKind(contentType, headers);
+  if (kind === "urlencoded") parseQsBytes(body, args, limits.maxFields ?? 1000);
+  else if (kind === "multipart") parseMultipartFormData(multipartBoundary(contentType), body, args, files, limits);
 }

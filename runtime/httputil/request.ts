@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
-import { type ArgumentMap, type HTTPFile, emptyArguments, parseBodyArguments, parseQsBytes } from "./body.js";
+import { type ArgumentMap, type BodyLimits, type HTTPFile, checkBodyArguments, emptyArguments, parseBodyArguments, parseQsBytes } from "./body.js";
 import { HTTPHeaders, type HTTPHeadersInit } from "./headers.js";
 
 /**
@@ -79,6 +79,8 @@ export interface HTTPServerRequestInit {
   protocol?: string;
   connection?: HTTPConnection;
   raw?: IncomingMessage;
+  /** Field and part limits for form bodies (the server's `maxFormFields`, `maxMultipartParts`). */
+  bodyLimits?: BodyLimits;
 }
 
 /**
@@ -101,8 +103,6 @@ export class HTTPServerRequest {
   /** `HTTP/1.1` or `HTTP/1.0`. */
   readonly version: string;
   readonly headers: HTTPHeaders;
-  /** The request body (empty until read; handlers always see it read). */
-  body: Buffer;
   /** The client's address (from `X-Real-Ip`/`X-Forwarded-For` with `xheaders`). */
   remoteIp: string;
   /** `http` or `https` (from `X-Scheme`/`X-Forwarded-Proto` with `xheaders`). */
@@ -116,6 +116,8 @@ export class HTTPServerRequest {
   /** Node's request object, when the request came through `HTTPServer`. */
   readonly raw: IncomingMessage | undefined;
 
+  private rawBody: Buffer;
+  private readonly bodyLimits: BodyLimits;
   private parsedQuery: ArgumentMap | undefined;
   private parsedFiles: Record<string, HTTPFile[]> | undefined;
   private parsedBody: ArgumentMap | undefined;
@@ -129,7 +131,8 @@ export class HTTPServerRequest {
     this.uri = init.uri ?? "/";
     this.version = init.version ?? "HTTP/1.1";
     this.headers = init.headers instanceof HTTPHeaders ? init.headers : new HTTPHeaders(init.headers);
-    this.body = init.body ?? EMPTY;
+    this.rawBody = init.body ?? EMPTY;
+    this.bodyLimits = init.bodyLimits ?? {};
     this.remoteIp = init.remoteIp ?? "127.0.0.1";
     this.protocol = init.protocol ?? "http";
     this.connection = init.connection;
@@ -166,23 +169,45 @@ export class HTTPServerRequest {
   }
 
   /**
-   * Files from a `multipart/form-data` body, by field name.
+   * The request body (empty until read; handlers always see it read). Setting it drops the
+   * arguments and files parsed from the previous one.
+   *
+   * @example
+   * const text = this.request.body.toString("utf8");
+   */
+  get body(): Buffer {
+    return this.rawBody;
+  }
+
+  set body(body: Buffer) {
+    this.rawBody = body;
+    this.parsedBody = undefined;
+    this.parsedFiles = undefined;
+    this.mergedArguments = undefined;
+  }
+
+  /**
+   * Files from a `multipart/form-data` body, by field name (parsed on first use; a malformed
+   * body throws `HTTPInputError`, a 400 in a handler).
    *
    * @example
    * const [avatar] = this.request.files.avatar ?? [];
    */
   get files(): Record<string, HTTPFile[]> {
-    return (this.parsedFiles ??= Object.create(null) as Record<string, HTTPFile[]>);
+    if (this.parsedFiles === undefined) this.parseBody();
+    return this.parsedFiles!;
   }
 
   /**
-   * Form fields from the body, by name, as raw bytes.
+   * Form fields from the body, by name, as raw bytes (parsed on first use; a malformed body
+   * throws `HTTPInputError`, a 400 in a handler).
    *
    * @example
    * this.request.bodyArguments.name?.[0]?.toString() // "Ann"
    */
   get bodyArguments(): ArgumentMap {
-    return (this.parsedBody ??= emptyArguments());
+    if (this.parsedBody === undefined) this.parseBody();
+    return this.parsedBody!;
   }
 
   /**
@@ -194,8 +219,12 @@ export class HTTPServerRequest {
   get arguments(): ArgumentMap {
     if (this.mergedArguments === undefined) {
       const merged = emptyArguments();
-      for (const source of this.parsedBody ? [this.queryArguments, this.parsedBody] : [this.queryArguments]) {
-        for (const name in source) (merged[name] ??= []).push(...source[name]!);
+      for (const source of [this.queryArguments, this.bodyArguments]) {
+        for (const name in source) {
+          const into = (merged[name] ??= []);
+          // One at a time: a spread of 200k values overflows the call stack.
+          for (const value of source[name]!) into.push(value);
+        }
       }
       this.mergedArguments = merged;
     }
@@ -203,18 +232,38 @@ export class HTTPServerRequest {
   }
 
   /**
-   * Parses a form or multipart body into `bodyArguments` and `files`; the handler does this
-   * before `prepare()`. Throws `HTTPInputError` when the body is malformed.
+   * Parses a form or multipart body into `bodyArguments` and `files`, within the server's
+   * `maxFormFields` and `maxMultipartParts`. Reading `arguments`, `bodyArguments` or `files`
+   * does it on first use, so a body nobody reads is never parsed. Throws `HTTPInputError`
+   * when the body is malformed or over a limit.
    *
    * @example
    * request.parseBody();
    */
   parseBody(): void {
-    if (this.body.length === 0) return;
+    const args = emptyArguments();
+    const files = Object.create(null) as Record<string, HTTPFile[]>;
     const contentType = this.headers.get("Content-Type");
-    if (contentType === undefined) return;
-    parseBodyArguments(contentType, this.body, this.bodyArguments, this.files, this.headers);
+    if (this.rawBody.length > 0 && contentType !== undefined) {
+      parseBodyArguments(contentType, this.rawBody, args, files, this.headers, this.bodyLimits);
+    }
+    this.parsedBody = args;
+    this.parsedFiles = files;
     this.mergedArguments = undefined;
+  }
+
+  /**
+   * Checks a form body's encoding, field or part count and multipart framing without parsing
+   * it (linear, no allocation per field); the handler does this before `prepare()`, so a body
+   * over a limit is refused whether or not the handler reads it. Throws `HTTPInputError`.
+   *
+   * @example
+   * request.checkBody();
+   */
+  checkBody(): void {
+    if (this.rawBody.length === 0) return;
+    const contentType = this.headers.get("Content-Type");
+    if (contentType !== undefined) checkBodyArguments(contentType, this.rawBody, this.headers, this.bodyLimits);
   }
 
   /**

@@ -1009,10 +1009,11 @@ export class RequestHandler {
           throw e;
         }
       }
+      // Limits and framing only: the body is parsed when the handler reads its arguments.
       try {
-        request.parseBody();
+        request.checkBody();
       } catch (e) {
-        if (e instanceof HTTPInputError) throw new HTTPError(400, `Invalid body: ${e.message}`, { cause: e });
+        if (e instanceof HTTPInputError) throw invalidBody(e);
         throw e;
       }
       if (rawPathArgs.length > 0) {
@@ -1088,6 +1089,8 @@ export class RequestHandler {
   }
 
   private handleRequestException(e: unknown): void | Promise<void> {
+    // A body parsed on first read (getArgument, files) can be malformed: the client's fault.
+    if (e instanceof HTTPInputError) e = invalidBody(e);
     if (e instanceof Finish) {
       if (!this.done) this.finish(e.body);
       return;
@@ -1112,6 +1115,10 @@ export class RequestHandler {
     if (this.done) return;
     return this.sendError(e instanceof HTTPError ? e.status : 500, { error: e });
   }
+}
+
+function invalidBody(e: HTTPInputError): HTTPError {
+  return new HTTPError(e.status, `Invalid body: ${e.message}`, { cause: e });
 }
 
 const SHORT_BODY = 128;

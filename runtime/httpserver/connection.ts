@@ -1,0 +1,302 @@
+/** The server's side of one request over `node:http`: `HTTPConnection` for node's request and response. */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { createGunzip, type Gunzip } from "node:zlib";
+import { HTTPInputError } from "../httputil/body.js";
+import { HTTPHeaders } from "../httputil/headers.js";
+import { responses, type HTTPConnection } from "../httputil/request.js";
+import { StreamClosedError } from "../iostream.js";
+import { bodyLimitFor, type ServerLimits } from "./limits.js";
+
+/**
+ * What a `NodeHTTPConnection` needs from its server (`HTTPServer` provides it).
+ *
+ * @example
+ * new NodeHTTPConnection(httpServer, req, res);
+ */
+export interface ConnectionHost {
+  readonly limits: ServerLimits;
+  readonly bodyTimeout: number | undefined;
+  readonly closing: boolean;
+  readonly noKeepAlive: boolean;
+  requestDone(): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+const kConnection = Symbol("tornado.connection");
+
+/**
+ * The standard error page for a status, as Tornado writes it.
+ *
+ * @example
+ * errorPage(404) // "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
+ */
+export function errorPage(status: number, reason = responses[status] ?? "Unknown"): string {
+  return `<html><title>${status}: ${reason}</title><body>${status}: ${reason}</body></html>`;
+}
+
+/**
+ * Headers for an error page.
+ *
+ * @example
+ * connection.respond(400, "Bad Request", errorHeaders(), errorPage(400));
+ */
+export function errorHeaders(): HTTPHeaders {
+  return HTTPHeaders.fromFlat(["Content-Type", "text/html; charset=UTF-8"], false);
+}
+
+/**
+ * The `NodeHTTPConnection` serving the response `res`, if any.
+ *
+ * @example
+ * connectionOf(socket._httpMessage)?.timeOut();
+ */
+export function connectionOf(res: ServerResponse | null | undefined): NodeHTTPConnection | undefined {
+  return (res as (ServerResponse & { [kConnection]?: NodeHTTPConnection }) | null | undefined)?.[kConnection];
+}
+
+function onResponseClose(this: ServerResponse): void {
+  (this as ServerResponse & { [kConnection]: NodeHTTPConnection })[kConnection].handleClose();
+}
+
+/**
+ * `HTTPConnection` over node's request and response objects, reading the body within the
+ * server's limits (size by content type, decompressed size, minimum rate, `bodyTimeout`).
+ *
+ * @example
+ * server.on("request", (req, res) => serve(new NodeHTTPConnection(host, req, res)));
+ */
+export class NodeHTTPConnection implements HTTPConnection {
+  gunzip = false;
+  private mustClose = false;
+  private detached = false;
+  private ended = false;
+  private closeCallbacks: (() => void)[] | null = null;
+  private timedOut = false;
+  private body: Promise<Buffer> | undefined;
+
+  constructor(
+    private readonly server: ConnectionHost,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    // The server's idle-request timeout finds the connection from the socket's response.
+    (res as ServerResponse & { [kConnection]: NodeHTTPConnection })[kConnection] = this;
+  }
+
+  // Node marks the response destroyed when its socket closes (and once it has been sent).
+  // Once detached, the response is someone else's: nothing more is written here; once timed
+  // out, the server has answered for the handler.
+  get closed(): boolean {
+    return this.detached || this.timedOut || this.res.destroyed;
+  }
+
+  /**
+   * Answers for a handler that let its connection sit idle past `idleRequestTimeout`: 408 if
+   * the body had not all arrived, else 503; a response already started is cut. The connection
+   * closes either way, and the handler's later writes go nowhere.
+   */
+  timeOut(): void {
+    if (this.closed) return;
+    if (this.res.headersSent) {
+      this.abort();
+    } else {
+      const status = this.req.complete ? 503 : 408;
+      this.mustClose = true;
+      this.respond(status, responses[status]!, errorHeaders(), errorPage(status));
+    }
+    this.timedOut = true;
+    this.end();
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  abort(): void {
+    this.res.destroy();
+  }
+
+  detach(): { req: IncomingMessage; res: ServerResponse } | null {
+    if (this.detached || this.res.headersSent) return null;
+    this.detached = true;
+    if (this.server.closing || this.server.noKeepAlive) this.res.shouldKeepAlive = false;
+    this.res.once("close", () => this.end());
+    return { req: this.req, res: this.res };
+  }
+
+  get bodyExpected(): boolean {
+    const raw = this.req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 14 && name.toLowerCase() === "content-length") return raw[i + 1] !== "0";
+      if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
+    }
+    return false;
+  }
+
+  // The close listener is added only when someone asks: most requests never need it.
+  onClose(callback: () => void): void {
+    if (this.ended) return;
+    if (this.closeCallbacks === null) {
+      this.closeCallbacks = [];
+      this.res.once("close", onResponseClose);
+    }
+    this.closeCallbacks.push(callback);
+  }
+
+  handleClose(): void {
+    const callbacks = this.closeCallbacks;
+    this.closeCallbacks = null;
+    if (this.ended || callbacks === null) return;
+    for (const callback of callbacks) callback();
+  }
+
+  closeAfterResponse(): void {
+    this.mustClose = true;
+  }
+
+  // The request leaves the in-flight count when its response has been handed to node.
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.server.requestDone();
+  }
+
+  private headerList(headers: HTTPHeaders): string[] {
+    const flat = headers.toFlat() as string[];
+    // A body we never read (the request was refused first) is not drained: the connection closes.
+    const unreadBody = this.body === undefined && this.bodyExpected;
+    const close = this.mustClose || unreadBody || this.server.closing || this.server.noKeepAlive;
+    return close ? [...flat, "Connection", "close"] : flat;
+  }
+
+  respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void {
+    if (!this.closed) {
+      this.res.writeHead(status, reason, this.headerList(headers));
+      this.res.end(body ?? undefined);
+    }
+    this.end();
+  }
+
+  writeHeaders(status: number, reason: string, headers: HTTPHeaders): void {
+    if (this.closed) return;
+    this.res.writeHead(status, reason, this.headerList(headers));
+  }
+
+  write(chunk: string | Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new StreamClosedError());
+    if (this.res.write(chunk)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        if (this.res.destroyed && !this.res.writableFinished) reject(new StreamClosedError());
+        else resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+  }
+
+  finish(): void {
+    if (!this.closed) this.res.end();
+    this.end();
+  }
+
+  readBody(): Promise<Buffer> {
+    this.body ??= this.receiveBody();
+    return this.body;
+  }
+
+  private fail(error: Error): Promise<never> {
+    this.mustClose = true;
+    return Promise.reject(error);
+  }
+
+  private receiveBody(): Promise<Buffer> {
+    const { req, res, server } = this;
+    const limits = server.limits;
+    const max = bodyLimitFor(req.headers["content-type"], limits);
+    const declared = req.headers["content-length"];
+    if (declared !== undefined && Number(declared) > max) return this.fail(new HTTPInputError("Content-Length too long", 413));
+    if (req.headers.expect?.toLowerCase() === "100-continue" && !res.headersSent) res.writeContinue();
+    return new Promise<Buffer>((resolve, reject) => {
+      let source: Readable = req;
+      let gunzip: Gunzip | undefined;
+      if (this.gunzip) {
+        gunzip = createGunzip();
+        req.pipe(gunzip);
+        source = gunzip;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      // Bytes off the wire, for the rate check (the decompressed size is `size`).
+      let received = 0;
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      let rateTimer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        clearTimeout(timer);
+        clearTimeout(rateTimer);
+        source.off("data", onData);
+        source.off("end", onEnd);
+        source.off("error", onError);
+        req.off("close", onClose);
+        if (gunzip) req.off("data", onRawData);
+      };
+      const fail = (error: Error) => {
+        cleanup();
+        this.mustClose = true;
+        if (gunzip) {
+          // Stop inflating at once: what zlib still holds would be thrown away anyway.
+          req.unpipe(gunzip);
+          gunzip.destroy();
+        }
+        req.pause();
+        reject(error);
+      };
+      const onRawData = (chunk: Buffer) => {
+        received += chunk.length;
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (!gunzip) received = size;
+        if (size > max) fail(new HTTPInputError(gunzip ? "decompressed body too large" : "body too large", 413));
+        else chunks.push(chunk);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size));
+      };
+      const onError = (error: Error) => {
+        fail(gunzip ? new HTTPInputError(`Invalid gzip body: ${error.message}`) : new StreamClosedError("Connection closed while reading the body", { cause: error }));
+      };
+      const onClose = () => {
+        if (!req.complete) fail(new StreamClosedError("Connection closed while reading the body"));
+      };
+      // After the grace period the average rate since the body started must stay at or above
+      // minBodyRate (a body trickled a byte at a time would otherwise hold the connection for
+      // as long as the client likes). The next check is when the bytes so far stop sufficing.
+      const checkRate = () => {
+        const rate = limits.minBodyRate;
+        const elapsed = Date.now() - started;
+        if (received < (rate * elapsed) / 1000) {
+          fail(new HTTPInputError(`Body arrived slower than ${rate} bytes/s`, 408));
+        } else {
+          rateTimer = setTimeout(checkRate, Math.max(100, (received / rate) * 1000 - elapsed));
+        }
+      };
+      source.on("data", onData);
+      source.on("end", onEnd);
+      source.on("error", onError);
+      req.on("close", onClose);
+      if (gunzip) req.on("data", onRawData);
+      if (server.bodyTimeout !== undefined) {
+        timer = setTimeout(() => fail(new HTTPInputError("Timeout reading body", 408)), server.bodyTimeout);
+      }
+      if (limits.minBodyRate > 0) rateTimer = setTimeout(checkRate, limits.bodyRateGracePeriod);
+    });
+  }
+}
