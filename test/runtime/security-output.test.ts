@@ -1,0 +1,193 @@
+/**
+ * The response side's defences (issue 12): what a handler writes can never split the head, a
+ * header node cannot send never leaves a request unanswered, and redirects stay on the site.
+ */
+
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { RequestHandler, expectLog } from "../../runtime/index.js";
+import { captureLogs } from "../helpers/logs.js";
+import { RawConnection, rawRequest } from "../helpers/raw.js";
+import { servePerTest } from "../helpers/serve.js";
+
+const serve = servePerTest();
+const UPGRADE = "Connection: Upgrade\r\nUpgrade: websocket\r\n";
+
+// Runs `fn`, which must make the server log one uncaught error and answer 500: returns its
+// result and the errors logged (kept off the output, as the 500 access lines).
+async function failing<T>(fn: () => Promise<T>): Promise<{ result: T; errors: unknown[]; messages: string[] }> {
+  const app = captureLogs("tornado.application");
+  try {
+    const result = await expectLog("tornado.access", /^500 /, fn);
+    return { result, errors: app.records.map((r) => r.error), messages: app.records.map((r) => r.message) };
+  } finally {
+    app.stop();
+  }
+}
+
+class RedirectTo extends RequestHandler {
+  get() {
+    this.redirect(this.getArgument("to"));
+  }
+}
+
+describe("RequestHandler.redirect(url) and header values beyond Latin-1", () => {
+  // U+010D U+010A: written as Latin-1 they would keep only their low bytes, CR and LF.
+  const payload = "/home%C4%8D%C4%8ASet-Cookie:%20sid=evil";
+
+  it("cannot split the head of an answer to an upgrade request", async () => {
+    const t = await serve([["/go", RedirectTo]]);
+    const { response } = await rawRequest(t.port, `GET /go?to=${payload} HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`);
+    expect(response.status).toBe(302);
+    expect(response.header("Set-Cookie")).toBeUndefined();
+    expect(response.header("Location")).toBe("/home%C4%8D%C4%8ASet-Cookie: sid=evil");
+  });
+
+  it("cannot split the head of a plain request either", async () => {
+    const t = await serve([["/go", RedirectTo]]);
+    const { response } = await rawRequest(t.port, `GET /go?to=${payload} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(response.status).toBe(302);
+    expect(response.header("Set-Cookie")).toBeUndefined();
+    expect(response.header("Location")).toBe("/home%C4%8D%C4%8ASet-Cookie: sid=evil");
+  });
+
+  it("percent-encodes non-ASCII in Location as UTF-8", async () => {
+    class Cafe extends RequestHandler {
+      get() {
+        this.redirect("/café?q=ü");
+      }
+    }
+    const t = await serve([["/cafe", Cafe]]);
+    const { response } = await rawRequest(t.port, "GET /cafe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(response.status).toBe(302);
+    // As it came off the wire (the raw client reads the head as Latin-1): ASCII only.
+    expect(response.header("Location")).toBe("/caf%C3%A9?q=%C3%BC");
+  });
+
+  it("refuses a value above U+00FF in setHeader and addHeader with a 500, logged, on both paths", async () => {
+    const seen: string[] = [];
+    class Wide extends RequestHandler {
+      get() {
+        const add = this.getArgument("add", null) !== null;
+        try {
+          if (add) this.addHeader("X-T", "中");
+          else this.setHeader("X-T", "\u010d\u010aSet-Cookie: sid=evil");
+        } catch (e) {
+          seen.push((e as Error).name);
+          throw e;
+        }
+        this.write("never");
+      }
+    }
+    const t = await serve([["/wide", Wide]]);
+    const plain = await failing(() => rawRequest(t.port, "GET /wide HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    expect(plain.result.response.status).toBe(500);
+    expect(plain.result.response.header("Set-Cookie")).toBeUndefined();
+    expect(plain.messages).toEqual(["Uncaught exception GET /wide (127.0.0.1)"]);
+    expect(String(plain.errors[0])).toMatch(/above U\+00FF/);
+    const upgraded = await failing(() => rawRequest(t.port, `GET /wide?add=1 HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`));
+    expect(upgraded.result.response.status).toBe(500);
+    expect(upgraded.messages).toEqual(["Uncaught exception GET /wide?add=1 (127.0.0.1)"]);
+    expect(seen).toEqual(["TypeError", "TypeError"]);
+  });
+
+  it("answers, logs and leaves the in-flight count when a header is refused (nothing hangs)", async () => {
+    class Wide extends RequestHandler {
+      get() {
+        this.setHeader("X-T", "中");
+        this.finish("body");
+      }
+    }
+    const t = await serve([["/wide", Wide]]);
+    const conn = await RawConnection.open(t.port);
+    await conn.write("GET /wide HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { result: response, messages } = await failing(() => conn.readResponse(5000));
+    expect(response.status).toBe(500);
+    expect(messages).toEqual(["Uncaught exception GET /wide (127.0.0.1)"]);
+    expect(t.server.requestsInFlight).toBe(0);
+  });
+
+  it("with compressResponse and a 64 KiB body: a 500, and the process goes on", async () => {
+    class BigWide extends RequestHandler {
+      get() {
+        this.setHeader("X-T", "中");
+        this.finish("x".repeat(64 * 1024));
+      }
+    }
+    class Big extends RequestHandler {
+      get() {
+        this.finish("y".repeat(64 * 1024));
+      }
+    }
+    const t = await serve([["/wide", BigWide], ["/big", Big]], { compressResponse: true });
+    const accept = "Accept-Encoding: gzip\r\n";
+    const refused = await failing(() => rawRequest(t.port, `GET /wide HTTP/1.1\r\nHost: x\r\n${accept}Connection: close\r\n\r\n`));
+    expect(refused.result.response.status).toBe(500);
+    expect(refused.messages).toEqual(["Uncaught exception GET /wide (127.0.0.1)"]);
+    const ok = await rawRequest(t.port, `GET /big HTTP/1.1\r\nHost: x\r\n${accept}Connection: close\r\n\r\n`);
+    expect(ok.response.status).toBe(200);
+    expect(gunzipSync(ok.response.body).toString()).toBe("y".repeat(64 * 1024));
+    expect(t.server.requestsInFlight).toBe(0);
+  });
+});
+
+describe("RequestHandler.setStatus(status)", () => {
+  it("refuses a 1xx: it is never sent as the answer on a keep-alive connection", async () => {
+    const thrown: string[] = [];
+    class Interim extends RequestHandler {
+      get() {
+        try {
+          this.setStatus(Number(this.getArgument("s")));
+        } catch (e) {
+          thrown.push((e as Error).message);
+          throw e;
+        }
+        this.finish();
+      }
+    }
+    const t = await serve([["/s", Interim]]);
+    const conn = await RawConnection.open(t.port);
+    for (const status of [100, 103, 199]) {
+      await conn.write(`GET /s?s=${status} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const { result: response } = await failing(() => conn.readResponse());
+      expect(response.status).toBe(500);
+    }
+    // The connection still works: the next answer is the next request's.
+    await conn.write("GET /s?s=204 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect((await conn.readResponse()).status).toBe(204);
+    expect(thrown).toHaveLength(3);
+    expect(thrown[0]).toMatch(/1xx is an interim response/);
+  });
+});
+
+describe("a response head the connection refuses", () => {
+  // `put()` skips the checks (it is for values the runtime builds): a value that slips through
+  // it must still end in an answer, on every path that writes a head.
+  class Slipped extends RequestHandler {
+    get() {
+      this._responseHeaders().put("X-T", "中");
+      this.finish("z".repeat(Number(this.getArgument("n", "10"))));
+    }
+  }
+
+  it.each([{}, { compressResponse: true }])("is answered with a 500 and logged, plain, compressed off the event loop, or upgraded (%o)", async (settings) => {
+    const t = await serve([["/slipped", Slipped]], settings);
+    const requests = [
+      "GET /slipped HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      "GET /slipped?n=70000 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+      `GET /slipped HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
+    ];
+    for (const request of requests) {
+      const app = captureLogs("tornado.application");
+      try {
+        const { response } = await expectLog("tornado.access", /GET \/slipped/, () => rawRequest(t.port, request));
+        expect(response.status).toBe(500);
+        expect(response.header("X-T")).toBeUndefined();
+        expect(app.records.map((r) => r.message)).toEqual(["Cannot send the 200 response to GET " + request.split(" ")[1] + " (127.0.0.1); sending a 500 instead"]);
+      } finally {
+        app.stop();
+      }
+    }
+    expect(t.server.requestsInFlight).toBe(0);
+  });
+});
