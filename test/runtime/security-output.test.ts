@@ -3,9 +3,12 @@
  * header node cannot send never leaves a request unanswered, and redirects stay on the site.
  */
 
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
-import { RequestHandler, expectLog } from "../../runtime/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedirectHandler, RequestHandler, StaticFileHandler, expectLog } from "../../runtime/index.js";
 import { captureLogs } from "../helpers/logs.js";
 import { RawConnection, rawRequest } from "../helpers/raw.js";
 import { servePerTest } from "../helpers/serve.js";
@@ -189,5 +192,59 @@ describe("a response head the connection refuses", () => {
       }
     }
     expect(t.server.requestsInFlight).toBe(0);
+  });
+});
+
+describe("RedirectHandler with { url: \"/{0}\" }", () => {
+  it("refuses a target the groups turn into another site's address (403, no Location)", async () => {
+    const t = await serve([["/r/(.*)", RedirectHandler, { url: "/{0}" }]]);
+    for (const path of ["/r//evil.com", "/r/%2Fevil.com", "/r/%2F%2Fevil.com/x"]) {
+      const { response } = await expectLog("tornado.access", /403/, () =>
+        expectLog("tornado.general", /would leave the site/, () => rawRequest(t.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)),
+      );
+      expect(response.status).toBe(403);
+      expect(response.header("Location")).toBeUndefined();
+    }
+    const { response } = await rawRequest(t.port, "GET /r/home/page?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(response.status).toBe(301);
+    expect(response.header("Location")).toBe("/home/page?x=1");
+  });
+
+  it("keeps a template that is scheme-relative itself", async () => {
+    const t = await serve([["/cdn/(.*)", RedirectHandler, { url: "//cdn.example/{0}" }]]);
+    const { response } = await rawRequest(t.port, "GET /cdn/app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(response.header("Location")).toBe("//cdn.example/app.js");
+  });
+});
+
+describe("StaticFileHandler and dotfiles", () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "tornado-dotfiles-"));
+    await writeFile(join(root, ".env"), "SECRET=1");
+    await mkdir(join(root, ".git"));
+    await writeFile(join(root, ".git", "config"), "[core]");
+    await writeFile(join(root, "app.css"), "body{}");
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  const get = async (port: number, path: string) =>
+    (await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).response;
+
+  it("answers 404 for a name starting with a dot, by default", async () => {
+    const t = await serve([], { staticPath: root });
+    for (const path of ["/static/.env", "/static/%2Eenv", "/static/.git/config", "/static/./.env"]) {
+      const response = await expectLog("tornado.access", /404/, () => expectLog("tornado.general", /is a dotfile/, () => get(t.port, path)));
+      expect(response.status).toBe(404);
+      expect(response.text()).not.toContain("SECRET");
+    }
+    expect((await get(t.port, "/static/app.css")).status).toBe(200);
+  });
+
+  it("serves them with the serveDotfiles init argument", async () => {
+    const t = await serve([["/files/(.*)", StaticFileHandler, { path: root, serveDotfiles: true }]]);
+    const response = await get(t.port, "/files/.env");
+    expect(response.status).toBe(200);
+    expect(response.text()).toBe("SECRET=1");
   });
 });
