@@ -9,7 +9,7 @@ import { Router, type RouteSpec } from "../routing.js";
 import { HTTPError } from "./errors.js";
 import type { TemplateLoader } from "../template/loader.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
-import type { CorsOptions } from "./cors.js";
+import { assertSafeCorsOptions, type CorsOptions } from "./cors.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
 import type { CookieOptions } from "./cookies.js";
 import type { CookieSecret } from "./signing.js";
@@ -140,6 +140,7 @@ export class Application {
 
   constructor(routes: readonly RouteSpec[] = [], settings: ApplicationSettings = {}) {
     this.settings = { ...settings };
+    if (this.settings.cors !== undefined) assertSafeCorsOptions(this.settings.cors);
     if (this.settings.debug) this.settings.serveTraceback ??= true;
     // static files: with staticPath, Tornado's three static routes go in front of the app's.
     if (this.settings.staticPath) this.settings.staticHandlerClass ??= StaticFileHandler;

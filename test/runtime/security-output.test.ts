@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedirectHandler, RequestHandler, StaticFileHandler, expectLog } from "../../runtime/index.js";
+import { Application, RedirectHandler, RequestHandler, StaticFileHandler, createTestServer, expectLog } from "../../runtime/index.js";
 import { captureLogs } from "../helpers/logs.js";
 import { RawConnection, rawRequest } from "../helpers/raw.js";
 import { servePerTest } from "../helpers/serve.js";
@@ -246,5 +246,64 @@ describe("StaticFileHandler and dotfiles", () => {
     const response = await get(t.port, "/files/.env");
     expect(response.status).toBe(200);
     expect(response.text()).toBe("SECRET=1");
+  });
+});
+
+describe("HTTPServerRequest with an absolute-form target (RFC 9112 §3.2.2)", () => {
+  class Describe extends RequestHandler {
+    get() {
+      const r = this.request;
+      this.write({ fullUrl: r.fullUrl(), host: r.host, path: r.path, query: r.query, arg: this.getArgument("x", null) });
+    }
+  }
+
+  it("takes path, query and host from the target", async () => {
+    const t = await serve([["/p/(.*)", Describe]]);
+    const { response } = await rawRequest(t.port, "GET http://evil.com/p/abc?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(JSON.parse(response.text())).toEqual({ fullUrl: "http://evil.com/p/abc?x=1", host: "evil.com", path: "/p/abc", query: "x=1", arg: "1" });
+    const upper = await rawRequest(t.port, "GET HTTP://Example.com:8080/p/?x=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(JSON.parse(upper.response.text())).toMatchObject({ fullUrl: "http://Example.com:8080/p/?x=2", host: "Example.com:8080", path: "/p/" });
+  });
+
+  it("keeps the Host header when the target's authority is not a plain host", async () => {
+    const t = await serve([["/p/(.*)", Describe]]);
+    const { response } = await rawRequest(t.port, "GET http://user@evil.com/p/abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(JSON.parse(response.text())).toMatchObject({ fullUrl: "http://x/p/abc", host: "x", path: "/p/abc" });
+  });
+
+  it("leaves an origin-form target as it was", async () => {
+    const t = await serve([["/p/(.*)", Describe]]);
+    const { response } = await rawRequest(t.port, "GET /p/abc?x=1 HTTP/1.1\r\nHost: x:81\r\nConnection: close\r\n\r\n");
+    expect(JSON.parse(response.text())).toMatchObject({ fullUrl: "http://x:81/p/abc?x=1", host: "x:81", path: "/p/abc" });
+  });
+});
+
+describe('Application setting cors: { origins: "*", credentials: true }', () => {
+  class Items extends RequestHandler {
+    get() {
+      this.write({ items: [] });
+    }
+  }
+
+  it("is refused when the Application is made", () => {
+    expect(() => new Application([["/items", Items]], { cors: { origins: "*", credentials: true } })).toThrow(TypeError);
+  });
+
+  it("set afterwards, sends no CORS header to any origin (null included) and logs why", async () => {
+    const app = new Application([["/items", Items]], { cors: { origins: "*" } });
+    app.settings.cors = { origins: "*", credentials: true };
+    const t = await createTestServer(app);
+    try {
+      const request = (origin: string, extra = "") =>
+        rawRequest(t.port, `${extra ? "OPTIONS" : "GET"} /items HTTP/1.1\r\nHost: x\r\nOrigin: ${origin}\r\n${extra}Connection: close\r\n\r\n`);
+      const first = await expectLog("tornado.application", /cannot combine origins: "\*" with credentials: true.*; no CORS headers are sent/, () => request("null"));
+      for (const { response } of [first, await request("https://evil.example"), await request("null", "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: X-Anything\r\n")]) {
+        expect(response.header("Access-Control-Allow-Origin")).toBeUndefined();
+        expect(response.header("Access-Control-Allow-Credentials")).toBeUndefined();
+        expect(response.header("Access-Control-Allow-Headers")).toBeUndefined();
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
