@@ -3,6 +3,8 @@
  * header node cannot send never leaves a request unanswered, and redirects stay on the site.
  */
 
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -304,6 +306,78 @@ describe('Application setting cors: { origins: "*", credentials: true }', () => 
       }
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe("an error nobody catches, in a serving process", () => {
+  const fixture = new URL("./fixtures/stray-errors.ts", import.meta.url).pathname;
+
+  // Starts the fixture in its own process; resolves once it serves (or has exited).
+  function start(mode: string): { child: ChildProcess; port: Promise<number>; stderr: () => string; exit: Promise<number | null> } {
+    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fixture, mode], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const port = new Promise<number>((resolve, reject) => {
+      child.stdout!.on("data", (d) => {
+        stdout += d;
+        if (stdout.includes("\n")) resolve(JSON.parse(stdout.split("\n")[0]!).port);
+      });
+      child.once("exit", () => reject(new Error(`exited before serving:\n${stderr}`)));
+    });
+    const exit = once(child, "exit").then(([code]) => code as number | null);
+    return { child, port, stderr: () => stderr, exit };
+  }
+
+  const get = async (port: number, path: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return `${res.status} ${await res.text()}`;
+  };
+
+  it("is logged on tornado.application with its route, and the server goes on answering", async () => {
+    const app = start("serve");
+    try {
+      const port = await app.port;
+      const logged = async (text: string) => {
+        const deadline = Date.now() + 10_000;
+        while (!app.stderr().includes(text) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      };
+      // The first stray error turns request tracking on (it costs speed): it has no route yet.
+      expect(await get(port, "/timer/1")).toBe("200 timer set");
+      await logged("thrown in a timer for 1");
+      expect(app.stderr()).toContain("Uncaught exception in a callback (request not known: requests are tracked from now on)");
+      expect(await get(port, "/timer/7")).toBe("200 timer set");
+      expect(await get(port, "/reject")).toBe("200 rejected");
+      await logged("thrown in a timer for 7");
+      await logged("never awaited");
+      const stderr = app.stderr();
+      expect(stderr).toMatch(/\[E \d{6} [\d:]{8} tornado\.application\] Uncaught exception in a callback \(route \/timer\/\(\\d\+\), GET \/timer\/7 \(127\.0\.0\.1\)\): the server goes on serving\nError: thrown in a timer for 7/);
+      expect(stderr).toMatch(/\[E \d{6} [\d:]{8} tornado\.application\] Unhandled promise rejection \(route \/reject, GET \/reject \(127\.0\.0\.1\)\): the server goes on serving\nError: rejected, never awaited/);
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => get(port, i % 2 ? "/ok" : `/timer/${i}`)));
+      expect(answers.filter((a) => a === "200 ok")).toHaveLength(10);
+      expect(await get(port, "/ok")).toBe("200 ok");
+      expect(app.child.exitCode).toBeNull();
+    } finally {
+      app.child.kill();
+      await app.exit;
+    }
+  });
+
+  it("still ends a process that serves nothing, or that gave node's default back", async () => {
+    const script = start("script");
+    expect(await script.exit).toBe(1);
+    expect(script.stderr()).toContain("thrown in a timer, no server");
+    expect(script.stderr()).not.toContain("tornado.application");
+    await script.port.catch(() => {});
+    const unguarded = start("unguarded");
+    try {
+      const port = await unguarded.port;
+      expect(await get(port, "/timer/1")).toBe("200 timer set");
+      expect(await unguarded.exit).toBe(1);
+      expect(unguarded.stderr()).toContain("thrown in a timer for 1");
+    } finally {
+      unguarded.child.kill();
     }
   });
 });
