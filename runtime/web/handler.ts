@@ -1071,6 +1071,19 @@ export class RequestHandler {
         if (pending) await pending;
       } catch (inner) {
         appLog.error("Exception in exception handler", inner);
+        // Whatever failed (an HTTPError with a status that cannot answer, say), the client gets
+        // an answer and the request leaves the server's in-flight count.
+        if (!this.done) {
+          try {
+            this.clear();
+            this.setStatus(500);
+            this.finish();
+          } catch (last) {
+            appLog.error("Cannot finish the request; closing its connection", last);
+            if (!this.done) connection?.abort?.();
+            connection?.finish();
+          }
+        }
       }
     }
     if (this.onFinishResult) {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Application, RedirectHandler, RequestHandler, StaticFileHandler, createTestServer, expectLog } from "../../runtime/index.js";
+import { Application, HTTPError, RedirectHandler, RequestHandler, StaticFileHandler, createTestServer, expectLog } from "../../runtime/index.js";
 import { captureLogs } from "../helpers/logs.js";
 import { RawConnection, rawRequest } from "../helpers/raw.js";
 import { servePerTest } from "../helpers/serve.js";
@@ -162,6 +162,25 @@ describe("RequestHandler.setStatus(status)", () => {
     expect((await conn.readResponse()).status).toBe(204);
     expect(thrown).toHaveLength(3);
     expect(thrown[0]).toMatch(/1xx is an interim response/);
+  });
+
+  it("answers 500 to an HTTPError or sendError with a 1xx, or another status that cannot answer", async () => {
+    class Thrower extends RequestHandler {
+      get() {
+        const status = Number(this.getArgument("s"));
+        if (this.getArgument("send", null) !== null) return this.sendError(status);
+        throw new HTTPError(status);
+      }
+    }
+    const t = await serve([["/e", Thrower]]);
+    const conn = await RawConnection.open(t.port);
+    for (const query of ["s=101", "s=100&send=1", "s=42"]) {
+      await conn.write(`GET /e?${query} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const { result: response, messages } = await failing(() => conn.readResponse(5000));
+      expect(response.status).toBe(500);
+      expect(messages.some((m) => /Exception in exception handler|Uncaught exception GET \/e/.test(m))).toBe(true);
+    }
+    expect(t.server.requestsInFlight).toBe(0);
   });
 });
 
