@@ -195,11 +195,9 @@ export class RequestHandler {
    * this.setStatus(299, "Partly Done");
    */
   setStatus(status: number, reason?: string): void {
-    if (!Number.isInteger(status) || status < 100 || status > 999) {
-      throw new RangeError(`Invalid HTTP status ${status}: use an integer from 200 to 999`);
-    }
-    if (status < 200) {
-      throw new RangeError(`Invalid HTTP status ${status}: a 1xx is an interim response, not an answer; use an integer from 200 to 999`);
+    if (!Number.isInteger(status) || status < 200 || status > 999) {
+      const interim = status >= 100 && status < 200 ? " (a 1xx is an interim response, not an answer)" : "";
+      throw new RangeError(`Invalid HTTP status ${status}${interim}: use an integer from 200 to 999`);
     }
     this.statusCode = status;
     if (reason === undefined) this.reasonPhrase = responses[status] ?? "Unknown";

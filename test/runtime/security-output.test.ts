@@ -136,6 +136,24 @@ describe("RequestHandler.redirect(url) and header values beyond Latin-1", () => 
   });
 });
 
+describe("RequestHandler.setCookie on an upgrade request", () => {
+  it("refuses an attribute or value above U+00FF (500, no injected header)", async () => {
+    class Cookie extends RequestHandler {
+      get() {
+        if (this.getArgument("in", "path") === "path") this.setCookie("a", "b", { path: "/\u010d\u010aSet-Cookie: sid=evil" });
+        else this.setCookie("a", "\u010d\u010aSet-Cookie:");
+      }
+    }
+    const t = await serve([["/c", Cookie]]);
+    for (const where of ["path", "value"]) {
+      const { result, errors } = await failing(() => rawRequest(t.port, `GET /c?in=${where} HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`));
+      expect(result.response.status).toBe(500);
+      expect(result.response.header("Set-Cookie")).toBeUndefined();
+      expect((errors[0] as { code?: string }).code).toBe("ERR_INVALID_COOKIE");
+    }
+  });
+});
+
 describe("RequestHandler.setStatus(status)", () => {
   it("refuses a 1xx: it is never sent as the answer on a keep-alive connection", async () => {
     const thrown: string[] = [];
