@@ -8,8 +8,9 @@
  *
  * Knowing the request means carrying it through every timer and promise its handler starts
  * (an `AsyncLocalStorage`), which on Node 20 costs about a tenth of the CPU of a small request.
- * So it is on from the start only under `tornado dev`; elsewhere it starts with the first
- * stray error, which is logged without its request (its stack still shows where it came from).
+ * So it is on from the start only under `tornado dev` (or with `trackRequests`); elsewhere it
+ * starts with the first stray error, which is logged without its request (its stack still
+ * shows where it came from).
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -45,14 +46,27 @@ function onUnhandledRejection(reason: unknown): void {
 }
 
 /**
+ * Options for `installProcessGuards`.
+ *
+ * @example
+ * installProcessGuards({ trackRequests: true });
+ */
+export interface ProcessGuardOptions {
+  /** Name the route and request of the very first stray error too, at some CPU cost per request. */
+  trackRequests?: boolean;
+}
+
+/**
  * Makes this process log uncaught exceptions and unhandled rejections on
  * `tornado.application` and keep running, instead of exiting. Idempotent; `HTTPServer`
- * calls it when it starts listening, so an app never needs to.
+ * calls it when it starts listening, so an app only calls it for `trackRequests`.
  *
  * @example
  * installProcessGuards(); // a throw in a timer is now a log line, not the end of the process
+ * installProcessGuards({ trackRequests: true }); // and every such line names its request
  */
-export function installProcessGuards(): void {
+export function installProcessGuards(options: ProcessGuardOptions = {}): void {
+  if (options.trackRequests) tracking = true;
   if (installed) return;
   installed = true;
   process.on("uncaughtException", onUncaughtException);

@@ -401,6 +401,21 @@ describe("an error nobody catches, in a serving process", () => {
     }
   });
 
+  it("names the request of the first one too with installProcessGuards({ trackRequests: true })", async () => {
+    const app = start("tracked");
+    try {
+      const port = await app.port;
+      expect(await get(port, "/timer/3")).toBe("200 timer set");
+      const deadline = Date.now() + 10_000;
+      while (!app.stderr().includes("thrown in a timer for 3") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(app.stderr()).toContain("Uncaught exception in a callback (route /timer/(\\d+), GET /timer/3 (127.0.0.1)): the server goes on serving");
+      expect(await get(port, "/ok")).toBe("200 ok");
+    } finally {
+      app.child.kill();
+      await app.exit;
+    }
+  });
+
   it("still ends a process that serves nothing, or that gave node's default back", async () => {
     const script = start("script");
     expect(await script.exit).toBe(1);
