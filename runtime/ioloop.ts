@@ -22,6 +22,7 @@ import { WorkerPool, type ModuleTask } from "./ioloop/executor.js";
 
 export { ExecutorError, type ExecutorErrorCode, type ModuleTask } from "./ioloop/executor.js";
 export { PeriodicCallback } from "./ioloop/periodic.js";
+export { installProcessGuards, removeProcessGuards, type ProcessGuardOptions } from "./ioloop/process-guard.js";
 
 /**
  * What `callLater` and `callAt` return: pass it to `removeTimeout` to cancel the call.

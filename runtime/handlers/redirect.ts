@@ -2,6 +2,7 @@
 
 import { urlEscape } from "../escape.js";
 import type { ArgumentMap } from "../httputil/body.js";
+import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
 
 /**
@@ -17,6 +18,8 @@ export interface RedirectHandlerArgs {
   permanent?: boolean;
 }
 
+// Browsers read `//host` (and `/\host`) as another site's address.
+const SCHEME_RELATIVE = /^[/\\]{2}/;
 // `{{` and `}}` are literal braces; `{}` is the next group, `{0}` a group by number, `{name}` by name.
 const FIELD = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
 
@@ -30,6 +33,8 @@ const FIELD = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
  * - Each group value is percent-encoded as `reverseUrl` does (`/` kept), so the new URL holds
  *   the same path the client sent; a group that did not match is empty.
  * - The request's query arguments are appended to the new URL's query (before any `#fragment`).
+ * - A target that the groups turn into a scheme-relative URL (`/{0}` with `/r//evil.com` or
+ *   `/r/%2Fevil.com` gives `//evil.com`, another site) is a 403, never sent: an open redirect.
  * - Other methods are a 405.
  *
  * @example
@@ -65,6 +70,9 @@ export class RedirectHandler extends RequestHandler {
    */
   get(...groups: (string | null)[]): void {
     let target = formatTarget(this.url, groups, this.pathKwargs);
+    if (SCHEME_RELATIVE.test(target) && !SCHEME_RELATIVE.test(this.url)) {
+      throw new HTTPError(403, `RedirectHandler target ${JSON.stringify(target)} would leave the site`);
+    }
     const query = this.request.queryArguments;
     if (Object.keys(query).length > 0) target = appendQuery(target, query);
     this.redirect(target, this.permanent);

@@ -24,6 +24,11 @@ export interface StaticFileHandlerArgs {
   path: string;
   /** The file served for a directory, such as `index.html` (default: none, a directory is a 403). */
   defaultFilename?: string;
+  /**
+   * Serve files and folders whose name starts with a dot (`.env`, `.git/`, `.well-known/`).
+   * Default false: they are a 404, as if absent.
+   */
+  serveDotfiles?: boolean;
 }
 
 /**
@@ -68,6 +73,8 @@ function withTrailingSep(directory: string): string {
  *   inside the directory pointing out of it) is a 403; a missing file (or a NUL byte) a 404;
  *   a directory without `defaultFilename` a 403. A directory requested without its trailing
  *   slash is a 301 to the slashed path when `defaultFilename` is set.
+ * - A path with a name starting with a dot (`.env`, `.git/config`) is a 404 unless the
+ *   `serveDotfiles` init argument is true (Tornado serves them).
  * - `Etag` is the file's version: the SHA-512 of its content for files up to `hashMaxSize`
  *   bytes, otherwise its size and modification time (Tornado hashes every file). Versions are
  *   computed once per file and cached (Tornado's behaviour: a file changed in place keeps its
@@ -104,6 +111,8 @@ export class StaticFileHandler extends RequestHandler {
   root = "";
   /** The file served for a directory, if any. */
   defaultFilename: string | undefined;
+  /** Whether names starting with a dot are served (the `serveDotfiles` init argument). */
+  serveDotfiles = false;
   /** The requested path inside `root`, as `parseUrlPath` returned it. */
   path = "";
   /** The file's absolute path once validated (`null` after a redirect). */
@@ -125,6 +134,7 @@ export class StaticFileHandler extends RequestHandler {
     }
     this.root = initArgs.path;
     this.defaultFilename = initArgs.defaultFilename;
+    this.serveDotfiles = initArgs.serveDotfiles === true;
   }
 
   /**
@@ -165,6 +175,10 @@ export class StaticFileHandler extends RequestHandler {
     if (urlPath.includes("\0")) throw new HTTPError(404, "NUL byte in static path");
     if (urlPath.includes("\\")) throw new HTTPError(403, `${urlPath} has a backslash`);
     this.path = this.parseUrlPath(urlPath);
+    // `.` and `..` are not names; `..` is refused below as leaving the root.
+    if (!this.serveDotfiles && this.path.split(/[/\\]/).some((name) => name.startsWith(".") && name !== "." && name !== "..")) {
+      throw new HTTPError(404, `${this.path} is a dotfile (the serveDotfiles init argument is off)`);
+    }
     const absolutePath = handlerClass.getAbsolutePath(this.root, this.path);
     this.absolutePath = await this.validateAbsolutePath(this.root, absolutePath);
     if (this.absolutePath === null) return;
@@ -299,12 +313,12 @@ export class StaticFileHandler extends RequestHandler {
   /**
    * Checks the path and returns the file to serve: 403 outside `root` (a symbolic link
    * included), 404 when missing, 403 for a directory (or its `defaultFilename`, with a 301 to
-   * add the trailing slash first; it then returns `null`). Override to refuse more (dotfiles,
+   * add the trailing slash first; it then returns `null`). Override to refuse more (source maps,
    * say), and call `super`.
    *
    * @example
    * override async validateAbsolutePath(root: string, absolutePath: string) {
-   *   if (basename(absolutePath).startsWith(".")) throw new HTTPError(404);
+   *   if (absolutePath.endsWith(".map")) throw new HTTPError(404); // no source maps in production
    *   return super.validateAbsolutePath(root, absolutePath);
    * }
    */

@@ -3,6 +3,8 @@
  * them all on SIGTERM without the app having to hand them over.
  */
 
+import { installProcessGuards } from "../ioloop/process-guard.js";
+
 /**
  * A server that can be closed gracefully.
  *
@@ -16,13 +18,15 @@ export interface ClosableServer {
 const live = new Set<ClosableServer>();
 
 /**
- * Records a server as listening (`HTTPServer.listen` calls it).
+ * Records a server as listening (`HTTPServer.listen` calls it). A process with a listening
+ * server logs uncaught errors instead of exiting on them (see `installProcessGuards`).
  *
  * @example
  * trackServer(this);
  */
 export function trackServer(server: ClosableServer): void {
   live.add(server);
+  installProcessGuards();
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 
 import type { Socket } from "node:net";
+import { installProcessGuards } from "../ioloop/process-guard.js";
 
 /**
  * The environment variable a supervisor sets to the port it owns.
@@ -66,6 +67,7 @@ function onMessage(message: Message, handle?: unknown): void {
  * attachToSupervisor(this);
  */
 export function attachToSupervisor(server: SupervisedServer): void {
+  installProcessGuards();
   if (servers.length === 0) {
     // Connections arrive over the IPC channel: it keeps this process alive between them.
     process.channel?.ref();

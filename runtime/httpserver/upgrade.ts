@@ -10,7 +10,7 @@
 import { ServerResponse, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { HTTPInputError } from "../httputil/body.js";
-import type { HTTPHeaders } from "../httputil/headers.js";
+import { isSafeHeaderValue, type HTTPHeaders } from "../httputil/headers.js";
 import type { HTTPConnection } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 
@@ -186,18 +186,26 @@ export class UpgradeConnection implements HTTPConnection {
     this.host.done();
   }
 
+  // Throws before writing anything when a value could not go out as it is (as node's
+  // writeHead() does on the other path): the head is written as Latin-1, where a character
+  // above U+00FF would lose its high byte and U+010D U+010A would become CR LF.
   private writeHead(status: number, reason: string, headers: HTTPHeaders): void {
-    this.started = true;
+    if (!isSafeHeaderValue(reason)) throw new TypeError(`Unsafe reason phrase ${JSON.stringify(reason)}`);
     let head = `HTTP/1.1 ${status} ${reason}\r\n`;
     const flat = headers.toFlat();
     let hasDate = false;
     for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i]!;
+      const value = flat[i + 1]!;
+      if (!isSafeHeaderValue(name) || /[\s:]/.test(name) || !isSafeHeaderValue(value)) {
+        throw new TypeError(`Unsafe response header ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
+      }
       const lower = name.toLowerCase();
       if (lower === "connection" || lower === "transfer-encoding") continue;
       if (lower === "date") hasDate = true;
-      head += `${name}: ${flat[i + 1]!}\r\n`;
+      head += `${name}: ${value}\r\n`;
     }
+    this.started = true;
     if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
     this.socket.write(`${head}Connection: close\r\n\r\n`, "latin1");
   }

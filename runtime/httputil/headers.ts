@@ -15,22 +15,40 @@ export type HTTPHeadersInit =
 // RFC 9110 §5.1 token characters.
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Control characters other than tab can never appear in a field value (RFC 9110 §5.5); CR and
-// LF in particular would let a value inject headers.
-const FORBIDDEN_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
+// LF in particular would let a value inject headers. A head goes out as Latin-1, one byte per
+// character: a character above U+00FF has no byte, and writing it as Latin-1 keeps only its low
+// byte (U+010A becomes LF), so it is refused too.
+const FORBIDDEN_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
 
 /**
  * Throws a `TypeError` unless `name` is a valid header name and `value` has no control
- * character (so no CR/LF header injection can pass through).
+ * character and no character above U+00FF (so no CR/LF header injection can pass through,
+ * not even as the low byte of a wider character).
  *
  * @example
  * assertValidHeader("X-Trace", "abc");      // fine
  * assertValidHeader("X-Trace", "a\r\nb: c"); // throws TypeError
+ * assertValidHeader("X-Name", "中");         // throws TypeError: encode it first
  */
 export function assertValidHeader(name: string, value: string): void {
   if (!FIELD_NAME.test(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}`);
   if (FORBIDDEN_VALUE_CHAR.test(value)) {
-    throw new TypeError(`Unsafe header value ${JSON.stringify(value)} for ${name}: control characters are not allowed`);
+    throw new TypeError(
+      `Unsafe header value ${JSON.stringify(value)} for ${name}: control characters and characters above U+00FF are not allowed (percent-encode a URL, encodeURIComponent() other text)`,
+    );
   }
+}
+
+/**
+ * Whether `value` may go out in a response head as it is: no control character but tab, no
+ * character above U+00FF. The last check before a head is written.
+ *
+ * @example
+ * isSafeHeaderValue("text/html") // true
+ * isSafeHeaderValue("a\u010ab")  // false
+ */
+export function isSafeHeaderValue(value: string): boolean {
+  return !FORBIDDEN_VALUE_CHAR.test(value);
 }
 
 /**

@@ -98,7 +98,7 @@ export interface HTTPServerRequestInit {
 export class HTTPServerRequest {
   /** `GET`, `POST`, … */
   readonly method: string;
-  /** The request target as sent: path and query. */
+  /** The request target as sent: path and query (or, in absolute form, the whole URL). */
   readonly uri: string;
   /** `HTTP/1.1` or `HTTP/1.0`. */
   readonly version: string;
@@ -125,6 +125,10 @@ export class HTTPServerRequest {
   private readonly startTime = performance.now();
   private finishTime: number | undefined;
   private abort: AbortController | undefined;
+  // An absolute-form target's host, which wins over the Host header (RFC 9112 §3.2.2).
+  private readonly targetHost: string | undefined;
+  // The target in origin form: path and query.
+  private readonly originForm: string;
 
   constructor(init: HTTPServerRequestInit = {}) {
     this.method = init.method ?? "GET";
@@ -137,20 +141,29 @@ export class HTTPServerRequest {
     this.protocol = init.protocol ?? "http";
     this.connection = init.connection;
     this.raw = init.raw;
-    const q = this.uri.indexOf("?");
-    let path = q < 0 ? this.uri : this.uri.slice(0, q);
-    // Absolute-form targets (RFC 9112 §3.2.2) route by their path.
-    if (path.startsWith("http://") || path.startsWith("https://")) {
-      const slash = path.indexOf("/", path.indexOf("//") + 2);
-      path = slash < 0 ? "/" : path.slice(slash);
+    // Absolute form (`GET http://example.com/p?q HTTP/1.1`, RFC 9112 §3.2.2): the path and
+    // query come from the target, and so does the host.
+    const absolute = ABSOLUTE_FORM.exec(this.uri);
+    if (absolute !== null) {
+      if (VALID_AUTHORITY.test(absolute[1]!)) this.targetHost = absolute[1];
+      this.originForm = absolute[2]!.startsWith("/") ? absolute[2]! : "/" + absolute[2]!;
+    } else {
+      this.originForm = this.uri;
     }
-    this.path = path;
-    this.query = q < 0 ? "" : this.uri.slice(q + 1);
+    const q = this.originForm.indexOf("?");
+    this.path = q < 0 ? this.originForm : this.originForm.slice(0, q);
+    this.query = q < 0 ? "" : this.originForm.slice(q + 1);
   }
 
-  /** The `Host` header, or `127.0.0.1` for HTTP/1.0 without one. @example this.request.host // "example.com:8080" */
+  /**
+   * The `Host` header (the target's host for an absolute-form target, as RFC 9112 §3.2.2
+   * says), or `127.0.0.1` for HTTP/1.0 without one.
+   *
+   * @example
+   * this.request.host // "example.com:8080"
+   */
   get host(): string {
-    return this.headers.get("Host") ?? "127.0.0.1";
+    return this.targetHost ?? this.headers.get("Host") ?? "127.0.0.1";
   }
 
   /** `host` without its port, lower-case. @example this.request.hostName // "example.com" */
@@ -301,13 +314,13 @@ export class HTTPServerRequest {
   }
 
   /**
-   * The full URL: protocol, host and URI.
+   * The full URL: protocol, host, path and query (also for an absolute-form target).
    *
    * @example
    * this.request.fullUrl() // "http://localhost:8888/users?page=2"
    */
   fullUrl(): string {
-    return `${this.protocol}://${this.host}${this.uri}`;
+    return `${this.protocol}://${this.host}${this.originForm}`;
   }
 
   /**
@@ -330,6 +343,10 @@ export class HTTPServerRequest {
 }
 
 const EMPTY = Buffer.alloc(0);
+// `scheme://authority` then the rest (path and query); the scheme is case-insensitive.
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
+// A host and optional port (RFC 3986 reg-name or IP literal): no userinfo, nothing empty.
+const VALID_AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+;=]+|\[[0-9A-Fa-f:.]+\])(?::\d*)?$/;
 
 /**
  * Splits `host:port` into its parts; the port is `null` when absent; IPv6 literals keep their

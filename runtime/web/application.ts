@@ -4,12 +4,13 @@ import { staticRoutes } from "../handlers/routes.js";
 import { StaticFileHandler } from "../handlers/static.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
+import { runForRequest } from "../ioloop/process-guard.js";
 import { accessLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
 import { HTTPError } from "./errors.js";
 import type { TemplateLoader } from "../template/loader.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
-import type { CorsOptions } from "./cors.js";
+import { assertSafeCorsOptions, type CorsOptions } from "./cors.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
 import type { CookieOptions } from "./cookies.js";
 import type { CookieSecret } from "./signing.js";
@@ -140,6 +141,7 @@ export class Application {
 
   constructor(routes: readonly RouteSpec[] = [], settings: ApplicationSettings = {}) {
     this.settings = { ...settings };
+    if (this.settings.cors !== undefined) assertSafeCorsOptions(this.settings.cors);
     if (this.settings.debug) this.settings.serveTraceback ??= true;
     // static files: with staticPath, Tornado's three static routes go in front of the app's.
     if (this.settings.staticPath) this.settings.staticHandlerClass ??= StaticFileHandler;
@@ -170,14 +172,14 @@ export class Application {
     if (found !== null) {
       const handler = new found.rule.handlerClass(this, request);
       const run = () => handler._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
-      void (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run());
+      void runForRequest(found.rule.pattern, request, () => (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run()));
       return;
     }
     const fallback = this.settings.defaultHandlerClass;
     if (fallback !== undefined) {
       const handler = new fallback(this, request);
       const run = () => handler._execute(this.settings.defaultHandlerArgs, [], {});
-      void (this.monitor ? this.monitor.run(handler, "(default handler)", run) : run());
+      void runForRequest("(default handler)", request, () => (this.monitor ? this.monitor.run(handler, "(default handler)", run) : run()));
     } else {
       void new ErrorHandler(this, request)._execute({ statusCode: 404 }, [], {});
     }

@@ -32,7 +32,9 @@ export interface CorsOptions {
   exposeHeaders?: readonly string[];
   /**
    * Allow cookies and HTTP authentication (`Access-Control-Allow-Credentials: true`). The
-   * origin is then always echoed, never `*`, as the standard requires.
+   * origin is then always echoed, never `*`, as the standard requires. Needs a list of origins
+   * or a function: with `origins: "*"` it is refused (`new Application` throws), since any
+   * site could then act with the visitor's cookies.
    */
   credentials?: boolean;
   /** `Access-Control-Max-Age`: how many seconds a browser may cache a preflight answer. */
@@ -91,11 +93,29 @@ function policyFor(options: CorsOptions): CorsPolicy {
   return policy;
 }
 
+/**
+ * Throws a `TypeError` for a `cors` setting that would let any site act with the visitor's
+ * cookies: `origins: "*"` with `credentials: true`. `new Application` calls it.
+ *
+ * @example
+ * assertSafeCorsOptions({ origins: ["https://app.example"], credentials: true }); // fine
+ * assertSafeCorsOptions({ origins: "*", credentials: true });                     // throws
+ */
+export function assertSafeCorsOptions(options: CorsOptions): void {
+  const { origins, credentials } = (options ?? {}) as Partial<CorsOptions>;
+  if (origins === "*" && credentials === true) {
+    throw new TypeError(
+      'The cors setting cannot combine origins: "*" with credentials: true (any site, even a sandboxed "null" origin, could then make requests with the visitor\'s cookies): list the origins allowed, e.g. origins: ["https://app.example"], or give a function that decides',
+    );
+  }
+}
+
 function buildPolicy(options: CorsOptions): CorsPolicy {
   const origins = (options as Partial<CorsOptions> | null)?.origins;
   if (origins !== "*" && typeof origins !== "function" && !Array.isArray(origins)) {
     throw new TypeError('The cors setting needs origins: "*", a list of origins, or a function (origin) => boolean');
   }
+  assertSafeCorsOptions(options);
   if (options.maxAge !== undefined && !(Number.isFinite(options.maxAge) && options.maxAge >= 0)) {
     throw new TypeError(`The cors setting's maxAge is in seconds, a number of 0 or more, not ${String(options.maxAge)}`);
   }
@@ -123,7 +143,7 @@ function buildPolicy(options: CorsOptions): CorsPolicy {
   }
   return {
     allows,
-    wildcard: origins === "*" && !options.credentials,
+    wildcard: origins === "*",
     credentials: options.credentials === true,
     methods: joined("methods", options.methods),
     headers: joined("headers", options.headers),

@@ -18,6 +18,8 @@ import { clearingOptions, formatSetCookie, putSetCookie, requestCookies, type Cl
 import { createSignedValue, decodeSignedValue, getSignatureKeyVersion, type CookieSecret } from "./signing.js";
 import { checkXsrfToken, encodeXsrfToken, readXsrfCookie, xsrfInput, type RawXsrfToken } from "./xsrf.js";
 import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
+import { respondSafely } from "./respond.js";
+import { encodeLocation } from "./location.js";
 
 /**
  * A handler class, as routes take it.
@@ -184,15 +186,18 @@ export class RequestHandler {
 
   /**
    * Sets the response status; the reason defaults to the standard phrase (`Unknown` for a code
-   * without one), and a reason with control characters or `<` becomes `Unknown`.
+   * without one), and a reason with control characters or `<` becomes `Unknown`. A code outside
+   * 200–999 throws a `RangeError`: a 1xx is an interim response the server sends itself
+   * (`100 Continue`, and `101` when a `WebSocketHandler` switches protocols), never an answer.
    *
    * @example
    * this.setStatus(201);
    * this.setStatus(299, "Partly Done");
    */
   setStatus(status: number, reason?: string): void {
-    if (!Number.isInteger(status) || status < 100 || status > 999) {
-      throw new RangeError(`Invalid HTTP status ${status}: use an integer from 100 to 999`);
+    if (!Number.isInteger(status) || status < 200 || status > 999) {
+      const interim = status >= 100 && status < 200 ? " (a 1xx is an interim response, not an answer)" : "";
+      throw new RangeError(`Invalid HTTP status ${status}${interim}: use an integer from 200 to 999`);
     }
     this.statusCode = status;
     if (reason === undefined) this.reasonPhrase = responses[status] ?? "Unknown";
@@ -645,12 +650,18 @@ export class RequestHandler {
     if (!connection) throw new Error("flush() needs a request that came from a server");
     const chunk = this.takeBuffer();
     if (!this.headersSent) {
-      this.headersSent = true;
       const settings = this.settings;
       if (settings.compressResponse || settings.cors) {
         this.bodyEncoder = startTransformedStream(connection, this.request, settings, this.statusCode, this.headers);
       }
-      connection.writeHeaders(this.statusCode, this.reasonPhrase, this.headers);
+      // A head the connection refuses throws with nothing sent: the error becomes a 500.
+      try {
+        connection.writeHeaders(this.statusCode, this.reasonPhrase, this.headers);
+      } catch (e) {
+        this.bodyEncoder = null;
+        throw e;
+      }
+      this.headersSent = true;
     }
     if (this.bodyEncoder !== null) return this.bodyEncoder.write(chunk);
     if (chunk !== null && byteLength(chunk) > 0) await connection.write(chunk);
@@ -696,7 +707,7 @@ export class RequestHandler {
       this.done = true;
       const settings = this.settings;
       if (settings.compressResponse || settings.cors) sendTransformed(connection, this.request, settings, status, this.reasonPhrase, this.headers, body);
-      else connection?.respond(status, this.reasonPhrase, this.headers, body);
+      else if (!respondSafely(connection, this.request, status, this.reasonPhrase, this.headers, body)) this.statusCode = 500;
     } else {
       const body = this.takeBuffer();
       this.done = true;
@@ -714,6 +725,16 @@ export class RequestHandler {
     } catch (e) {
       appLog.error("Exception in onFinish", e);
     }
+  }
+
+  /**
+   * Records the `101 Switching Protocols` that `WebSocketHandler` has written itself (for the
+   * access log); `setStatus()` refuses every 1xx.
+   * @internal
+   */
+  protected _switchedProtocols(): void {
+    this.statusCode = 101;
+    this.reasonPhrase = "Switching Protocols";
   }
 
   /**
@@ -735,7 +756,9 @@ export class RequestHandler {
   }
 
   /**
-   * Redirects to `url`: 302, 301 when `permanent`, or any 3xx given as `status`.
+   * Redirects to `url`: 302, 301 when `permanent`, or any 3xx given as `status`. Characters
+   * beyond ASCII are percent-encoded as UTF-8 (`/café` → `/caf%C3%A9`); a control character
+   * throws a `TypeError`.
    *
    * @example
    * this.redirect("/login?next=" + encodeURIComponent(this.request.uri));
@@ -746,7 +769,7 @@ export class RequestHandler {
     const code = status ?? (permanent ? 301 : 302);
     if (code < 300 || code > 399) throw new RangeError(`redirect() needs a 3xx status, not ${code}`);
     this.setStatus(code);
-    this.setHeader("Location", url);
+    this.setHeader("Location", encodeLocation(url));
     this.finish();
   }
 
@@ -1047,6 +1070,19 @@ export class RequestHandler {
         if (pending) await pending;
       } catch (inner) {
         appLog.error("Exception in exception handler", inner);
+        // Whatever failed (an HTTPError with a status that cannot answer, say), the client gets
+        // an answer and the request leaves the server's in-flight count.
+        if (!this.done) {
+          try {
+            this.clear();
+            this.setStatus(500);
+            this.finish();
+          } catch (last) {
+            appLog.error("Cannot finish the request; closing its connection", last);
+            if (!this.done) connection?.abort?.();
+            connection?.finish();
+          }
+        }
       }
     }
     if (this.onFinishResult) {

@@ -13,6 +13,7 @@ import { StreamClosedError } from "../iostream.js";
 import { appLog } from "../log.js";
 import type { ApplicationSettings } from "./application.js";
 import { addCorsHeaders, addVary } from "./cors.js";
+import { respondSafely } from "./respond.js";
 
 // Tornado's GZipContentEncoding.CONTENT_TYPES: compressed besides every text/* type.
 const COMPRESSIBLE_TYPES = new Set([
@@ -117,13 +118,14 @@ export function sendTransformed(
   transformHeaders(request, settings, headers);
   const length = body === null ? 0 : byteLength(body);
   if (!settings.compressResponse || length < GZIP_MIN_LENGTH || !mayGzip(request, status, headers)) {
-    connection?.respond(status, reason, headers, body);
+    respondSafely(connection, request, status, reason, headers, body);
     return;
   }
   headers.put("Content-Encoding", "gzip");
+  // Also called from zlib's callback, where a throw would end the process: respondSafely never throws.
   const send = (encoded: Buffer) => {
     headers.put("Content-Length", String(encoded.length));
-    connection?.respond(status, reason, headers, encoded);
+    respondSafely(connection, request, status, reason, headers, encoded);
   };
   if (length < THREAD_POOL_LENGTH) {
     send(gzipSync(body!, { level: GZIP_LEVEL }));

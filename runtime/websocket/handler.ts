@@ -128,7 +128,7 @@ export class WebSocketHandler extends RequestHandler {
     const ws = this.acceptUpgrade(connection, selected, compression);
     if (typeof ws === "string") return this.refuse(400, ws);
     this.clearHeader("Content-Type");
-    this.setStatus(101);
+    this._switchedProtocols();
     this.finish();
     const session = new WebSocketSession(ws, this.sessionDelegate(), { interval: this.pingInterval, timeout: this.pingTimeout });
     this.session = session;

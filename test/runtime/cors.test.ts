@@ -69,11 +69,17 @@ describe("Application setting cors, on responses", () => {
   });
 
   it('echoes the origin instead of "*" when credentials are allowed', async () => {
-    const t = await serve({ origins: "*", credentials: true });
+    const t = await serve({ origins: [APP, EVIL], credentials: true });
     const res = await t.fetch("/items", { headers: { Origin: EVIL } });
     expect(res.headers.get("access-control-allow-origin")).toBe(EVIL);
     expect(res.headers.get("access-control-allow-credentials")).toBe("true");
     expect(res.headers.get("vary")).toBe("Origin");
+  });
+
+  it('refuses origins "*" with credentials when the Application is made', () => {
+    expect(() => new Application([], { cors: { origins: "*", credentials: true } })).toThrow(
+      /cannot combine origins: "\*" with credentials: true .*list the origins allowed/,
+    );
   });
 
   it("asks a function about each origin", async () => {
