@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadDotenv, parseDotenv } from "../../src/dev/env.js";
+import { loadDotenv, parseDotenv } from "../../src/cli/env.js";
 import { formatAppError } from "../../src/dev/messages.js";
 import { isIgnoredPath, watchApp, watchedPaths } from "../../src/dev/watch.js";
 import { tempDir } from "../helpers/cli.js";
