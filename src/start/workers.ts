@@ -133,7 +133,7 @@ export function runWorkers(options: { count: number; env: NodeJS.ProcessEnv; dra
       if (beforeListening && !anyListened) {
         // No worker ever served: every replacement would fail the same way.
         if (error !== "") process.stderr.write(`${error}\n`);
-        say(style.red(`the app failed to start (a worker exited with ${how} before listening); stopping`));
+        say(style.red(`the app failed to start in its workers (${how}): stopping`));
         stopping = true;
         failed = true;
         stopAll();
