@@ -139,7 +139,7 @@ describe("watchApp", () => {
     writeFileSync(join(dir, "src/main.ts"), "1");
     const bursts: string[][] = [];
     const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => bursts.push(files.sort()), 100);
-    const ready = new Promise((resolve) => watcher.once("ready", resolve));
+    const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     // chokidar may say "ready" before every path is watched (missing ones resolve first).
     await ready;
     await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
@@ -159,7 +159,7 @@ describe("watchApp and saves by rename", () => {
     writeFileSync(join(dir, "src/main.ts"), "1");
     const bursts: string[][] = [];
     const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => bursts.push(files));
-    const ready = new Promise((resolve) => watcher.once("ready", resolve));
+    const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     await ready;
     await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
     writeFileSync(join(dir, "src/sedYfpftq"), "2");
