@@ -116,6 +116,32 @@ export class AppProcess extends EventEmitter {
   }
 
   /**
+   * Stops the app for good, quietly: a serving app drains over IPC (its requests in flight get
+   * `timeout` ms) and exits without running its own SIGTERM handler, so Ctrl-C on `tornado dev`
+   * is not followed by the app's "SIGTERM: shutting down"; then whatever it started (its
+   * process group) gets SIGTERM. An app that is not serving yet, or outstays the deadline,
+   * is killed as by `kill()`.
+   *
+   * @example
+   * await app.stop(3000, 3000, console.log);
+   */
+  async stop(timeout: number, grace: number, say: (line: string) => void = () => {}): Promise<void> {
+    const serving = this.state === "serving" || this.state === "draining";
+    if (!serving || !this.child.connected) {
+      await this.kill(grace, say);
+      return;
+    }
+    const exited = new Promise<void>((resolve) => this.once("exit", () => resolve()));
+    this.state = "draining";
+    clearTimeout(this.killTimer);
+    this.child.send({ type: "tornado:drain", timeout });
+    const late = setTimeout(() => void this.kill(grace, say), timeout + 1000);
+    await exited;
+    clearTimeout(late);
+    this.signalGroup("SIGTERM");
+  }
+
+  /**
    * Sends SIGTERM to the app's whole process group, then SIGKILL after `grace` ms if it is
    * still running (saying so). Resolves once it has exited.
    *

@@ -1,23 +1,98 @@
-/** Everything `tornado dev` says, in one place. */
+/** Everything `tornado dev` says, in one place; its own lines fit in 80 columns. */
 
 import { style } from "../cli/output.js";
 
 const tag = () => style.dim("[tornado]");
 
 /**
- * An app's error as a developer wants it: its message and the frames of their own code
- * (`.ts` locations), without the loader's and node's internals.
+ * The width `tornado dev` keeps its own lines within.
  *
  * @example
- * formatAppError(error.stack) // "TransformError: …\n/app/src/app.ts:9:18: ERROR: Unexpected \";\""
+ * fitColumns(line).split("\n").every((l) => l.length <= COLUMNS) // true
  */
-export function formatAppError(text: string): string {
-  return text
+export const COLUMNS = 80;
+
+// "[tornado] " as it shows on screen: continuation lines are indented by as much.
+const TAG_WIDTH = "[tornado] ".length;
+
+const visibleLength = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").length;
+
+/**
+ * A path shortened from the left to at most `max` characters (`…/handlers/health.ts`), so that
+ * the file name, the part a developer reads, stays whole.
+ *
+ * @example
+ * shortenPath("src/very/deep/folder/handlers/health.ts", 24) // "…/handlers/health.ts"
+ */
+export function shortenPath(path: string, max: number): string {
+  if (path.length <= max) return path;
+  const tail = path.slice(path.length - (max - 1));
+  const slash = tail.indexOf("/");
+  return `…${slash > 0 && slash < tail.length - 1 ? tail.slice(slash) : tail}`;
+}
+
+// Word-wraps `text` (which starts a line, or a continuation line after `indent`).
+function wrapWords(text: string, indent: string, first: boolean): string[] {
+  const lines: string[] = [];
+  let current = "";
+  const room = COLUMNS - TAG_WIDTH;
+  for (const rawWord of text.split(" ")) {
+    const word = visibleLength(rawWord) > room ? shortenPath(rawWord, room) : rawWord;
+    const start = lines.length === 0 && first ? "" : indent;
+    const candidate = current === "" ? start + word : `${current} ${word}`;
+    if (current === "" || visibleLength(candidate) <= COLUMNS) current = candidate;
+    else {
+      lines.push(current);
+      current = indent + word;
+    }
+  }
+  lines.push(current);
+  return lines;
+}
+
+/**
+ * Wraps one of `tornado dev`'s lines so that none is wider than `COLUMNS`: at its ` · `
+ * separators first, then between words; continuation lines are indented under the text after
+ * `[tornado]`. A word too long for a line (a deep path) is shortened from the left.
+ *
+ * @example
+ * fitColumns("[tornado] watching src, public, .env, tsconfig.json, package.json · rs + Enter restarts")
+ * // "[tornado] watching src, public, .env, tsconfig.json, package.json\n          rs + Enter restarts"
+ */
+export function fitColumns(line: string): string {
+  if (visibleLength(line) <= COLUMNS) return line;
+  const indent = " ".repeat(TAG_WIDTH);
+  const lines: string[] = [];
+  for (const segment of line.split(" · ")) {
+    const last = lines.length - 1;
+    if (last >= 0 && visibleLength(`${lines[last]} · ${segment}`) <= COLUMNS) lines[last] = `${lines[last]} · ${segment}`;
+    else lines.push(...wrapWords(segment, indent, lines.length === 0));
+  }
+  return lines.join("\n");
+}
+
+/**
+ * An app's error as a developer wants it: its message and the frames of their own code
+ * (`.ts` locations, relative to the app when `root` is given), without the loader's and node's
+ * internals.
+ *
+ * @example
+ * formatAppError(error.stack, "/app") // "TransformError: …\nsrc/app.ts:9:18: ERROR: Unexpected \";\""
+ */
+export function formatAppError(text: string, root?: string): string {
+  const kept = text
     .split("\n")
-    .filter((line) => !/^\s+at /.test(line) || !/node_modules[\\/](esbuild|tsx)[\\/]|node:internal|\(node:/.test(line))
+    .filter((line) => !/^\s+at /.test(line) || !/node_modules[\\/](esbuild|tsx)[\\/]|[\\/]dev[\\/]child\.js:|node:internal|\(node:/.test(line))
     .join("\n")
     .trimEnd();
+  if (root === undefined) return kept;
+  const prefix = root.endsWith("/") ? root : `${root}/`;
+  return kept.split(`file://${prefix}`).join("").split(prefix).join("");
 }
+
+const what = (file: string | null) => (file === null ? "the app" : file === "rs" ? "restart requested: the new version" : `${file} changed: the new version`);
+const requests = (n: number) => `${n} request${n === 1 ? "" : "s"}`;
+const UNAVAILABLE = "requests get a 503 page until the next save";
 
 /**
  * The lines and pages of `tornado dev`.
@@ -26,27 +101,36 @@ export function formatAppError(text: string): string {
  * print(devMessages.restarted("src/app.ts", 284, 2));
  */
 export const devMessages = {
-  banner: (port: number, watched: string[]) =>
-    `${tag()} dev server on ${style.bold(`http://localhost:${port}`)} · watching ${watched.join(", ")} · type rs + Enter to restart`,
-  started: (entry: string, ms: number) => `${tag()} started ${entry} in ${ms} ms`,
-  restarted: (file: string, ms: number, waited: number) =>
-    `${tag()} ${file === "rs" ? "restart requested" : `${file} changed`} · restarted in ${ms} ms · ${waited} request${waited === 1 ? "" : "s"} waited`,
+  banner: (url: string, origin: string) => fitColumns(`${tag()} dev server on ${style.bold(url)} (${origin})`),
+  watching: (watched: string[]) => fitColumns(`${tag()} watching ${watched.join(", ")} · rs + Enter restarts`),
+  started: (entry: string, ms: number) => fitColumns(`${tag()} started ${entry} in ${ms} ms`),
+  restarted: (file: string, ms: number, waited: number) => {
+    const took = ` · restarted in ${ms} ms`;
+    const short = waited > 0 ? ` (${waited} waited)` : "";
+    const room = COLUMNS - TAG_WIDTH - " changed".length - took.length - short.length;
+    const line = `${tag()} ${file === "rs" ? "restart requested" : `${shortenPath(file, room)} changed`}${took}`;
+    if (waited === 0) return line;
+    const long = `${line} (${requests(waited)} waited)`;
+    return fitColumns(visibleLength(long) <= COLUMNS ? long : line + short);
+  },
   startFailed: (file: string | null, oldServes: boolean, error: string) =>
-    `${tag()} ${style.red(file === null ? "the app failed to start" : `${file === "rs" ? "restart" : `${file} changed`}: the new version failed to start`)}; ${
-      oldServes ? "the last good version keeps serving" : "requests get a 503 page until the next save"
-    }:\n${formatAppError(error)}`,
+    `${fitColumns(`${tag()} ${style.red(`${what(file)} failed to start:`)}`)}\n${error}\n` +
+    fitColumns(`${tag()} ${oldServes ? "the last good version keeps serving" : UNAVAILABLE}`),
   crashed: (code: number | null, signal: string | null, error: string | null) =>
-    `${tag()} ${style.red(`the app exited (${signal ?? `code ${code}`})`)}; requests get a 503 page until the next save${error ? `:\n${formatAppError(error)}` : ""}`,
+    `${fitColumns(`${tag()} ${style.red(`the app exited (${signal ?? `code ${code}`})${error ? ":" : ""}`)}`)}\n` +
+    `${error ? `${error}\n` : ""}${fitColumns(`${tag()} ${UNAVAILABLE}`)}`,
   neverListened: (entry: string, ms: number) =>
-    `${entry} did not start a server within ${ms / 1000} s: it must call listen() (e.g. \`await makeApp().listen(port)\`)`,
+    `${entry} did not start a server within ${ms / 1000} s:\nit must call listen(), e.g. \`await makeApp().listen(port)\``,
   exitedBeforeListening: (entry: string, code: number | null, signal: string | null) =>
-    `${entry} exited (${signal ?? `code ${code}`}) without starting a server: it must call listen() and keep running`,
-  note: (line: string) => `${tag()} ${line}`,
+    `${entry} exited (${signal ?? `code ${code}`}) without starting a server:\nit must call listen() and keep running`,
+  stopping: (signal: string) => `${tag()} stopping (${signal === "SIGINT" ? "Ctrl-C" : signal})`,
+  note: (line: string) => fitColumns(`${tag()} ${line}`),
   portInUse: (port: number) => `Port ${port} is already in use: stop the other server or pass --port.`,
   missingEntry: (entry: string) => `The entry file ${entry} does not exist: pass --entry <file> (default src/main.ts).`,
   badMilliseconds: (option: string, value: string) => `${option} must be a number of milliseconds above 0, not "${value}".`,
-  badPort: (value: string) => `--port must be a port number from 0 to 65535, not "${value}".`,
   unavailablePage: (escapedError: string) =>
     `<html><title>503: Service Unavailable</title><body><h1>503: the app is not running</h1>` +
     `<pre>${escapedError}</pre><p>Fix it and save: tornado dev starts it again.</p></body></html>`,
+  // What a client on another machine gets: no error text, no paths (Tornado's default page).
+  unavailablePlainPage: () => `<html><title>503: Service Unavailable</title><body>503: Service Unavailable</body></html>`,
 } as const;

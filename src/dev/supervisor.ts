@@ -12,9 +12,16 @@ import type { FSWatcher } from "chokidar";
 import { UserError } from "../cli/errors.js";
 import { xhtmlEscape } from "../../runtime/escape.js";
 import { AppProcess } from "./app-process.js";
-import { loadDotenv } from "./env.js";
-import { devMessages as say } from "./messages.js";
+import { loadDotenv } from "../cli/env.js";
+import { devMessages as say, formatAppError } from "./messages.js";
 import { watchApp, watchedPaths } from "./watch.js";
+
+// 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses.
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return address === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
 
 /**
  * How to run the app under `tornado dev`.
@@ -27,7 +34,10 @@ export interface DevOptions {
   /** Absolute path of the TypeScript entry. */
   entry: string;
   port: number;
+  /** The address to listen on. Default 127.0.0.1: only this machine can reach the dev server. */
   host?: string;
+  /** Where the port came from, for the banner (e.g. "PORT from .env"). Default "the default port". */
+  portOrigin?: string;
   /** How long an old app may take to finish its requests (ms). Default 10 s. */
   drainTimeout?: number;
   /** How long a new app may take to call listen() (ms). Default 15 s. */
@@ -74,10 +84,12 @@ export class DevSupervisor {
     this.killGrace = options.killGrace ?? 3_000;
     // Accepted sockets stay paused (nothing read) until an app takes them.
     this.listener = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
-    this.fallback = createHttpServer((_req, res) => {
+    this.fallback = createHttpServer((req, res) => {
       const error = this.lastError ?? "The app is not running.";
       res.writeHead(503, { "Content-Type": "text/html; charset=UTF-8", "Retry-After": "1", Connection: "close" });
-      res.end(say.unavailablePage(xhtmlEscape(error)));
+      // The error names files and may quote a secret (a DATABASE_URL with its password): only
+      // the developer's own machine sees it, whatever --host opened the port to.
+      res.end(isLoopback(req.socket.remoteAddress) ? say.unavailablePage(xhtmlEscape(error)) : say.unavailablePlainPage());
     });
   }
 
@@ -93,7 +105,7 @@ export class DevSupervisor {
    * await dev.run();
    */
   async run(): Promise<void> {
-    const { port, host } = this.options;
+    const { port, host = "127.0.0.1" } = this.options;
     await new Promise<void>((resolve, reject) => {
       this.listener.once("error", (error: NodeJS.ErrnoException) =>
         reject(error.code === "EADDRINUSE" ? new UserError(say.portInUse(port)) : error),
@@ -101,7 +113,8 @@ export class DevSupervisor {
       this.listener.listen(port, host, () => resolve());
     });
     const watched = watchedPaths(this.options.root, this.options.entry).map((p) => relative(this.options.root, p) || ".");
-    this.print(say.banner(this.port, watched));
+    this.print(say.banner(this.url, this.options.portOrigin ?? "the default port"));
+    this.print(say.watching(watched));
     this.restart(null);
     this.watcher = watchApp(this.options.root, this.options.entry, (files) => this.onFilesChanged(files));
     if (this.options.readStdin !== false && process.stdin.readable) {
@@ -115,6 +128,19 @@ export class DevSupervisor {
   get port(): number {
     const address = this.listener.address();
     return typeof address === "object" && address !== null ? address.port : this.options.port;
+  }
+
+  /**
+   * The address the supervisor really listens on, as a URL (`http://127.0.0.1:8888`).
+   *
+   * @example
+   * dev.url // "http://127.0.0.1:8888"
+   */
+  get url(): string {
+    const address = this.listener.address();
+    if (typeof address !== "object" || address === null) return `http://localhost:${this.options.port}`;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
   }
 
   private environment(): NodeJS.ProcessEnv {
@@ -197,9 +223,9 @@ export class DevSupervisor {
   private startFailed(app: AppProcess, changed: string | null, message: string): void {
     if (this.starting !== app) return;
     this.starting = null;
-    this.lastError = message;
+    this.lastError = formatAppError(message, this.options.root);
     void app.kill(this.killGrace);
-    this.print(say.startFailed(changed, this.current !== null, message));
+    this.print(say.startFailed(changed, this.current !== null, this.lastError));
     this.flushQueue();
     this.prepareStandby();
   }
@@ -219,8 +245,9 @@ export class DevSupervisor {
     if (app === this.current) {
       this.current = null;
       if (this.stopping) return;
-      this.lastError = app.failure ?? say.exitedBeforeListening(this.displayEntry, code, signal);
-      this.print(say.crashed(code, signal, app.failure));
+      const failure = app.failure === null ? null : formatAppError(app.failure, this.options.root);
+      this.lastError = failure ?? say.exitedBeforeListening(this.displayEntry, code, signal);
+      this.print(say.crashed(code, signal, failure));
     }
   }
 
@@ -253,19 +280,22 @@ export class DevSupervisor {
 
   /**
    * Stops watching, closes the port and ends every app process (their whole process groups),
-   * leaving nothing behind.
+   * leaving nothing behind. A serving app finishes its requests in flight (within the kill
+   * grace period) and exits quietly; `signal`, when given, is said in one line first.
    *
    * @example
-   * process.once("SIGINT", () => dev.stop().then(() => process.exit(0)));
+   * process.once("SIGINT", () => dev.stop("SIGINT").then(() => process.exit(0)));
    */
-  stop(): Promise<void> {
+  stop(signal?: string): Promise<void> {
     this.stopping ??= (async () => {
+      if (signal !== undefined) this.print(say.stopping(signal));
       await this.watcher?.close();
       this.listener.close();
       for (const socket of this.queue.keys()) socket.destroy();
       this.queue.clear();
+      const note = (line: string) => this.print(say.note(line));
       const apps = [this.current, this.starting, this.standby, ...this.retired].filter((a): a is AppProcess => a !== null);
-      await Promise.all(apps.map((app) => app.kill(this.killGrace, (line) => this.print(say.note(line)))));
+      await Promise.all(apps.map((app) => app.stop(this.killGrace, this.killGrace, note)));
     })();
     return this.stopping;
   }

@@ -29,42 +29,75 @@ export function isIgnoredPath(relativePath: string): boolean {
 }
 
 /**
+ * Top-level folders of static files and templates that apps read at start (the websocket
+ * template reads `public/index.html` once at import): a change to one restarts the app, so
+ * it serves the new file.
+ *
+ * @example
+ * ASSET_FOLDERS.includes("public") // true
+ */
+export const ASSET_FOLDERS = ["public", "static", "templates"] as const;
+
+/**
  * The paths `tornado dev` watches for an entry: the entry's top-level source folder (or the
- * entry itself when it sits at the top), `.env`, `tsconfig.json` and `package.json`.
+ * entry itself when it sits at the top), the asset folders that exist (`ASSET_FOLDERS`),
+ * `.env`, `tsconfig.json` and `package.json`.
  *
  * @example
  * watchedPaths("/app", "/app/src/main.ts") // ["/app/src", "/app/.env", "/app/tsconfig.json", "/app/package.json"]
  */
 export function watchedPaths(root: string, entry: string): string[] {
+  const isFolder = (path: string) => existsSync(path) && statSync(path).isDirectory();
   const first = relative(root, entry).split(sep)[0]!;
   const source = join(root, first);
-  const sourceIsFolder = existsSync(source) && statSync(source).isDirectory();
-  return [sourceIsFolder ? source : entry, ...[".env", "tsconfig.json", "package.json"].map((f) => join(root, f))];
+  const assets = ASSET_FOLDERS.filter((folder) => folder !== first && isFolder(join(root, folder))).map((folder) => join(root, folder));
+  return [isFolder(source) ? source : entry, ...assets, ...[".env", "tsconfig.json", "package.json"].map((f) => join(root, f))];
 }
+
+// chokidar reports the unlink of a file renamed away up to 100 ms late (its `atomic` delay):
+// a burst that saw a file appear waits this long for it to go again.
+const NEW_FILE_SETTLE_MS = 150;
+// A file that goes within this long of appearing was a temporary one, even if its unlink comes
+// in the next burst.
+const TEMPORARY_FILE_MS = 2000;
 
 /**
  * Watches the app and calls `onChange` with the files that changed, once per burst of saves
- * (events closer than `debounceMs` are one burst).
+ * (events closer than `debounceMs` are one burst). A save by rename (`sed -i`, editors that
+ * write a temporary file and rename it over the original) names the file saved: a file that
+ * appears and goes again within a burst is left out, and a burst of only such files is none.
  *
  * @example
  * const watcher = watchApp(root, entry, (files) => restart(files[0]));
  * await watcher.close();
  */
 export function watchApp(root: string, entry: string, onChange: (files: string[]) => void, debounceMs = 40): FSWatcher {
-  let changed = new Set<string>();
+  // Each path of the burst, and whether it appeared just before (a temporary file, if it is gone).
+  let changed = new Map<string, { created: boolean }>();
   let timer: NodeJS.Timeout | undefined;
+  const createdAt = new Map<string, number>();
   const watcher = watch(watchedPaths(root, entry), {
     ignoreInitial: true,
     ignored: (path) => isIgnoredPath(relative(root, path)),
   });
-  watcher.on("all", (_event, path) => {
-    changed.add(relative(root, path));
+  const flush = () => {
+    const burst = changed;
+    changed = new Map();
+    for (const [path, at] of createdAt) if (Date.now() - at > TEMPORARY_FILE_MS) createdAt.delete(path);
+    const files = [...burst]
+      .filter(([path, { created }]) => !(created && !existsSync(join(root, path))))
+      .map(([path]) => path);
+    if (files.length > 0) onChange(files);
+  };
+  watcher.on("all", (event, path) => {
+    const rel = relative(root, path);
+    if (event === "add" || event === "addDir") createdAt.set(rel, Date.now());
+    const seen = changed.get(rel);
+    const appeared = createdAt.get(rel);
+    changed.set(rel, { created: seen?.created ?? (appeared !== undefined && Date.now() - appeared <= TEMPORARY_FILE_MS) });
+    const settling = [...changed.values()].some((c) => c.created);
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      const files = [...changed];
-      changed = new Set();
-      onChange(files);
-    }, debounceMs);
+    timer = setTimeout(flush, settling ? Math.max(debounceMs, NEW_FILE_SETTLE_MS) : debounceMs);
   });
   return watcher;
 }

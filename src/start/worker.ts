@@ -9,6 +9,9 @@ import { closeAllServers } from "../../runtime/httpserver/registry.js";
 import { whenOrphaned } from "../cli/orphan.js";
 
 const entry = process.env.TORNADO_START_ENTRY!;
+// The app is built with source maps (tsconfig.build.json): its stack traces name src/….ts,
+// not dist/….js. (Only modules loaded after this call are mapped: the app is.)
+process.setSourceMapsEnabled(true);
 const drainTimeout = Number(process.env.TORNADO_DRAIN_TIMEOUT ?? 30_000);
 
 const drainAndExit = () => void closeAllServers(drainTimeout).then(() => process.exit(0));

@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadDotenv, parseDotenv } from "../../src/dev/env.js";
-import { formatAppError } from "../../src/dev/messages.js";
+import { loadDotenv, MAX_DOTENV_BYTES, parseDotenv, portOrigin, resolvePort } from "../../src/cli/env.js";
+import { COLUMNS, devMessages, fitColumns, formatAppError } from "../../src/dev/messages.js";
 import { isIgnoredPath, watchApp, watchedPaths } from "../../src/dev/watch.js";
+import { MAX_REASON_LENGTH, singleProcessReason } from "../../src/start/manifest.js";
 import { tempDir } from "../helpers/cli.js";
 
 let dir: string;
@@ -38,6 +39,63 @@ describe("parseDotenv", () => {
     expect(loadDotenv(dir, { SHARED: "environment" })).toEqual({ FROM_FILE: "file" });
     expect(loadDotenv(join(dir, "missing"))).toEqual({});
   });
+
+  it("keeps __proto__ and constructor as plain names", () => {
+    const parsed = parseDotenv("__proto__=polluted\nconstructor=x\n");
+    expect(Object.keys(parsed)).toEqual(["__proto__", "constructor"]);
+    expect(parsed.__proto__).toBe("polluted");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("reads a .env of MAX_DOTENV_BYTES, and refuses a bigger one with a sentence", () => {
+    const line = "A=1\n";
+    writeFileSync(join(dir, ".env"), line + "#".repeat(MAX_DOTENV_BYTES - line.length));
+    expect(loadDotenv(dir, {})).toEqual({ A: "1" });
+    writeFileSync(join(dir, ".env"), line + "#".repeat(MAX_DOTENV_BYTES - line.length + 1));
+    expect(() => loadDotenv(dir, {})).toThrow(`.env is ${MAX_DOTENV_BYTES + 1} bytes, over the ${MAX_DOTENV_BYTES} bytes read`);
+  });
+});
+
+describe("resolvePort(flag, environment, dotenv)", () => {
+  it("takes --port, else PORT from the environment, else PORT from .env, else 8888, and says which", () => {
+    expect(resolvePort("1", { PORT: "2" }, { PORT: "3" })).toEqual({ port: 1, source: "--port" });
+    expect(resolvePort(undefined, { PORT: "2" }, { PORT: "3" })).toEqual({ port: 2, source: "PORT" });
+    expect(resolvePort(undefined, {}, { PORT: "3" })).toEqual({ port: 3, source: ".env" });
+    expect(resolvePort(undefined, {}, {})).toEqual({ port: 8888, source: "default" });
+    expect(portOrigin(".env")).toBe("PORT from .env");
+    expect(portOrigin("PORT")).toBe("PORT from the environment");
+  });
+
+  it("accepts 0 and 65535, and refuses 65536 naming where it came from", () => {
+    expect(resolvePort("0", {}, {}).port).toBe(0);
+    expect(resolvePort(undefined, { PORT: "65535" }, {}).port).toBe(65535);
+    expect(() => resolvePort("65536", {}, {})).toThrow('--port must be a port number from 0 to 65535, not "65536".');
+    expect(() => resolvePort(undefined, { PORT: "x" }, {})).toThrow('PORT must be a port number from 0 to 65535, not "x".');
+    expect(() => resolvePort(undefined, {}, { PORT: "99999" })).toThrow('PORT in .env must be a port number from 0 to 65535, not "99999".');
+  });
+});
+
+describe("singleProcessReason(root)", () => {
+  const manifest = (tornado: unknown) => writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "app", tornado }));
+
+  it("is the app's reason when its package.json says \"workers\": false, else null", () => {
+    expect(singleProcessReason(dir)).toBeNull();
+    manifest(undefined);
+    expect(singleProcessReason(dir)).toBeNull();
+    manifest({ workers: true });
+    expect(singleProcessReason(dir)).toBeNull();
+    manifest({ workers: false, reason: "it keeps sessions in memory." });
+    expect(singleProcessReason(dir)).toBe("it keeps sessions in memory");
+    manifest({ workers: false });
+    expect(singleProcessReason(dir)).toBe('its package.json says "tornado": { "workers": false }');
+  });
+
+  it("cuts a reason at MAX_REASON_LENGTH, and refuses a workers value that is not a boolean", () => {
+    manifest({ workers: false, reason: "r".repeat(MAX_REASON_LENGTH + 50) });
+    expect(singleProcessReason(dir)).toBe("r".repeat(MAX_REASON_LENGTH));
+    manifest({ workers: "no" });
+    expect(() => singleProcessReason(dir)).toThrow('"workers" under "tornado" in package.json must be true or false, not "no".');
+  });
 });
 
 describe("isIgnoredPath", () => {
@@ -65,6 +123,14 @@ describe("watchedPaths", () => {
     );
     expect(watchedPaths(dir, join(dir, "main.ts"))[0]).toBe(join(dir, "main.ts"));
   });
+
+  it("watches the asset folders an app serves from (public, static, templates) when they exist", () => {
+    mkdirSync(join(dir, "src"));
+    mkdirSync(join(dir, "public"));
+    expect(watchedPaths(dir, join(dir, "src/main.ts"))).toEqual(
+      ["src", "public", ".env", "tsconfig.json", "package.json"].map((p) => join(dir, p)),
+    );
+  });
 });
 
 describe("watchApp", () => {
@@ -73,7 +139,9 @@ describe("watchApp", () => {
     writeFileSync(join(dir, "src/main.ts"), "1");
     const bursts: string[][] = [];
     const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => bursts.push(files.sort()), 100);
+    const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     // chokidar may say "ready" before every path is watched (missing ones resolve first).
+    await ready;
     await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
     writeFileSync(join(dir, "src/main.ts"), "2");
     writeFileSync(join(dir, "src/other.ts"), "3");
@@ -82,6 +150,47 @@ describe("watchApp", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await watcher.close();
     expect(bursts).toEqual([["src/main.ts", "src/other.ts"]]);
+  });
+});
+
+describe("watchApp and saves by rename", () => {
+  it("names the file saved, not the temporary file renamed over it (even 100 ms later)", async () => {
+    mkdirSync(join(dir, "src"));
+    writeFileSync(join(dir, "src/main.ts"), "1");
+    const bursts: string[][] = [];
+    const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => bursts.push(files));
+    const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    await ready;
+    await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
+    writeFileSync(join(dir, "src/sedYfpftq"), "2");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    renameSync(join(dir, "src/sedYfpftq"), join(dir, "src/main.ts"));
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // a late unlink of the temporary file is no restart
+    await watcher.close();
+    expect(bursts).toEqual([["src/main.ts"]]);
+  });
+});
+
+describe("devMessages", () => {
+  it("keeps every line within 80 columns, wrapping at ' · ' and shortening deep paths from the left", () => {
+    const deep = "src/handlers/" + "very-deep-folder/".repeat(6) + "health.ts";
+    const lines = [
+      devMessages.banner("http://127.0.0.1:8888", "PORT from the environment"),
+      devMessages.watching(["src", "public", "static", "templates", ".env", "tsconfig.json", "package.json"]),
+      devMessages.restarted("src/handlers/health.ts", 1234, 12),
+      devMessages.restarted(deep, 1234, 3),
+      devMessages.startFailed(deep, true, "Error: x"),
+      devMessages.crashed(1, null, "Error: x"),
+      devMessages.neverListened("src/main.ts", 15_000),
+      devMessages.exitedBeforeListening("src/main.ts", 0, null),
+      devMessages.stopping("SIGINT"),
+    ].flatMap((text) => text.split("\n"));
+    expect(lines.filter((line) => line.length > COLUMNS)).toEqual([]);
+    expect(devMessages.restarted("src/app.ts", 284, 2)).toBe("[tornado] src/app.ts changed · restarted in 284 ms (2 requests waited)");
+    expect(devMessages.restarted("src/handlers/health.ts", 284, 2)).toBe("[tornado] src/handlers/health.ts changed · restarted in 284 ms (2 waited)");
+    expect(devMessages.restarted(deep, 284, 0)).toMatch(/^\[tornado\] …\/[a-z/-]*health\.ts changed · restarted in 284 ms$/);
+    expect(fitColumns(`[tornado] ${"word ".repeat(30).trim()}`).split("\n")[1]).toMatch(/^ {10}word/);
   });
 });
 
@@ -96,6 +205,9 @@ describe("formatAppError", () => {
     ].join("\n");
     expect(formatAppError(stack)).toBe(
       'TransformError: Transform failed with 1 error:\n/app/src/app.ts:9:18: ERROR: Unexpected ";"\n    at UserHandler.get (/app/src/handlers/users.ts:12:5)',
+    );
+    expect(formatAppError(stack, "/app")).toBe(
+      'TransformError: Transform failed with 1 error:\nsrc/app.ts:9:18: ERROR: Unexpected ";"\n    at UserHandler.get (src/handlers/users.ts:12:5)',
     );
   });
 });

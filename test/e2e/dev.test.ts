@@ -3,9 +3,9 @@
  * keeps the last good version when the new one is broken, loads `.env`, restarts on `rs`, exits
  * cleanly on Ctrl-C, and answers bad input with one line and a non-zero exit.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
@@ -16,6 +16,7 @@ import {
   hammer,
   isAlive,
   killProcessesUnder,
+  lanAddress,
   occupyPort,
   pollUntil,
   portIsFree,
@@ -68,7 +69,7 @@ async function dev(args: string[] = []): Promise<Tornado> {
 }
 
 const at = (t: Tornado, path: string) => `http://127.0.0.1:${t.port}${path}`;
-const restartLine = (file: string) => new RegExp(`${file.replace(/[.]/g, "\\.")} changed · restarted in \\d+ ms · \\d+ requests? waited`);
+const restartLine = (file: string) => new RegExp(`${file.replace(/[.]/g, "\\.")} changed · restarted in \\d+ ms`);
 
 /** Sets the `status` field /health answers with, and waits until it is served. */
 async function setHealthStatus(t: Tornado, status: string): Promise<void> {
@@ -138,7 +139,7 @@ describe("tornado dev", () => {
       stats = await load.stop();
     }
     const restartLines = t.output().match(/changed · restarted in .*/g) ?? [];
-    const waited = restartLines.reduce((sum, line) => sum + Number(/(\d+) requests? waited/.exec(line)?.[1] ?? 0), 0);
+    const waited = restartLines.reduce((sum, line) => sum + Number(/\((\d+)(?: requests?)? waited\)/.exec(line)?.[1] ?? 0), 0);
     console.log(
       `hammer: ${stats.total} requests over ${restartLines.length} restarts: statuses ${JSON.stringify(stats.statuses)}, ` +
         `${stats.reused} on kept-alive connections, ${stats.newConnections} on new connections, ` +
@@ -185,7 +186,7 @@ describe("tornado dev", () => {
     try {
       const mark = t.mark();
       editFile(health, (s) => s.replace("get(): void {", "get(): void {\n    const broken = ;"));
-      await t.waitFor(/src\/handlers\/health\.ts changed: the new version failed to start; the last good version keeps serving/, {
+      await t.waitFor(/src\/handlers\/health\.ts changed: the new version failed to start:\n[^]*the last good version keeps serving/, {
         since: mark,
       });
       await t.waitFor(/src\/handlers\/health\.ts:6:\d+/, { since: mark });
@@ -209,7 +210,7 @@ describe("tornado dev", () => {
     const good = readFileSync(appFile, "utf8");
     writeFileSync(appFile, `${good}\nthrow new Error("deliberately broken at import");\n`);
     const t = await dev();
-    await t.waitFor(/the app failed to start; requests get a 503 page until the next save/);
+    await t.waitFor(/the app failed to start:\n[^]*requests get a 503 page until the next save/);
     const unavailable = await request(at(t, "/health"));
     expect(unavailable.status).toBe(503);
     expect(unavailable.headers["content-type"]).toMatch(/text\/html/);
@@ -228,7 +229,7 @@ describe("tornado dev", () => {
     await t.waitFor(STARTED);
     const mark = t.mark();
     expect((await request(at(t, "/crash"))).status).toBe(200);
-    await t.waitFor(/the app exited \(code 1\); requests get a 503 page until the next save:\nError: crashed on purpose/, { since: mark });
+    await t.waitFor(/the app exited \(code 1\):\nError: crashed on purpose[^]*requests get a 503 page until the next save/, { since: mark });
     const page = await request(at(t, "/health"));
     expect(page.status).toBe(503);
     expect(page.body).toContain("crashed on purpose");
@@ -278,8 +279,13 @@ describe("tornado dev", () => {
       (list) => list.length >= 2, // the serving app and the next one, ready ahead
     );
 
+    const stopped = t.mark();
     const exit = await t.stop("SIGINT");
     expect(exit).toEqual({ code: 0, signal: null });
+    // One calm line: the app drains quietly, its own SIGTERM handler ("SIGTERM: shutting down") never runs.
+    const after = t.output().slice(stopped);
+    expect(after).not.toContain("shutting down");
+    expect(after.split("\n").filter((line) => line.startsWith("[tornado]"))).toEqual(["[tornado] stopping (Ctrl-C)"]);
     await slow;
     keepAlive.destroy();
     await pollUntil(async () => [...pids, grandchild].filter(isAlive), (alive) => alive.length === 0, 5_000);
@@ -303,6 +309,68 @@ describe("tornado dev", () => {
     await pollUntil(async () => isAlive(tornado[0]!.pid), (alive) => !alive, 10_000);
     await pollUntil(async () => processesMatching([app, "child.js"]), (list) => list.length === 0, 10_000);
     expect(await portIsFree(port)).toBe(true);
+  }, 60_000);
+
+  it("listens on 127.0.0.1 only, with PORT from .env when the environment has none, and keeps its lines within 80 columns", async () => {
+    const port = await freePort();
+    writeFileSync(dotenv, `TORNADO_E2E_GREETING="hello from .env"\nPORT=${port}\n`);
+    const t = startTornado(app, ["dev"], { port, env: { PORT: undefined } });
+    await t.waitFor(STARTED);
+    expect(t.output()).toContain(`[tornado] dev server on http://127.0.0.1:${port} (PORT from .env)\n`);
+    expect((await request(at(t, "/health"))).status).toBe(200);
+    const lan = lanAddress();
+    if (lan !== null) await expect(request(`http://${lan}:${port}/health`)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await setHealthStatus(t, "within-80-columns");
+    expect(await t.stop("SIGINT")).toEqual({ code: 0, signal: null });
+    expect(t.output().split("\n").filter((line) => line.length > 80)).toEqual([]);
+
+    // The real environment wins over .env; --port over both.
+    const fromEnvironment = await freePort();
+    const e = startTornado(app, ["dev"], { port: fromEnvironment });
+    await e.waitFor(STARTED);
+    expect(e.output()).toContain(`dev server on http://127.0.0.1:${fromEnvironment} (PORT from the environment)`);
+    expect(JSON.parse((await request(at(e, "/env/PORT"))).body).value).toBe(String(fromEnvironment));
+    await e.stop("SIGINT");
+    const fromFlag = await freePort();
+    const f = startTornado(app, ["dev", "--port", String(fromFlag)], { port: fromFlag, env: { PORT: String(fromEnvironment) } });
+    await f.waitFor(STARTED);
+    expect(f.output()).toContain(`dev server on http://127.0.0.1:${fromFlag} (from --port)`);
+  }, 60_000);
+
+  it.skipIf(lanAddress() === null)("with --host 0.0.0.0 shows the 503 page's error only to this machine's clients", async () => {
+    const good = readFileSync(appFile, "utf8");
+    writeFileSync(appFile, `${good}\nthrow new Error("broken, with postgres://app:s3cret@db/app in it");\n`);
+    const t = await dev(["--host", "0.0.0.0"]);
+    await t.waitFor(/the app failed to start:/);
+    expect(t.output()).toContain(`dev server on http://0.0.0.0:${t.port} (PORT from the environment)`);
+    const local = await request(at(t, "/health"));
+    expect(local.status).toBe(503);
+    expect(local.body).toContain("s3cret");
+    expect(local.body).toContain("src/app.ts");
+    const remote = await request(`http://${lanAddress()}:${t.port}/health`);
+    expect(remote.status).toBe(503);
+    expect(remote.body).toBe("<html><title>503: Service Unavailable</title><body>503: Service Unavailable</body></html>");
+  }, 60_000);
+
+  it("names the file saved by rename (an editor's temporary file, sed -i), never the temporary file", async () => {
+    const t = await dev();
+    await t.waitFor(STARTED);
+    const mark = t.mark();
+    // As some editors save: the new text into a temporary file beside it, renamed over the file.
+    const temp = join(app, "src/handlers/sedXk3pQa");
+    writeFileSync(temp, readFileSync(health, "utf8").replace(/status: "[^"]*"/, 'status: "renamed"'));
+    await sleep(100);
+    renameSync(temp, health);
+    await t.waitFor(restartLine("src/handlers/health.ts"), { since: mark });
+    await pollUntil(() => request(at(t, "/health")), (r) => r.status === 200 && JSON.parse(r.body).status === "renamed");
+    const sedMark = t.mark();
+    execFileSync("sed", ["-i", 's/status: "renamed"/status: "sed"/', health]);
+    await t.waitFor(restartLine("src/handlers/health.ts"), { since: sedMark });
+    await pollUntil(() => request(at(t, "/health")), (r) => r.status === 200 && JSON.parse(r.body).status === "sed");
+    await sleep(1000); // a late event for the temporary file would show up by now
+    const lines = t.output().slice(mark).split("\n").filter((line) => line.startsWith("[tornado]"));
+    expect(lines).toHaveLength(2);
+    expect(lines.every((line) => /^\[tornado\] src\/handlers\/health\.ts changed · restarted in \d+ ms/.test(line))).toBe(true);
   }, 60_000);
 
   it("leaves no app process behind when the dev server itself is killed (SIGKILL)", async () => {
@@ -344,7 +412,7 @@ describe("tornado dev with bad input", () => {
 
   it("says so when the app never calls listen(), answers 503 meanwhile, and keeps running", async () => {
     const t = await dev(["--entry", "src/idle.ts", "--start-timeout", "2000"]);
-    await t.waitFor(/the app failed to start; requests get a 503 page until the next save:\nsrc\/idle\.ts did not start a server within 2 s/);
+    await t.waitFor(/the app failed to start:\nsrc\/idle\.ts did not start a server within 2 s[^]*requests get a 503 page until the next save/);
     const page = await request(at(t, "/health"));
     expect(page.status).toBe(503);
     expect(page.body).toContain("did not start a server within 2 s");
@@ -372,5 +440,12 @@ describe("tornado dev with bad input", () => {
     const exit = await t.waitForExit();
     expect(exit.code).toBe(1);
     expect(t.stderr().trim().split("\n")).toEqual(['error: --start-timeout must be a number of milliseconds above 0, not "soon".']);
+  }, 30_000);
+
+  it("rejects a PORT in .env that is not a port with one line naming it", async () => {
+    writeFileSync(dotenv, "PORT=eighty\n");
+    const t = startTornado(app, ["dev"], { port: 0, env: { PORT: undefined } });
+    expect((await t.waitForExit()).code).toBe(1);
+    expect(t.stderr().trim().split("\n")).toEqual(['error: PORT in .env must be a port number from 0 to 65535, not "eighty".']);
   }, 30_000);
 });

@@ -4,7 +4,7 @@
  * and replaces a worker that dies; a missing build is one line and exit 1.
  */
 import http from "node:http";
-import { renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
@@ -28,6 +28,10 @@ const INSTALL_TIMEOUT = 300_000;
 
 let created: CreatedApp | undefined;
 let app: string;
+// The rest template's package.json declares that the app runs in one process (its users live
+// in memory); the tests of --workers run it without that declaration, as if the store were shared.
+let declared: string;
+let undeclared: string;
 
 beforeAll(async () => {
   created = await createApp("start");
@@ -35,6 +39,10 @@ beforeAll(async () => {
   addExtraRoutes(app);
   const build = await runCommand("npm", ["run", "build"], app);
   if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
+  declared = readFileSync(join(app, "package.json"), "utf8");
+  const { tornado: _declaration, ...rest } = JSON.parse(declared) as Record<string, unknown>;
+  undeclared = JSON.stringify(rest, null, 2);
+  writeFileSync(join(app, "package.json"), undeclared);
 }, INSTALL_TIMEOUT);
 
 afterEach(() => stopAll());
@@ -80,6 +88,11 @@ describe("tornado start", () => {
     await pollUntil(async () => seen.add(await pidOf(t)), () => seen.size === 2, 20_000, 0);
     expect([...seen].sort()).toEqual(workerPids().sort());
     expect(seen.has(t.process.pid!)).toBe(false);
+
+    // Each worker runs with source maps: a handler's error names its .ts line.
+    const thrown = t.mark();
+    expect((await request(at(t, "/throw"))).status).toBe(500);
+    await t.waitFor(/Error: thrown on purpose\n\s+at ThrowHandler\.get \([^)]*src\/handlers\/extra\.ts:\d+:\d+\)/, { since: thrown });
 
     const [victim, survivor] = [...seen] as [number, number];
     const mark = t.mark();
@@ -156,11 +169,72 @@ describe("tornado start", () => {
     expect(t.stderr()).not.toContain("internal error");
   }, 30_000);
 
-  it("with --workers 2, stops with exit 1 when the workers keep crashing as they start", async () => {
+  it("with --workers 2, prints the app's error once and exits 1 when it fails as it starts", async () => {
     writeFileSync(join(app, "dist/broken.js"), 'throw new Error("broken at import on purpose");\n');
     const t = await start(["--workers", "2", "--entry", "dist/broken.js"]);
     expect(await t.waitForExit(30_000)).toEqual({ code: 1, signal: null });
-    expect(t.output()).toMatch(/workers keep exiting right after they start \(last: code 1\); stopping/);
+    expect(t.output().match(/broken at import on purpose/g)).toHaveLength(1);
+    expect(t.output()).toMatch(/\[tornado\] the app failed to start in its workers \(code 1\): stopping/);
+    expect(t.output()).not.toContain("starting a new one");
     expect(processesMatching([app, "worker.js"])).toEqual([]);
+
+    // An app that says why and exits, as the slow-db template does under --workers without DATABASE_URL.
+    writeFileSync(join(app, "dist/one-process.js"), 'console.error("this app serves one process only");\nprocess.exit(1);\n');
+    const refused = await start(["--workers", "2", "--entry", "dist/one-process.js"]);
+    expect(await refused.waitForExit(30_000)).toEqual({ code: 1, signal: null });
+    expect(refused.stderr().trim().split("\n")).toEqual(["this app serves one process only"]);
   }, 40_000);
+
+  it("refuses --workers in one sentence when the app declares it runs in one process (as the rest template does)", async () => {
+    writeFileSync(join(app, "package.json"), declared);
+    try {
+      const t = await start(["--workers", "2"]);
+      expect(await t.waitForExit()).toEqual({ code: 1, signal: null });
+      expect(t.stderr().trim().split("\n")).toEqual([
+        "error: This app cannot run with --workers 2: it keeps its users in memory (src/store.ts), a separate copy in each process, until they move to a shared database.",
+      ]);
+      expect(processesMatching([app, "worker.js"])).toEqual([]);
+      expect(readFileSync(join(app, "README.md"), "utf8")).not.toContain("--workers");
+      // One process is what it is made for.
+      const one = await start(["--workers", "1"]);
+      await one.waitFor(/Listening on http:\/\/localhost:\d+/);
+      expect((await request(at(one, "/health"))).status).toBe(200);
+    } finally {
+      writeFileSync(join(app, "package.json"), undeclared);
+    }
+  }, 30_000);
+
+  it("reads .env as tornado dev does: its variables reach the app, and its PORT unless the environment or --port sets one", async () => {
+    const [fromDotenv, fromEnvironment, fromFlag] = [await freePort(), await freePort(), await freePort()];
+    writeFileSync(join(app, ".env"), `PORT=${fromDotenv}\nTORNADO_E2E_GREETING="hello from .env"\n`);
+    try {
+      const a = startTornado(app, ["start"], { port: fromDotenv, env: { PORT: undefined } });
+      await a.waitFor(/Listening on/);
+      expect(a.output()).toContain(`[tornado] starting dist/main.js on port ${fromDotenv} (PORT from .env)\n`);
+      expect(JSON.parse((await request(at(a, "/env/TORNADO_E2E_GREETING"))).body).value).toBe("hello from .env");
+      expect(await a.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+
+      const b = startTornado(app, ["start"], { port: fromEnvironment });
+      await b.waitFor(/Listening on/);
+      expect(b.output()).toContain(`on port ${fromEnvironment} (PORT from the environment)`);
+      expect((await request(at(b, "/health"))).status).toBe(200);
+      expect(await b.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+
+      const c = startTornado(app, ["start", "--workers", "2", "--port", String(fromFlag)], { port: fromFlag, env: { PORT: String(fromEnvironment) } });
+      await c.waitFor(/Listening on[^]*Listening on/);
+      expect(c.output()).toContain(`[tornado] started 2 worker(s) on port ${fromFlag} (from --port)`);
+      expect(JSON.parse((await request(at(c, "/env/TORNADO_E2E_GREETING"))).body).value).toBe("hello from .env");
+    } finally {
+      rmSync(join(app, ".env"));
+    }
+  }, 40_000);
+
+  it("logs a handler's error with a stack that names the TypeScript source (the build's source maps are on)", async () => {
+    const t = await start();
+    await t.waitFor(/Listening on/);
+    const mark = t.mark();
+    expect((await request(at(t, "/throw"))).status).toBe(500);
+    const [, frame] = await t.waitFor(/Error: thrown on purpose\n\s+at ThrowHandler\.get \(([^)]*)\)/, { since: mark });
+    expect(frame).toMatch(/src\/handlers\/extra\.ts:\d+:\d+$/);
+  }, 30_000);
 });

@@ -15,6 +15,7 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:c
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createServer, type Server } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { runBin, runCommand, tempDir } from "./cli.js";
 
@@ -54,11 +55,6 @@ export async function createApp(prefix: string, template = "rest"): Promise<Crea
 }
 
 /**
- * Handlers the tests add to a generated app: `/slow` (answers after 1.5 s, or `?ms=`), `/pid`
- * (`process.pid`), `/env/:name` (`process.env[name]`), `/spawn` (starts a process that runs
- * until killed, and answers its pid), `/crash` (an uncaught exception 50 ms later).
- */
-/**
  * `createApp`, then `npm run build` in the app (for tests that run `tornado start`).
  *
  * @example
@@ -74,6 +70,12 @@ export async function createBuiltApp(prefix: string, template: string): Promise<
   return created;
 }
 
+/**
+ * Handlers the tests add to a generated app: `/slow` (answers after 1.5 s, or `?ms=`), `/pid`
+ * (`process.pid`), `/env/:name` (`process.env[name]`), `/spawn` (starts a process that runs
+ * until killed, and answers its pid), `/crash` (an uncaught exception 50 ms later), `/throw`
+ * (a handler that throws: a 500 and a logged stack).
+ */
 export const EXTRA_HANDLERS = `import { spawn } from "node:child_process";
 import { RequestHandler } from "tornado";
 
@@ -108,6 +110,12 @@ export class CrashHandler extends RequestHandler {
   }
 }
 
+export class ThrowHandler extends RequestHandler {
+  get(): void {
+    throw new Error("thrown on purpose");
+  }
+}
+
 export class EnvHandler extends RequestHandler {
   get(name: string): void {
     this.write({ name, value: process.env[name] ?? null });
@@ -127,11 +135,11 @@ export function addExtraRoutes(app: string): void {
   const source = readFileSync(appFile, "utf8");
   const withImport = source.replace(
     'import { HealthHandler } from "./handlers/health.js";',
-    'import { HealthHandler } from "./handlers/health.js";\nimport { CrashHandler, EnvHandler, PidHandler, SlowHandler, SpawnHandler } from "./handlers/extra.js";',
+    'import { HealthHandler } from "./handlers/health.js";\nimport { CrashHandler, EnvHandler, PidHandler, SlowHandler, SpawnHandler, ThrowHandler } from "./handlers/extra.js";',
   );
   const withRoutes = withImport.replace(
     'url("/health", HealthHandler, { name: "health" }),',
-    'url("/health", HealthHandler, { name: "health" }),\n      url("/slow", SlowHandler),\n      url("/pid", PidHandler),\n      url("/env/:name", EnvHandler),\n      url("/spawn", SpawnHandler),\n      url("/crash", CrashHandler),',
+    'url("/health", HealthHandler, { name: "health" }),\n      url("/slow", SlowHandler),\n      url("/pid", PidHandler),\n      url("/env/:name", EnvHandler),\n      url("/spawn", SpawnHandler),\n      url("/crash", CrashHandler),\n      url("/throw", ThrowHandler),',
   );
   if (withRoutes === source || !withRoutes.includes("SlowHandler)")) throw new Error("src/app.ts no longer looks as expected");
   writeFileSync(appFile, withRoutes);
@@ -153,7 +161,22 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Whether a server can listen on `port` now (all interfaces, as the dev server does).
+ * An IPv4 address of this machine that is not loopback (to reach a server as another machine
+ * would), or `null` when there is none.
+ *
+ * @example
+ * const lan = lanAddress(); // "192.0.2.2"
+ */
+export function lanAddress(): string | null {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) if (address.family === "IPv4" && !address.internal) return address.address;
+  }
+  return null;
+}
+
+/**
+ * Whether a server can listen on `port` now on all interfaces (so nothing listens on it on
+ * any address, loopback included).
  *
  * @example
  * expect(await portIsFree(port)).toBe(true);
