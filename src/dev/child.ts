@@ -31,6 +31,11 @@ async function startApp(): Promise<void> {
 process.on("message", (message: { type?: string }) => {
   if (message?.type === "tornado:start") void startApp().catch(() => {});
 });
-process.on("uncaughtException", (error) => fail(error));
+process.on("uncaughtException", (error) => {
+  // Once the app serves, the runtime's process guard (runtime/ioloop/process-guard.ts) logs such
+  // an error and keeps serving, as under `tornado start`; before that, it is a failed start.
+  if (process.listenerCount("uncaughtException") > 1) return;
+  fail(error);
+});
 process.once("disconnect", () => process.exit(0));
 process.send?.({ type: "tornado:standby" });

@@ -237,6 +237,16 @@ describe("tornado dev", () => {
     await setHealthStatus(t, "after-crash");
   }, 60_000);
 
+  it("logs an uncaught exception from a handler's timer with its route, and keeps serving without a restart", async () => {
+    const t = await dev();
+    await t.waitFor(STARTED);
+    const mark = t.mark();
+    expect((await request(at(t, "/stray"))).status).toBe(200);
+    await t.waitFor(/Uncaught exception in a callback \(route \/stray[^]*stray on purpose/, { since: mark });
+    expect((await request(at(t, "/health"))).status).toBe(200);
+    expect(t.output().slice(mark)).not.toMatch(/exited|restarted/);
+  }, 60_000);
+
   it("gives the app the variables of .env, restarts on `rs` + Enter, and restarts with new values when .env is saved", async () => {
     const t = await dev();
     await t.waitFor(STARTED);

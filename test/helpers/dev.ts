@@ -73,11 +73,13 @@ export async function createBuiltApp(prefix: string, template: string): Promise<
 /**
  * Handlers the tests add to a generated app: `/slow` (answers after 1.5 s, or `?ms=`), `/pid`
  * (`process.pid`), `/env/:name` (`process.env[name]`), `/spawn` (starts a process that runs
- * until killed, and answers its pid), `/crash` (an uncaught exception 50 ms later), `/throw`
+ * until killed, and answers its pid), `/crash` (gives up the process
+ * guard, then an uncaught exception 50 ms later), `/stray` (an
+ * uncaught exception in a timer 50 ms later), `/throw`
  * (a handler that throws: a 500 and a logged stack).
  */
 export const EXTRA_HANDLERS = `import { spawn } from "node:child_process";
-import { RequestHandler } from "tornado";
+import { RequestHandler, removeProcessGuards } from "tornado";
 
 export class SlowHandler extends RequestHandler {
   async get(): Promise<void> {
@@ -103,10 +105,21 @@ export class SpawnHandler extends RequestHandler {
 
 export class CrashHandler extends RequestHandler {
   get(): void {
+    // An app that prefers to crash gives node's default back; then a stray error ends it.
+    removeProcessGuards();
     setTimeout(() => {
       throw new Error("crashed on purpose");
     }, 50);
     this.write({ crashing: true });
+  }
+}
+
+export class StrayErrorHandler extends RequestHandler {
+  get(): void {
+    setTimeout(() => {
+      throw new Error("stray on purpose");
+    }, 50);
+    this.write({ stray: true });
   }
 }
 
@@ -135,11 +148,11 @@ export function addExtraRoutes(app: string): void {
   const source = readFileSync(appFile, "utf8");
   const withImport = source.replace(
     'import { HealthHandler } from "./handlers/health.js";',
-    'import { HealthHandler } from "./handlers/health.js";\nimport { CrashHandler, EnvHandler, PidHandler, SlowHandler, SpawnHandler, ThrowHandler } from "./handlers/extra.js";',
+    'import { HealthHandler } from "./handlers/health.js";\nimport { CrashHandler, EnvHandler, PidHandler, SlowHandler, SpawnHandler, StrayErrorHandler, ThrowHandler } from "./handlers/extra.js";',
   );
   const withRoutes = withImport.replace(
     'url("/health", HealthHandler, { name: "health" }),',
-    'url("/health", HealthHandler, { name: "health" }),\n      url("/slow", SlowHandler),\n      url("/pid", PidHandler),\n      url("/env/:name", EnvHandler),\n      url("/spawn", SpawnHandler),\n      url("/crash", CrashHandler),\n      url("/throw", ThrowHandler),',
+    'url("/health", HealthHandler, { name: "health" }),\n      url("/slow", SlowHandler),\n      url("/pid", PidHandler),\n      url("/env/:name", EnvHandler),\n      url("/spawn", SpawnHandler),\n      url("/crash", CrashHandler),\n      url("/stray", StrayErrorHandler),\n      url("/throw", ThrowHandler),',
   );
   if (withRoutes === source || !withRoutes.includes("SlowHandler)")) throw new Error("src/app.ts no longer looks as expected");
   writeFileSync(appFile, withRoutes);
