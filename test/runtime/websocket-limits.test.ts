@@ -90,7 +90,7 @@ interface Frame {
 class RawWebSocket {
   readonly frames: Frame[] = [];
   closed = false;
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private upgraded = false;
 
   private constructor(readonly socket: Socket) {
