@@ -58,7 +58,7 @@ const servers: TestServer[] = [];
 const sockets: { destroy(): void }[] = [];
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((t) => t.close({ timeout: 100 })));
+  await Promise.all(servers.splice(0).map((t) => t.close()));
 });
 
 async function serve(routes: RouteSpec[], settings: ApplicationSettings = {}): Promise<TestServer> {
