@@ -84,6 +84,8 @@ export class WebSocketSession {
   // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
   private overflowed = false;
   private readonly maxOutgoing: number;
+  // The data of the most recent ping not answered yet (its pong goes on the next turn).
+  private pongData: Buffer | undefined;
   private closing = false;
   private closed: { code: number | null; reason: string | null } | null = null;
   private notified = false;
@@ -214,8 +216,10 @@ export class WebSocketSession {
     if (this.started && !this.delivering) this.drain();
   }
 
-  // ws answers pings itself unless told not to; here a pong is one more write, and a peer that
-  // pings without reading the pongs is closed like any other that does not read.
+  // ws answers pings itself unless told not to. Here pings read in one go get one pong, for
+  // the most recent (RFC 6455 §5.5.3 allows it), so a ping flood costs reading, not a write per
+  // ping; and a peer that pings while more than the limit waits to be sent is closed like any
+  // other that does not read.
   private answerPing(data: Buffer): void {
     if (this.overflowed) return;
     if (!this.isClosing) {
@@ -223,9 +227,16 @@ export class WebSocketSession {
         this.overflow();
         return;
       }
-      this.ws.pong(data);
+      if (this.pongData === undefined) setImmediate(() => this.sendPong());
+      this.pongData = data;
     }
     this.run(() => this.delegate.onPing(data));
+  }
+
+  private sendPong(): void {
+    const data = this.pongData;
+    this.pongData = undefined;
+    if (data !== undefined && !this.isClosing && !this.overflowed) this.ws.pong(data);
   }
 
   // The peer does not read what it is sent (or not fast enough): stop reading from it, so its

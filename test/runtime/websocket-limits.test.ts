@@ -1,7 +1,8 @@
 /**
- * WebSocket resource limits, through real sockets: a client that never reads what it is sent
- * (pongs to its ping flood, echoes of its messages) is closed with 1008 once more than
- * `websocketMaxOutgoingBuffer` waits to be sent, instead of growing the server's memory; no
+ * WebSocket resource limits, through real sockets: a ping flood gets one pong per batch of
+ * pings read, not one per ping; a client that never reads what it is sent (echoes of its
+ * messages, pongs behind them) is closed with 1008 once more than `websocketMaxOutgoingBuffer`
+ * waits to be sent, instead of growing the server's memory; no
  * frame is read before an async `open()` resolves; a back-pressured handler
  * (`await this.writeMessage(m)`) holds a non-reading client back without closing it.
  */
@@ -89,8 +90,12 @@ interface Frame {
  */
 class RawWebSocket {
   readonly frames: Frame[] = [];
+  /** The payload of the last pong received. */
+  lastPong: Buffer | undefined;
   closed = false;
-  private pending: Buffer = Buffer.alloc(0);
+  private parts: Buffer[] = [];
+  private partsSize = 0;
+  private needed = 0;
   private upgraded = false;
 
   private constructor(readonly socket: Socket) {
@@ -125,32 +130,45 @@ class RawWebSocket {
   }
 
   private receive(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    // Chunks wait in `parts` until the frame they belong to is whole: a 16 MiB frame is joined
+    // once, not copied again on every chunk.
+    this.parts.push(chunk);
+    this.partsSize += chunk.length;
+    if (this.partsSize < this.needed) return;
+    let pending = Buffer.concat(this.parts);
+    const wait = (needed: number) => {
+      this.parts = [pending];
+      this.partsSize = pending.length;
+      this.needed = needed;
+    };
     if (!this.upgraded) {
-      const end = this.pending.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      if (!this.pending.subarray(0, 12).toString().startsWith("HTTP/1.1 101")) throw new Error(this.pending.toString());
+      const end = pending.indexOf("\r\n\r\n");
+      if (end < 0) return wait(0);
+      if (!pending.subarray(0, 12).toString().startsWith("HTTP/1.1 101")) throw new Error(pending.toString());
       this.upgraded = true;
-      this.pending = this.pending.subarray(end + 4);
+      pending = pending.subarray(end + 4);
     }
     for (;;) {
-      if (this.pending.length < 2) return;
-      let length = this.pending[1]! & 0x7f;
+      if (pending.length < 10) {
+        const extended = pending.length >= 2 ? pending[1]! & 0x7f : 0;
+        if (pending.length < 2 || (extended === 126 && pending.length < 4) || extended === 127) return wait(0);
+      }
+      let length = pending[1]! & 0x7f;
       let offset = 2;
       if (length === 126) {
-        if (this.pending.length < 4) return;
-        length = this.pending.readUInt16BE(2);
+        length = pending.readUInt16BE(2);
         offset = 4;
       } else if (length === 127) {
-        if (this.pending.length < 10) return;
-        length = Number(this.pending.readBigUInt64BE(2));
+        length = Number(pending.readBigUInt64BE(2));
         offset = 10;
       }
-      if (this.pending.length < offset + length) return;
-      // Keep only what tests look at: counting pongs needs no payloads.
-      const opcode = this.pending[0]! & 0x0f;
-      this.frames.push({ opcode, payload: opcode === 0xa ? Buffer.alloc(0) : Buffer.from(this.pending.subarray(offset, offset + length)) });
-      this.pending = this.pending.subarray(offset + length);
+      if (pending.length < offset + length) return wait(offset + length);
+      // Pongs are counted and the last one kept, not all 200,000 of a flood.
+      const opcode = pending[0]! & 0x0f;
+      const payload = Buffer.from(pending.subarray(offset, offset + length));
+      if (opcode === 0xa) this.lastPong = payload;
+      this.frames.push({ opcode, payload: opcode === 0xa ? Buffer.alloc(0) : payload });
+      pending = pending.subarray(offset + length);
     }
   }
 }
@@ -161,50 +179,69 @@ class EchoSocket extends WebSocketHandler {
   }
 }
 
-describe("websocketMaxOutgoingBuffer: a client that pings and never reads the pongs", () => {
-  it("stops answering and reading once the pongs waiting pass the limit, and closes it with 1008", async () => {
+describe("WebSocket pings from a client that never reads the pongs", () => {
+  it("answers pings read together with one pong, for the most recent (RFC 6455 §5.5.3): a ping flood queues no pong per ping", async () => {
     let pings = 0;
     class Counting extends EchoSocket {
       override onPing() {
         pings++;
       }
     }
-    const t = await serve([["/ws", Counting], ["/echo", EchoSocket]], { websocketMaxOutgoingBuffer: 64 * 1024 });
+    const t = await serve([["/ws", Counting], ["/echo", EchoSocket]]);
     const flooder = await RawWebSocket.open(t, "/ws");
     const other = await wsConnect(t, "/echo");
-    await expectLog("tornado.general", OVERFLOW_LOG, async () => {
-      flooder.socket.pause();
-      // 200,000 pings of 125 bytes (26 MB): far more pongs than the kernel's buffers and the
-      // 64 KiB limit hold.
-      const ping = RawWebSocket.frame(0x9, Buffer.alloc(125, 0x61));
-      const sent = 200_000;
-      flooder.socket.write(Buffer.concat(Array.from({ length: sent }, () => ping)));
-      const answered = await settled(() => pings);
-      // Today's code answered every one: the server read them all, the pongs piling up in it.
-      expect(answered).toBeLessThan(sent);
+    flooder.socket.pause();
+    // 200,000 pings of 125 bytes (26 MB), the last one marked. Today's server queued a pong for
+    // each (25 MB here; a client going on for minutes exhausted the heap).
+    const ping = RawWebSocket.frame(0x9, Buffer.alloc(125, 0x61));
+    const sent = 200_000;
+    flooder.socket.write(Buffer.concat([...Array.from({ length: sent - 1 }, () => ping), RawWebSocket.frame(0x9, Buffer.alloc(125, 0x7a))]));
+    await until(() => pings === sent, 30_000);
 
-      // Another client is served meanwhile.
-      other.send("still here");
-      expect(String((await new Promise((resolve) => other.once("message", resolve))) as Buffer)).toBe("still here");
+    // Another client is served meanwhile.
+    other.send("still here");
+    expect(String((await new Promise((resolve) => other.once("message", resolve))) as Buffer)).toBe("still here");
 
-      // Reading now, the flooder gets the pongs that were waiting, then the close frame.
-      flooder.socket.resume();
-      await until(() => flooder.closeFrame !== undefined);
-      expect(flooder.closeFrame).toEqual({ code: 1008, reason: "too much data waiting to be sent" });
-      expect(flooder.frames.filter((f) => f.opcode === 0xa).length).toBeLessThanOrEqual(answered);
-    });
+    flooder.socket.resume();
+    const pongs = await settled(() => flooder.frames.length);
+    expect(flooder.frames.every((f) => f.opcode === 0xa)).toBe(true);
+    expect(pongs).toBeGreaterThan(0);
+    expect(pongs).toBeLessThan(sent / 10);
+    expect(flooder.lastPong).toEqual(Buffer.alloc(125, 0x7a));
+    expect(flooder.closed).toBe(false);
   });
 
-  it("answers pings while the pongs are read (a client at the limit is not closed)", async () => {
+  it("closes a client that pings while more than websocketMaxOutgoingBuffer waits for it, with 1008", async () => {
+    class Filler extends WebSocketHandler {
+      // One message bigger than the limit goes (nothing was waiting); the client does not read it.
+      override onMessage(): void {
+        void this.writeMessage(Buffer.alloc(16 * MiB, 5));
+      }
+    }
+    const t = await serve([["/ws", Filler]], { websocketMaxOutgoingBuffer: MiB });
+    const client = await RawWebSocket.open(t, "/ws");
+    client.socket.pause();
+    await expectLog("tornado.general", OVERFLOW_LOG, async () => {
+      client.socket.write(RawWebSocket.frame(0x2, Buffer.from("fill")));
+      await sleep(300);
+      // Today's server queued the pong behind the 16 MiB, whatever was waiting.
+      client.socket.write(RawWebSocket.frame(0x9, Buffer.from("ping")));
+      client.socket.resume();
+      await until(() => client.closeFrame !== undefined);
+    });
+    expect(client.closeFrame).toEqual({ code: 1008, reason: "too much data waiting to be sent" });
+    expect(client.frames.filter((f) => f.opcode === 0x2).map((f) => f.payload.length)).toEqual([16 * MiB]);
+    expect(client.frames.some((f) => f.opcode === 0xa)).toBe(false);
+  });
+
+  it("answers each ping of a client that reads its pongs, at a 1 KiB limit", async () => {
     const t = await serve([["/ws", EchoSocket]], { websocketMaxOutgoingBuffer: 1024 });
     const client = await RawWebSocket.open(t, "/ws");
-    const ping = RawWebSocket.frame(0x9, Buffer.alloc(125, 0x61));
-    for (let round = 0; round < 20; round++) {
-      // Eight pongs (1,016 bytes) fit the 1 KiB limit even if none were flushed yet.
-      client.socket.write(Buffer.concat(Array.from({ length: 8 }, () => ping)));
-      await until(() => client.frames.length === (round + 1) * 8);
+    for (let round = 1; round <= 20; round++) {
+      client.socket.write(RawWebSocket.frame(0x9, Buffer.from(`ping ${round}`)));
+      await until(() => client.frames.length === round);
+      expect(client.lastPong?.toString()).toBe(`ping ${round}`);
     }
-    expect(client.frames.every((f) => f.opcode === 0xa)).toBe(true);
     expect(client.closed).toBe(false);
   });
 });
