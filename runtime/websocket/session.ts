@@ -139,11 +139,6 @@ export class WebSocketSession {
     return this.ws.extensions;
   }
 
-  /** Bytes waiting to be sent (in `ws` and in the socket, not the kernel's buffers). */
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-
   /** Starts reading and delivering messages; `open()` has returned. */
   start(): void {
     this.started = true;
