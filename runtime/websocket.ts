@@ -8,7 +8,8 @@
  * import { Application } from "tornado";
  * import { WebSocketHandler, websocketConnect } from "tornado/websocket";
  * class EchoSocket extends WebSocketHandler {
- *   onMessage(message: string | Buffer) { this.writeMessage(message); }
+ *   // Awaiting the write: a client that does not read its echoes stops being read from.
+ *   async onMessage(message: string | Buffer) { await this.writeMessage(message); }
  * }
  * const server = await new Application([["/echo", EchoSocket]]).listen(8888);
  * const conn = await websocketConnect("ws://127.0.0.1:8888/echo");

@@ -78,6 +78,11 @@ export interface ApplicationSettings {
   websocketPingTimeout?: number;
   /** The largest WebSocket message accepted, in bytes; a bigger one closes with 1009. Default 10 MiB. */
   websocketMaxMessageSize?: number;
+  /**
+   * Bytes that may wait to be sent on a WebSocket (writes not awaited, pongs the client does not
+   * read) before it is closed with 1008. Default 4 MiB.
+   */
+  websocketMaxOutgoingBuffer?: number;
   [key: string]: any;
   // cookies, XSRF, authentication
   /**

@@ -5,7 +5,7 @@ import { WebSocket } from "ws";
 import { appLog } from "../log.js";
 import { WebSocketHandshakeError } from "./errors.js";
 import { encodeMessage, type WebSocketMessage } from "./handler.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, type CompressionOptions } from "./options.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_OUTGOING_BUFFER, type CompressionOptions } from "./options.js";
 import { deflateOptions, WebSocketSession } from "./session.js";
 
 /**
@@ -30,6 +30,11 @@ export interface WebSocketConnectOptions {
   pingTimeout?: number;
   /** The largest message accepted from the server; bigger closes with 1009. Default 10 MiB. */
   maxMessageSize?: number;
+  /**
+   * Bytes that may wait to be sent (writes not awaited, pongs the server does not read) before
+   * the connection is closed with 1008. Default 4 MiB.
+   */
+  maxOutgoingBuffer?: number;
   /** How long the connection and handshake may take; default 20 s, as Tornado. */
   connectTimeout?: number;
   /**
@@ -96,7 +101,11 @@ export class WebSocketClientConnection {
         },
         logException: (error) => appLog.error("Uncaught exception in a WebSocket client callback", error),
       },
-      { interval: options.pingInterval, timeout: options.pingTimeout },
+      {
+        interval: options.pingInterval,
+        timeout: options.pingTimeout,
+        maxOutgoingBuffer: options.maxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER,
+      },
     );
     this.session.start();
   }
@@ -226,6 +235,8 @@ export function websocketConnect(url: string | URL, options: WebSocketConnectOpt
       headers: options.headers,
       perMessageDeflate: options.compression ? deflateOptions(options.compression) : false,
       maxPayload: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      // The session answers pings, within maxOutgoingBuffer.
+      autoPong: false,
       handshakeTimeout: options.connectTimeout ?? 20_000,
       followRedirects: false,
     });

@@ -8,7 +8,7 @@ import { genLog } from "../log.js";
 import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
 import { WebSocketClosedError } from "./errors.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, type CompressionOptions } from "./options.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_OUTGOING_BUFFER, type CompressionOptions } from "./options.js";
 import { deflateOptions, WebSocketSession } from "./session.js";
 
 /**
@@ -46,15 +46,23 @@ const HANDSHAKE_HEADERS = new Set([
  * The handshake answers, as Tornado: 400 to a request without `Upgrade: websocket` and
  * `Connection: Upgrade`, 403 when `checkOrigin` refuses the `Origin`, 426 (with
  * `Sec-WebSocket-Version: 7, 8, 13`) to another protocol version, 405 to other methods.
- * Messages reach `onMessage` in order, one at a time: when it returns a promise, the next
- * message waits for it. `onClose` runs once, after the last message. An exception in `open`,
- * `onMessage`, `onPing` or `onPong` is logged and the connection is dropped.
+ * No frame is read before `open()` has returned (or its promise resolved). Messages reach
+ * `onMessage` in order, one at a time: when it returns a promise, the next message waits for
+ * it, and nothing more is read from the client meanwhile, so `await this.writeMessage(...)` in
+ * `onMessage` makes a client that does not read its answers stop sending. `onClose` runs once,
+ * after the last message. An exception in `open`, `onMessage`, `onPing` or `onPong` is logged
+ * and the connection is dropped.
  *
  * Settings: `websocketPingInterval` / `websocketPingTimeout` (ms; a peer that does not answer
  * a ping in time is closed), `websocketMaxMessageSize` (default 10 MiB; a bigger message closes
- * the connection with 1009).
+ * the connection with 1009), `websocketMaxOutgoingBuffer` (default 4 MiB: when more than this
+ * waits to be sent, from messages not awaited or pongs a client does not read, the connection
+ * is closed with 1008 and a warning is logged on `tornado.general`).
  *
  * @example
+ * class EchoSocket extends WebSocketHandler {
+ *   async onMessage(message: string | Buffer) { await this.writeMessage(message); }
+ * }
  * class ChatSocket extends WebSocketHandler {
  *   open(room: string) { rooms.join(room, this); }
  *   async onMessage(message: string | Buffer) { await rooms.broadcast(this, String(message)); }
@@ -130,7 +138,11 @@ export class WebSocketHandler extends RequestHandler {
     this.clearHeader("Content-Type");
     this._switchedProtocols();
     this.finish();
-    const session = new WebSocketSession(ws, this.sessionDelegate(), { interval: this.pingInterval, timeout: this.pingTimeout });
+    const session = new WebSocketSession(ws, this.sessionDelegate(), {
+      interval: this.pingInterval,
+      timeout: this.pingTimeout,
+      maxOutgoingBuffer: this.maxOutgoingBuffer,
+    });
     this.session = session;
     const forget = connection.adopt(session);
     void session.whenClosed.then(forget);
@@ -158,10 +170,11 @@ export class WebSocketHandler extends RequestHandler {
 
   /**
    * Called for each message: a string for a text message, a Buffer for a binary one. Messages
-   * come in order; when this returns a promise, the next message waits for it.
+   * come in order; when this returns a promise, the next message waits for it (and nothing
+   * more is read from the client meanwhile).
    *
    * @example
-   * onMessage(message: string | Buffer) { this.writeMessage(message); } // echo
+   * async onMessage(message: string | Buffer) { await this.writeMessage(message); } // echo, back-pressured
    */
   onMessage(_message: string | Buffer): void | Promise<void> {}
 
@@ -196,6 +209,8 @@ export class WebSocketHandler extends RequestHandler {
    * flushed to the socket, so `await` in a loop respects back-pressure; rejects with
    * `WebSocketClosedError` if the connection closes first (the rejection never goes
    * unhandled). Throws `WebSocketClosedError` at once when the connection is closed or closing.
+   * When more than `maxOutgoingBuffer` bytes already wait to be sent, the message is refused
+   * (the promise rejects with `WebSocketClosedError`) and the connection is closed with 1008.
    *
    * @example
    * await this.writeMessage({ type: "welcome", users: room.size });
@@ -308,6 +323,18 @@ export class WebSocketHandler extends RequestHandler {
     return this.settings.websocketMaxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   }
 
+  /**
+   * How many bytes may wait to be sent (messages not yet flushed, pongs) before the connection
+   * is closed with 1008: the `websocketMaxOutgoingBuffer` setting, 4 MiB by default
+   * (`Infinity`: no limit). A single message bigger than this still goes when nothing waits.
+   *
+   * @example
+   * get maxOutgoingBuffer() { return 256 * 1024; } // a chat: small messages, slow readers closed early
+   */
+  get maxOutgoingBuffer(): number {
+    return this.settings.websocketMaxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER;
+  }
+
   private refuse(status: number, message: string): void {
     this.setStatus(status);
     this.finish(message);
@@ -322,6 +349,8 @@ export class WebSocketHandler extends RequestHandler {
       noServer: true,
       clientTracking: false,
       maxPayload: this.maxMessageSize,
+      // The session answers pings, within maxOutgoingBuffer.
+      autoPong: false,
       perMessageDeflate: compression === null ? false : deflateOptions(compression),
       handleProtocols: () => selected ?? false,
     });

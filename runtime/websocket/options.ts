@@ -19,3 +19,9 @@ export interface CompressionOptions {
 
 /** Default `websocketMaxMessageSize` (and client `maxMessageSize`): 10 MiB, as Tornado. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
+
+/**
+ * Default `websocketMaxOutgoingBuffer` (and client `maxOutgoingBuffer`): 4 MiB may wait to be
+ * sent to a peer before it is closed with 1008.
+ */
+export const DEFAULT_MAX_OUTGOING_BUFFER = 4 * 1024 * 1024;

@@ -1,15 +1,18 @@
 /**
  * One open WebSocket, server or client side: Tornado's rules on top of a `ws` socket. Messages
  * reach the delegate in order, one at a time (a promise from `onMessage` holds the next one);
+ * no frame is read before `start()` (the handler's `open()` has returned, as Tornado);
  * pings go out every `pingInterval` and a peer that does not answer within `pingTimeout` is
  * closed; a close that the peer does not complete is cut after 5 s; `onClosed` comes once,
- * after the last message. Internal: `ws` types never reach the public declarations.
+ * after the last message. Bytes waiting to be sent are bounded by `maxOutgoingBuffer`: past it
+ * the peer (one that does not read what it is sent) is closed with 1008. Internal: `ws` types
+ * never reach the public declarations.
  */
 
 import type { PerMessageDeflateOptions, WebSocket } from "ws";
 import { genLog } from "../log.js";
 import { WebSocketClosedError } from "./errors.js";
-import type { CompressionOptions } from "./options.js";
+import { DEFAULT_MAX_OUTGOING_BUFFER, type CompressionOptions } from "./options.js";
 
 /** What a session reports to (a handler, or a client connection). */
 export interface SessionDelegate {
@@ -21,12 +24,14 @@ export interface SessionDelegate {
   logException(error: unknown): void;
 }
 
-/** Keep-alive settings, in ms. */
-export interface PingOptions {
+/** Keep-alive settings (in ms) and the outgoing buffer's limit. */
+export interface SessionOptions {
   /** 0 or undefined: no pings. */
   interval?: number;
   /** Default: the interval (and never longer). 0: pings are sent but never time out. */
   timeout?: number;
+  /** Bytes that may wait to be sent before the peer is closed with 1008. Default 4 MiB. */
+  maxOutgoingBuffer?: number;
 }
 
 // Tornado gives a peer this long to answer our close frame before cutting the connection.
@@ -34,6 +39,9 @@ const CLOSE_GRACE_MS = 5000;
 // Close codes that never travel on the wire: "no code received" and "connection lost".
 const NO_STATUS = 1005;
 const ABNORMAL = 1006;
+// RFC 6455 §7.4.1: "an endpoint is terminating the connection because it has received a
+// message that violates its policy": here, a peer that does not read what it is sent.
+const POLICY_VIOLATION = 1008;
 const OPEN = 1;
 
 let warnedTimeout = false;
@@ -69,7 +77,15 @@ export class WebSocketSession {
   private readonly queue: (string | Buffer)[] = [];
   private started = false;
   private delivering = false;
-  private paused = false;
+  // An onMessage promise is pending: reading waits for it (back-pressure on the peer).
+  private awaiting = false;
+  // Whether the `ws` socket is reading (it starts so; the constructor pauses it).
+  private reading = true;
+  // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
+  private overflowed = false;
+  private readonly maxOutgoing: number;
+  // The data of the most recent ping not answered yet (its pong goes on the next turn).
+  private pongData: Buffer | undefined;
   private closing = false;
   private closed: { code: number | null; reason: string | null } | null = null;
   private notified = false;
@@ -82,11 +98,13 @@ export class WebSocketSession {
   constructor(
     private readonly ws: WebSocket,
     private readonly delegate: SessionDelegate,
-    ping: PingOptions = {},
+    options: SessionOptions = {},
   ) {
+    this.maxOutgoing = options.maxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER;
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(isBinary ? data : data.toString()));
-    ws.on("ping", (data: Buffer) => this.run(() => delegate.onPing(data)));
+    // The `ws` socket is made with autoPong off: pongs are answered here, within the limit.
+    ws.on("ping", (data: Buffer) => this.answerPing(data));
     ws.on("pong", (data: Buffer) => {
       this.receivedPong = true;
       this.run(() => delegate.onPong(data));
@@ -95,7 +113,10 @@ export class WebSocketSession {
     // or 1009; the error itself is the peer's, not ours.
     ws.on("error", (error: Error) => genLog.debug(`WebSocket closed on a protocol error: ${error.message}`));
     ws.on("close", (code: number, reason: Buffer) => this.onSocketClosed(code, reason));
-    this.startPinging(ping);
+    this.startPinging(options);
+    // No frame is read until start(): messages sent during an async open() wait in the
+    // peer's buffers (back-pressure), not in ours.
+    this.updateReading();
   }
 
   /** Whether the connection is closed or a close has begun (writes are refused). */
@@ -118,9 +139,10 @@ export class WebSocketSession {
     return this.ws.extensions;
   }
 
-  /** Starts delivering messages (those received so far were queued); `open()` has returned. */
+  /** Starts reading and delivering messages; `open()` has returned. */
   start(): void {
     this.started = true;
+    this.updateReading();
     this.drain();
   }
 
@@ -132,6 +154,14 @@ export class WebSocketSession {
    */
   write(data: string | Buffer): Promise<void> {
     if (this.isClosing) throw new WebSocketClosedError();
+    // Checked before the message is queued, so one message bigger than the limit still goes
+    // when nothing is waiting; a writer that does not await its writes is stopped here.
+    if (this.ws.bufferedAmount > this.maxOutgoing) {
+      this.overflow();
+      const refused = Promise.reject(new WebSocketClosedError(`WebSocket closed: more than ${this.maxOutgoing} bytes were waiting to be sent`));
+      refused.catch(noop);
+      return refused;
+    }
     const sent = new Promise<void>((resolve, reject) => {
       this.ws.send(data, { binary: typeof data !== "string" }, (error?: Error) =>
         error ? reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause: error })) : resolve(),
@@ -149,7 +179,8 @@ export class WebSocketSession {
 
   /**
    * Starts the closing handshake (1000 when no code is given); a peer that does not answer
-   * within 5 s is cut off. Calling it again does nothing.
+   * within 5 s is cut off. Messages that arrive after this are discarded. Calling it again
+   * does nothing.
    */
   close(code?: number, reason?: string): void {
     if (this.closing || this.closed !== null) return;
@@ -157,10 +188,7 @@ export class WebSocketSession {
     this.closing = true;
     this.stopPinging();
     // The peer's close frame must be read even while a message is being handled.
-    if (this.paused) {
-      this.paused = false;
-      this.ws.resume();
-    }
+    this.updateReading();
     this.abortTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
   }
 
@@ -176,8 +204,58 @@ export class WebSocketSession {
   }
 
   private receive(message: string | Buffer): void {
+    // After our close frame only the peer's close matters: reading goes on for it, and
+    // messages would otherwise queue without bound behind a busy onMessage.
+    if (this.closing) return;
     this.queue.push(message);
     if (this.started && !this.delivering) this.drain();
+  }
+
+  // ws answers pings itself unless told not to. Here pings read in one go get one pong, for
+  // the most recent (RFC 6455 §5.5.3 allows it), so a ping flood costs reading, not a write per
+  // ping; and a peer that pings while more than the limit waits to be sent is closed like any
+  // other that does not read.
+  private answerPing(data: Buffer): void {
+    if (this.overflowed) return;
+    if (!this.isClosing) {
+      if (this.ws.bufferedAmount > this.maxOutgoing) {
+        this.overflow();
+        return;
+      }
+      if (this.pongData === undefined) setImmediate(() => this.sendPong());
+      this.pongData = data;
+    }
+    this.run(() => this.delegate.onPing(data));
+  }
+
+  private sendPong(): void {
+    const data = this.pongData;
+    this.pongData = undefined;
+    if (data !== undefined && !this.isClosing && !this.overflowed) this.ws.pong(data);
+  }
+
+  // The peer does not read what it is sent (or not fast enough): stop reading from it, so its
+  // pings and messages no longer make us write, and close it with 1008. The close frame waits
+  // behind the unread data; a peer that never reads it is cut after the close grace.
+  private overflow(): void {
+    if (this.overflowed || this.closed !== null) return;
+    this.overflowed = true;
+    this.queue.length = 0;
+    genLog.warning(
+      `WebSocket closed with 1008: more than ${this.maxOutgoing} bytes were waiting to be sent to a peer that does not read them (websocketMaxOutgoingBuffer)`,
+    );
+    this.close(POLICY_VIOLATION, "too much data waiting to be sent");
+    this.updateReading();
+  }
+
+  // Reading goes on while the session is started and no onMessage promise is pending, or while
+  // closing (for the peer's close frame); never before start(), nor after an overflow.
+  private updateReading(): void {
+    const read = this.closed === null && !this.overflowed && (this.closing || (this.started && !this.awaiting));
+    if (read === this.reading) return;
+    this.reading = read;
+    if (read) this.ws.resume();
+    else this.ws.pause();
   }
 
   // Delivers queued messages in order; a promise from onMessage holds the rest (and pauses the
@@ -194,13 +272,14 @@ export class WebSocketSession {
         return;
       }
       if (isThenable(result)) {
-        if (!this.paused && !this.closing && this.closed === null) {
-          this.paused = true;
-          this.ws.pause();
-        }
+        this.awaiting = true;
+        this.updateReading();
         result.then(
           () => this.resumeDelivery(),
-          (e: unknown) => this.fail(e),
+          (e: unknown) => {
+            this.awaiting = false;
+            this.fail(e);
+          },
         );
         return;
       }
@@ -210,10 +289,8 @@ export class WebSocketSession {
   }
 
   private resumeDelivery(): void {
-    if (this.paused) {
-      this.paused = false;
-      this.ws.resume();
-    }
+    this.awaiting = false;
+    this.updateReading();
     this.drain();
   }
 
@@ -268,7 +345,7 @@ export class WebSocketSession {
     this.resolveClosed();
   }
 
-  private startPinging({ interval = 0, timeout }: PingOptions): void {
+  private startPinging({ interval = 0, timeout }: SessionOptions): void {
     if (!(interval > 0)) return;
     let wait = timeout ?? interval;
     if (wait > interval) {

@@ -79,7 +79,7 @@ describe("the websocket template", () => {
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
     const tests = await runCommand("npm", ["test"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
-    expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(4 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(8 tests\)/);
   }, 120_000);
 
   it.skipIf(!redis)("two processes sharing Redis deliver a message from a client on one to a client on the other", async () => {

@@ -475,7 +475,8 @@ describe("WebSocketHandler messages", () => {
         }
       }
     }
-    const t = await serve([["/ws", Flood]]);
+    // 96 MiB not awaited: far over the default websocketMaxOutgoingBuffer, raised here.
+    const t = await serve([["/ws", Flood]], { websocketMaxOutgoingBuffer: 128 * 1024 * 1024 });
     const client = await connect(t, "/ws");
     await client.writeMessage("go");
     // Wait until the count stops moving: what the kernel and the client's read-ahead hold.
@@ -520,7 +521,7 @@ describe("WebSocketHandler messages", () => {
         for (let i = 0; i < 64; i++) this.writeMessage(chunk).catch((e: unknown) => rejected.resolve(e));
       }
     }
-    const t = await serve([["/ws", Writer]]);
+    const t = await serve([["/ws", Writer]], { websocketMaxOutgoingBuffer: 128 * 1024 * 1024 });
     const ws = await wsConnect(wsUrl(t, "/ws"));
     ws.pause();
     ws.send("go");

@@ -10,6 +10,10 @@ export interface AppSettings extends ApplicationSettings {
    * every process of the app, on any machine, sees every message).
    */
   broadcast?: Broadcast;
+  /** Messages a connection may send: a burst of this many, then this many a second. Default 10. */
+  chatMaxMessagesPerSecond?: number;
+  /** Rooms one connection may be in at once. Default 10. */
+  chatMaxRoomsPerSocket?: number;
 }
 
 /** Builds the application: its routes, and settings (tests pass their own). */
@@ -27,6 +31,10 @@ export function makeApp(settings: AppSettings = {}): Application {
       websocketPingTimeout: 10_000,
       // Chat messages are small: anything bigger is closed with 1009 (Message Too Big).
       websocketMaxMessageSize: 16 * 1024,
+      // A member that does not read what its rooms say (a stalled tab, a client that never
+      // reads) is closed with 1008 once this much waits for it, instead of growing the
+      // server's memory: a hundred or so full-length chat messages.
+      websocketMaxOutgoingBuffer: 256 * 1024,
       ...settings,
       broadcast: settings.broadcast ?? Broadcast.fromEnv(),
     },

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTestServer, type TestServer } from "tornado/testing";
+import { createTestServer, expectLog, type TestServer } from "tornado/testing";
 import type { WebSocketClientConnection } from "tornado/websocket";
 import { makeApp } from "../src/app.js";
 import type { ServerMessage } from "../src/chat/protocol.js";
@@ -18,8 +18,8 @@ async function next(ws: WebSocketClientConnection): Promise<ServerMessage> {
   return JSON.parse(String(frame)) as ServerMessage;
 }
 
-async function joined(room: string, name: string): Promise<WebSocketClientConnection> {
-  const ws = await t.websocket("/chat");
+async function joined(room: string, name: string, server: TestServer = t): Promise<WebSocketClientConnection> {
+  const ws = await server.websocket("/chat");
   await send(ws, { type: "join", room, name });
   expect(await next(ws)).toMatchObject({ type: "joined", room, name });
   return ws;
@@ -81,4 +81,81 @@ describe("/chat", () => {
     // The server goes on serving.
     await joined("lobby", "ann");
   });
+
+  it("keeps each name to one member per room (whatever its case)", async () => {
+    const ann = await joined("lobby", "ann");
+    const impostor = await t.websocket("/chat");
+    await send(impostor, { type: "join", room: "lobby", name: "Ann" });
+    expect(await next(impostor)).toEqual({ type: "error", error: 'the name "Ann" is taken in lobby' });
+    // Another room is another namespace; and a name is free again once its member leaves.
+    await send(impostor, { type: "join", room: "kitchen", name: "ann" });
+    expect(await next(impostor)).toMatchObject({ type: "joined", room: "kitchen", name: "ann" });
+    await send(ann, { type: "leave", room: "lobby" });
+    await send(impostor, { type: "join", room: "lobby", name: "ann" });
+    expect(await next(impostor)).toMatchObject({ type: "joined", room: "lobby", name: "ann" });
+  });
+});
+
+describe("/chat limits", () => {
+  it("answers messages over chatMaxMessagesPerSecond (default 10) with an error frame naming it", async () => {
+    const ws = await t.websocket("/chat");
+    const sent = 20;
+    await Promise.all(Array.from({ length: sent }, () => send(ws, { type: "leave", room: "lobby" })));
+    const replies: string[] = [];
+    for (let i = 0; i < sent; i++) replies.push((await next(ws) as { error: string }).error);
+    // The first ten always pass (a full bucket); some of the rest come faster than 10 a second.
+    expect(replies.slice(0, 10)).toEqual(Array(10).fill("not in lobby"));
+    const limited = replies.filter((error) => error !== "not in lobby");
+    expect(limited.length).toBeGreaterThan(0);
+    for (const error of limited) expect(error).toBe("rate limit: at most 10 messages a second (chatMaxMessagesPerSecond); this one was dropped");
+  });
+
+  it("takes a connection into at most chatMaxRoomsPerSocket rooms (default 10)", async () => {
+    const fast = await createTestServer(makeApp({ chatMaxMessagesPerSecond: 1000 }));
+    try {
+      const ws = await fast.websocket("/chat");
+      for (let i = 0; i < 10; i++) {
+        await send(ws, { type: "join", room: `room${i}`, name: "ann" });
+        expect(await next(ws)).toMatchObject({ type: "joined", room: `room${i}` });
+      }
+      await send(ws, { type: "join", room: "room10", name: "ann" });
+      expect(await next(ws)).toEqual({ type: "error", error: "room limit: at most 10 rooms per connection (chatMaxRoomsPerSocket); leave one first" });
+      await send(ws, { type: "leave", room: "room0" });
+      await send(ws, { type: "join", room: "room10", name: "ann" });
+      expect(await next(ws)).toMatchObject({ type: "joined", room: "room10" });
+      await ws.close();
+    } finally {
+      await fast.close();
+    }
+  });
+
+  it("closes a member that does not read what its room says, instead of buffering for it", async () => {
+    const fast = await createTestServer(makeApp({ chatMaxMessagesPerSecond: 1_000_000 }));
+    try {
+      // Never reads: the client stops reading its socket after a few unread messages.
+      await joined("lobby", "slow", fast);
+      let slowLeft = false;
+      const flooder = await fast.websocket("/chat", {
+        onMessage: (frame) => {
+          if (frame !== null && String(frame).includes('"type":"left"') && String(frame).includes('"name":"slow"')) slowLeft = true;
+        },
+      });
+      await send(flooder, { type: "join", room: "lobby", name: "flood" });
+      const text = "x".repeat(2000);
+      let said = 0;
+      // 40 MB said at most; the 256 KiB websocketMaxOutgoingBuffer (and the kernel's buffers)
+      // are passed long before, and the slow member is closed (its "left" reaches the room).
+      await expectLog("tornado.general", /WebSocket closed with 1008: more than 262144 bytes were waiting/, async () => {
+        while (!slowLeft && said < 20_000) {
+          await send(flooder, { type: "say", room: "lobby", text });
+          said++;
+          if (said % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      });
+      expect(slowLeft).toBe(true);
+      await flooder.close();
+    } finally {
+      await fast.close();
+    }
+  }, 60_000);
 });
