@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
+import { scriptCommand } from "../cli/scripts.js";
 import { findAppRoot } from "../generate/app.js";
 import { applyChanges, effective, printChanges, unifiedDiff } from "../generate/changes.js";
 import { appFileOption, GENERATORS, planDestroy, planGenerate, type GeneratorName, type GeneratorPlan } from "../generate/plan.js";
@@ -29,7 +30,7 @@ async function carryOut(root: string, plan: GeneratorPlan, options: GeneratorOpt
     throw new UserError(
       verb === "generate"
         ? `${list} already ${one ? "exists" : "exist"} with other content; nothing was written. Pass --force to overwrite ${one ? "it" : "them"}, or choose another name.`
-        : `${list} ${one ? "was" : "were"} edited after tornado generate wrote ${one ? "it" : "them"}; nothing was removed. Pass --force to delete ${one ? "it" : "them"} anyway.`,
+        : `${list} ${one ? "was" : "were"} edited after generate wrote ${one ? "it" : "them"}; nothing was removed. Pass --force to delete ${one ? "it" : "them"} anyway.`,
     );
   }
   if (changes.length === 0) {
@@ -70,7 +71,7 @@ function generateKind(kind: GeneratorName): Command {
       process.stdout.write(`${describeNames(kind, names)}\n`);
       const plan = await planGenerate({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force });
       await carryOut(root, plan, options, "generate");
-      if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(`npx vitest run test/${names.file}.test.ts`)}\n`);
+      if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(scriptCommand("test", [`test/${names.file}.test.ts`]))}\n`);
     },
   );
 }
@@ -78,7 +79,7 @@ function generateKind(kind: GeneratorName): Command {
 function destroyKind(kind: GeneratorName): Command {
   return withGeneratorOptions(
     new Command(kind)
-      .description(`Removes what \`tornado generate ${kind} <name>\` wrote: its files, import and routes. Refuses files edited since.`)
+      .description(`Removes what \`${scriptCommand("generate", [kind, "<name>"], "npm")}\` wrote: its files, import and routes. Refuses files edited since.`)
       .argument("<name>", "the name given to generate"),
   ).action(async (name: string, options: GeneratorOptions) => {
     const names = resourceNames(name);

@@ -48,7 +48,7 @@ export async function loadRouteTable(root: string, appFile: string): Promise<Rou
     throw failed(`Loading ${appFile}`, error);
   }
   const makeApp = module.makeApp;
-  if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; tornado routes calls it to build the app.`);
+  if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; the routes command calls it to build the app.`);
   let app: AppLike;
   try {
     app = (await makeApp()) as AppLike;

@@ -140,7 +140,7 @@ describe("tornado destroy handler", () => {
 
     const refused = await tornado(["destroy", "handler", "orders"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe("error: src/handlers/orders.ts was edited after tornado generate wrote it; nothing was removed. Pass --force to delete it anyway.\n");
+    expect(refused.stderr).toBe("error: src/handlers/orders.ts was edited after generate wrote it; nothing was removed. Pass --force to delete it anyway.\n");
     expect(snapshot()).toEqual(edited);
 
     const forced = await tornado(["destroy", "handler", "orders", "--force"]);
@@ -159,7 +159,7 @@ describe("tornado destroy handler", () => {
   it("says there is nothing to destroy for a name never generated", async () => {
     const result = await tornado(["destroy", "handler", "invoices"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("error: Nothing to destroy: .tornado/manifest.json records no handler named invoices (destroy only undoes what tornado generate wrote).\n");
+    expect(result.stderr).toBe("error: Nothing to destroy: .tornado/manifest.json records no handler named invoices (destroy only undoes what generate wrote).\n");
   });
 });
 
