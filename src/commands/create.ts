@@ -29,6 +29,7 @@ export async function planApp(ctx: CreateContext): Promise<PlannedFile[]> {
     runtimeTarball: tarball,
     packageManager: ctx.packageManager,
     run: ctx.packageManager === "npm" ? "npm run" : ctx.packageManager,
+    argsSep: ctx.packageManager === "npm" ? " --" : "",
   });
   files.push({ path: `vendor/${tarball}`, content: packRuntime() });
   return files;

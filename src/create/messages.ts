@@ -1,6 +1,8 @@
 /** Everything `create-tornado-app` says to its user, in one place. */
 
 import { style } from "../cli/output.js";
+import { scriptCommand } from "../cli/scripts.js";
+import type { PackageManager } from "./install.js";
 
 /**
  * Each line `create-tornado-app` prints, as text or a function building it.
@@ -33,7 +35,7 @@ export const createMessages = {
     `${pm} install failed (exit ${code ?? "signal"}); the app's files are in place: run \`${pm} install\` in ${dir} to see and fix the problem.`,
   gitDone: "Initialized a git repository with a first commit",
   gitSkipped: (why: string) => `Skipped git: ${why}`,
-  nextSteps: (cdTarget: string | null, pm: string, installed: boolean) =>
+  nextSteps: (cdTarget: string | null, pm: PackageManager, installed: boolean) =>
     [
       "",
       style.green("Done. Now run:"),
@@ -43,6 +45,7 @@ export const createMessages = {
       `  ${pm === "npm" ? "npm run" : pm} dev`,
       "",
       `Tests: ${pm === "npm" ? "npm" : pm} test · Build: ${pm === "npm" ? "npm run" : pm} build · Production: ${pm === "npm" ? "npm" : pm} start`,
+      `Add a handler: ${scriptCommand("generate", ["handler", "orders"], pm)} · Routes: ${scriptCommand("routes", [], pm)}`,
       "",
     ].join("\n"),
   promptName: "App name (its folder)",

@@ -162,10 +162,40 @@ describe("create-tornado-app <dir>", () => {
     expect((await create("--version")).stdout.trim()).toBe("0.1.0");
   });
 
+  it("gives every template npm scripts for generate, destroy and routes, and never tells the user to type a bare tornado or npx tornado", async () => {
+    for (const template of ["rest", "websocket", "slow-db"]) {
+      const { code, stdout } = await create(template, "--template", template, ...offline);
+      expect(code).toBe(0);
+      expect(stdout).toContain("Add a handler: npm run generate -- handler orders · Routes: npm run routes\n");
+      const pkg = JSON.parse(readFileSync(join(dir, template, "package.json"), "utf8"));
+      expect(pkg.scripts).toMatchObject({ generate: "tornado generate", destroy: "tornado destroy", routes: "tornado routes" });
+      const readme = readFileSync(join(dir, template, "README.md"), "utf8");
+      expect(readme).toContain("## Generate code\n");
+      expect(readme).toMatch(/^npm run generate -- handler \w+$/m);
+      expect(readme).toMatch(/^npm run generate -- websocket live-feed$/m);
+      expect(readme).toMatch(/^npm run destroy -- handler \w+$/m);
+      expect(readme).toMatch(/^npm run routes$/m);
+      for (const text of [readme, stdout]) {
+        expect(text).not.toMatch(/npx tornado/);
+        // A command line starting with tornado (in a code block or after "run").
+        expect(text).not.toMatch(/^\s*\$?\s*tornado (generate|destroy|routes|dev|start)\b/m);
+        expect(text).not.toMatch(/\brun `tornado /);
+      }
+    }
+    const help = await runBin("tornado", ["--help"], dir);
+    expect(help.stdout).toContain("In an app, run these through its package scripts: npm run dev, npm start, npm run generate -- handler orders, npm run destroy -- handler orders, npm run routes.");
+    for (const args of [["generate", "--help"], ["destroy", "handler", "--help"], ["routes", "--help"]]) {
+      const out = (await runBin("tornado", args, dir)).stdout;
+      expect(out).not.toMatch(/npx tornado|`tornado /);
+    }
+  });
+
   it("adds pnpm's commands to the next steps with --package-manager pnpm", async () => {
     const { stdout } = await create("p", "--package-manager", "pnpm", ...offline);
     expect(stdout).toContain("  pnpm install\n  pnpm dev\n");
     expect(readFileSync(join(dir, "p/README.md"), "utf8")).toContain("pnpm dev");
+    expect(readFileSync(join(dir, "p/README.md"), "utf8")).toMatch(/^pnpm generate handler orders$/m);
+    expect(stdout).toContain("Add a handler: pnpm generate handler orders · Routes: pnpm routes\n");
   });
 });
 
