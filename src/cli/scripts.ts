@@ -29,3 +29,16 @@ export function scriptCommand(script: string, args: readonly string[] = [], pm: 
   if (pm !== "npm") return [pm, script, ...args].join(" ");
   return ["npm", "run", script, ...(args.length > 0 ? ["--", ...args] : [])].join(" ");
 }
+
+/**
+ * `text` as one word for a POSIX shell: as it is when it is plain, else in single quotes
+ * (double quotes would still expand `$`, backquotes and, in bash, `!`).
+ *
+ * @example
+ * shellQuote("my-api")   // "my-api"
+ * shellQuote("My App!")  // "'My App!'"
+ */
+export function shellQuote(text: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
