@@ -35,7 +35,7 @@ export interface GenerateTarget {
  */
 export interface GeneratorPlan {
   changes: FileChange[];
-  notes: Record<string, string>;
+  notes: Map<string, string>;
   conflicts: string[];
 }
 
@@ -229,10 +229,10 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
   const unchanged = changes.every((c) => c.before === c.after) && previous !== undefined;
   changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: unchanged ? manifestBefore : serializeManifest(withEntry(manifest, kind, names.file, entry)) });
 
-  const notes: Record<string, string> = {};
-  if (edited.added.length > 0) notes[appFile] = `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`;
-  else notes[appFile] = "routes already there";
-  for (const path of conflicts) notes[path] = "exists with other content: conflict";
+  const notes = new Map<string, string>();
+  if (edited.added.length > 0) notes.set(appFile, `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`);
+  else notes.set(appFile, "routes already there");
+  for (const path of conflicts) notes.set(path, "exists with other content: conflict");
   return { changes, notes, conflicts };
 }
 
@@ -253,13 +253,13 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
   }
   const changes: FileChange[] = [];
   const conflicts: string[] = [];
-  const notes: Record<string, string> = {};
+  const notes = new Map<string, string>();
   for (const [path, hash] of Object.entries(entry.files)) {
     const before = readIfExists(root, path);
     if (before === null) continue;
     if (contentHash(before) !== hash && !force) {
       conflicts.push(path);
-      notes[path] = "edited since it was generated: conflict";
+      notes.set(path, "edited since it was generated: conflict");
     }
     changes.push({ path, before, after: null });
   }
@@ -271,7 +271,7 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
       try {
         const removed = removeRoutes(appText, reg.file, reg);
         changes.push({ path: reg.file, before: appText, after: removed.text });
-        notes[reg.file] = removed.removed.length > 0 ? `${removed.importRemoved ? "import + " : ""}${removed.removed.map((r) => r.pattern).join(", ")}` : "routes already gone";
+        notes.set(reg.file, removed.removed.length > 0 ? `${removed.importRemoved ? "import + " : ""}${removed.removed.map((r) => r.pattern).join(", ")}` : "routes already gone");
       } catch (error) {
         return explain(error, reg.file, reg, "remove");
       }

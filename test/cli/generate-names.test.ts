@@ -3,7 +3,8 @@
  * (not installed: the generators only read and write files).
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBin, tempDir, type RunResult } from "../helpers/cli.js";
@@ -62,6 +63,22 @@ describe("generate with a name that is also an Object.prototype property", () =>
     const destroy = await tornado("rest", "destroy", "handler", "constructor");
     expect(destroy.code).toBe(1);
     expect(destroy.stderr).toMatch(/^error: Nothing to destroy: .* no handler named constructor/);
+  });
+});
+
+describe("destroy with a recorded file named like an Object.prototype property", () => {
+  it("prints its line without a note from Object.prototype", async () => {
+    const app = join(dir, "rest");
+    mkdirSync(join(app, ".tornado"), { recursive: true });
+    writeFileSync(join(app, "constructor"), "x");
+    const manifest = { version: 1, generated: [{ kind: "handler", name: "odd", files: { constructor: createHash("sha256").update("x").digest("hex") } }] };
+    writeFileSync(join(app, ".tornado/manifest.json"), JSON.stringify(manifest));
+    const result = await tornado("rest", "destroy", "handler", "odd");
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}delete +constructor$/m);
+    expect(result.stdout).not.toContain("function");
+    expect(existsSync(join(app, "constructor"))).toBe(false);
   });
 });
 
