@@ -52,19 +52,26 @@ function withGeneratorOptions(command: Command): Command {
     .exitOverride();
 }
 
-const KIND_HELP: Record<GeneratorName, { generate: string; argument: string }> = {
+const KIND_HELP: Record<GeneratorName, { generate: string; argument: string; example: string }> = {
   handler: {
     generate: "Adds src/handlers/<name>.ts (a collection and an item handler), test/<name>.test.ts and their routes.",
     argument: "resource name in any case: users, user-profile, UserProfile",
+    example: "orders",
   },
   websocket: {
     generate: "Adds src/handlers/<name>.ts (a WebSocketHandler), test/<name>.test.ts and its route /<name>.",
     argument: "name in any case: chat, live-feed, LiveFeed",
+    example: "live-feed",
   },
 };
 
 function generateKind(kind: GeneratorName): Command {
-  return withGeneratorOptions(new Command(kind).description(KIND_HELP[kind].generate).argument("<name>", KIND_HELP[kind].argument)).action(
+  return withGeneratorOptions(
+    new Command(kind)
+      .description(KIND_HELP[kind].generate)
+      .argument("<name>", KIND_HELP[kind].argument)
+      .addHelpText("after", `\nIn an app: ${scriptCommand("generate", [kind, KIND_HELP[kind].example], "npm")} (add --dry-run to see the diff first).`),
+  ).action(
     async (name: string, options: GeneratorOptions) => {
       const names = resourceNames(name);
       const root = findAppRoot(process.cwd());
@@ -80,7 +87,8 @@ function destroyKind(kind: GeneratorName): Command {
   return withGeneratorOptions(
     new Command(kind)
       .description(`Removes what \`${scriptCommand("generate", [kind, "<name>"], "npm")}\` wrote: its files, import and routes. Refuses files edited since.`)
-      .argument("<name>", "the name given to generate"),
+      .argument("<name>", "the name given to generate")
+      .addHelpText("after", `\nIn an app: ${scriptCommand("destroy", [kind, KIND_HELP[kind].example], "npm")}.`),
   ).action(async (name: string, options: GeneratorOptions) => {
     const names = resourceNames(name);
     const root = findAppRoot(process.cwd());

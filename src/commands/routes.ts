@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
+import { scriptCommand } from "../cli/scripts.js";
 import { findAppRoot } from "../generate/app.js";
 import { appFileOption } from "../generate/plan.js";
 
@@ -134,6 +135,7 @@ export function routesCommand(): Command {
     .description("Prints the app's route table (pattern, handler, its methods, name), in the order routes are tried.")
     .option("--app <file>", "the file exporting makeApp() (default: src/app.ts)")
     .option("--json", "print JSON instead of a table")
+    .addHelpText("after", `\nIn an app: ${scriptCommand("routes", [], "npm")} (or ${scriptCommand("routes", ["--json"], "npm")}).`)
     .action(async (options: { app?: string; json?: boolean }) => {
       const root = findAppRoot(process.cwd());
       const rows = await loadRouteTable(root, appFileOption(root, options.app));

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { UserError } from "../cli/errors.js";
 import { progressLine } from "../cli/output.js";
+import { runningPackageManager } from "../cli/scripts.js";
 import { createMessages as say } from "./messages.js";
 
 /**
@@ -28,8 +29,7 @@ export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
  * detectPackageManager("pnpm/9.0.0 npm/? node/v20.19.0 linux x64") // "pnpm"
  */
 export function detectPackageManager(userAgent = process.env.npm_config_user_agent ?? ""): PackageManager {
-  const name = userAgent.split("/")[0];
-  return name === "pnpm" || name === "yarn" ? name : "npm";
+  return runningPackageManager(userAgent);
 }
 
 interface RunResult {

@@ -184,8 +184,14 @@ describe("create-tornado-app <dir>", () => {
     }
     const help = await runBin("tornado", ["--help"], dir);
     expect(help.stdout).toContain("In an app, run these through its package scripts: npm run dev, npm start, npm run generate -- handler orders, npm run destroy -- handler orders, npm run routes.");
-    for (const args of [["generate", "--help"], ["destroy", "handler", "--help"], ["routes", "--help"]]) {
-      const out = (await runBin("tornado", args, dir)).stdout;
+    for (const [args, hint] of [
+      [["generate", "handler", "--help"], "In an app: npm run generate -- handler orders (add --dry-run to see the diff first)."],
+      [["generate", "websocket", "--help"], "In an app: npm run generate -- websocket live-feed"],
+      [["destroy", "handler", "--help"], "In an app: npm run destroy -- handler orders."],
+      [["routes", "--help"], "In an app: npm run routes (or npm run routes -- --json)."],
+    ] as const) {
+      const out = (await runBin("tornado", [...args], dir)).stdout;
+      expect(out).toContain(hint);
       expect(out).not.toMatch(/npx tornado|`tornado /);
     }
   });
