@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { packageNameProblem, toPackageName } from "../../src/create/name.js";
@@ -219,6 +219,14 @@ describe("create-tornado-app <dir>", () => {
     expect(resumed.stderr).toBe("");
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain("again holds the files of an earlier run whose install did not finish: resuming it\n");
+    // A write cut short (Ctrl-C while writing) leaves some of the files: the rerun writes the rest.
+    const complete = filesUnder(join(dir, "again")).sort();
+    rmSync(join(dir, "again/src"), { recursive: true });
+    rmSync(join(dir, "again/vendor"), { recursive: true });
+    const rewritten = await create("again", ...offline);
+    expect(rewritten.code, rewritten.stderr).toBe(0);
+    expect(rewritten.stdout).toContain("resuming it\n");
+    expect(filesUnder(join(dir, "again")).sort()).toEqual(complete);
     writeFileSync(join(dir, "again/src/mine.ts"), "export {};\n");
     const refused = await create("again", ...offline);
     expect(refused.code).toBe(1);
