@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
 import { runCli } from "./cli/errors.js";
+import { scriptCommand } from "./cli/scripts.js";
 import { devCommand } from "./commands/dev.js";
 import { destroyCommand, generateCommand } from "./commands/generate.js";
 import { routesCommand } from "./commands/routes.js";
@@ -20,6 +21,12 @@ export function tornadoProgram(): Command {
     .version(VERSION, "-v, --version")
     .exitOverride()
     .showSuggestionAfterError()
+    // `tornado` is on the PATH only inside an app's package scripts, and `npx tornado` would fetch
+    // an unrelated package of that name from the registry: point at the scripts instead.
+    .addHelpText(
+      "after",
+      `\nIn an app, run these through its package scripts: npm run dev, npm start, ${scriptCommand("generate", ["handler", "orders"], "npm")}, ${scriptCommand("destroy", ["handler", "orders"], "npm")}, ${scriptCommand("routes", [], "npm")}.`,
+    )
     .addCommand(devCommand().exitOverride())
     .addCommand(startCommand().exitOverride())
     .addCommand(generateCommand())

@@ -242,7 +242,7 @@ export class AsyncHTTPClient {
 // A dns.lookup that answers mapped host names itself.
 function mappedLookup(mapping: Record<string, string>): LookupFunction {
   return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
-    const target = mapping[hostname];
+    const target = Object.hasOwn(mapping, hostname) ? mapping[hostname] : undefined;
     if (target === undefined || isIP(target) === 0) return dns.lookup(target ?? hostname, options, callback);
     const family = isIP(target);
     if (options.all) callback(null, [{ address: target, family }]);

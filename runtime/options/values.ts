@@ -152,7 +152,7 @@ export function parseDuration(text: string): number {
   while (at < text.length) {
     DURATION_PART.lastIndex = at;
     const match = DURATION_PART.exec(text);
-    const unit = match ? UNIT_MS[match[2] || "s"] : undefined;
+    const unit = match && Object.hasOwn(UNIT_MS, match[2] || "s") ? UNIT_MS[match[2] || "s"] : undefined;
     if (!match || unit === undefined) throw new Error(`${JSON.stringify(text)} is not a duration (use e.g. 30s, 500ms, 1h 30m)`);
     total += Number(match[1]) * unit;
     at = DURATION_PART.lastIndex;

@@ -21,6 +21,20 @@ export class UserError extends Error {
 }
 
 /**
+ * The user stopped the run (Ctrl-C at a question): one plain line, exit 130 like any
+ * interrupted command.
+ *
+ * @example
+ * throw new CancelledError("Cancelled: nothing was written.");
+ */
+export class CancelledError extends UserError {
+  constructor(message: string) {
+    super(message, 130);
+    this.name = "CancelledError";
+  }
+}
+
+/**
  * Runs a CLI entry point and turns its outcome into an exit code: 0 on success, the
  * `UserError`'s code with one line on stderr for a user mistake, 70 with the stack for a bug.
  *
@@ -39,6 +53,9 @@ export async function runCli(main: () => Promise<unknown>): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander has already printed its one-line message (or the help/version text).
+      process.exitCode = error.exitCode;
+    } else if (error instanceof CancelledError) {
+      process.stderr.write(`${error.message}\n`);
       process.exitCode = error.exitCode;
     } else if (error instanceof UserError) {
       process.stderr.write(`${style.red("error:")} ${error.message}\n`);

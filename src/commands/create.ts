@@ -9,8 +9,9 @@ import { style } from "../cli/output.js";
 import { resolveCreateContext, type CreateContext, type CreateOptions } from "../create/context.js";
 import { PACKAGE_MANAGERS, initGitRepository, installDependencies } from "../create/install.js";
 import { createMessages as say } from "../create/messages.js";
-import { packRuntime, runtimeTarballName } from "../create/pack.js";
-import { APP_TEMPLATES, renderTemplate, type PlannedFile } from "../create/template.js";
+import { planFiles } from "../create/resume.js";
+import { APP_TEMPLATES, type PlannedFile } from "../create/template.js";
+import { shellQuote } from "../cli/scripts.js";
 import { writeFilesAtomically } from "../create/write.js";
 
 const print = (line = "") => process.stdout.write(line + "\n");
@@ -21,17 +22,8 @@ const print = (line = "") => process.stdout.write(line + "\n");
  * @example
  * const files = await planApp(ctx);
  */
-export async function planApp(ctx: CreateContext): Promise<PlannedFile[]> {
-  const tarball = runtimeTarballName();
-  const files = await renderTemplate(ctx.template, {
-    name: ctx.packageName,
-    tornadoVersion: VERSION,
-    runtimeTarball: tarball,
-    packageManager: ctx.packageManager,
-    run: ctx.packageManager === "npm" ? "npm run" : ctx.packageManager,
-  });
-  files.push({ path: `vendor/${tarball}`, content: packRuntime() });
-  return files;
+export function planApp(ctx: CreateContext): Promise<PlannedFile[]> {
+  return planFiles(ctx.template, ctx.packageName, ctx.packageManager);
 }
 
 /**
@@ -51,7 +43,8 @@ export async function createApp(ctx: CreateContext): Promise<void> {
     return;
   }
   print(say.scaffolding(ctx.displayDir, ctx.template));
-  if (existing.length > 0) print(style.yellow(say.conflictWarning(existing.length)));
+  if (ctx.resuming) print(say.resuming(ctx.displayDir));
+  else if (existing.length > 0) print(style.yellow(say.conflictWarning(existing.length)));
   try {
     await writeFilesAtomically(ctx.targetDir, files);
   } catch (error) {
@@ -62,13 +55,14 @@ export async function createApp(ctx: CreateContext): Promise<void> {
     throw error;
   }
   print(`${style.green("✔")} ${say.wrote(files.length)}`);
-  if (ctx.install) await installDependencies(ctx.targetDir, ctx.packageManager, ctx.displayDir);
+  const cdTarget = relative(process.cwd(), ctx.targetDir);
+  const cd = cdTarget === "" ? null : shellQuote(cdTarget);
+  if (ctx.install) await installDependencies(ctx.targetDir, ctx.packageManager, `${cd === null ? "" : `cd ${cd} && `}${ctx.packageManager} install`);
   if (ctx.git) {
     const skipped = await initGitRepository(ctx.targetDir);
     print(skipped === null ? `${style.green("✔")} ${say.gitDone}` : style.dim(say.gitSkipped(skipped)));
   }
-  const cdTarget = relative(process.cwd(), ctx.targetDir);
-  print(say.nextSteps(cdTarget === "" ? null : /\s/.test(cdTarget) ? JSON.stringify(cdTarget) : cdTarget, ctx.packageManager, ctx.install));
+  print(say.nextSteps(cd, ctx.packageManager, ctx.install));
 }
 
 /**

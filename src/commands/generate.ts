@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
+import { scriptCommand } from "../cli/scripts.js";
 import { findAppRoot } from "../generate/app.js";
 import { applyChanges, effective, printChanges, unifiedDiff } from "../generate/changes.js";
 import { appFileOption, GENERATORS, planDestroy, planGenerate, type GeneratorName, type GeneratorPlan } from "../generate/plan.js";
@@ -29,7 +30,7 @@ async function carryOut(root: string, plan: GeneratorPlan, options: GeneratorOpt
     throw new UserError(
       verb === "generate"
         ? `${list} already ${one ? "exists" : "exist"} with other content; nothing was written. Pass --force to overwrite ${one ? "it" : "them"}, or choose another name.`
-        : `${list} ${one ? "was" : "were"} edited after tornado generate wrote ${one ? "it" : "them"}; nothing was removed. Pass --force to delete ${one ? "it" : "them"} anyway.`,
+        : `${list} ${one ? "was" : "were"} edited after generate wrote ${one ? "it" : "them"}; nothing was removed. Pass --force to delete ${one ? "it" : "them"} anyway.`,
     );
   }
   if (changes.length === 0) {
@@ -51,26 +52,33 @@ function withGeneratorOptions(command: Command): Command {
     .exitOverride();
 }
 
-const KIND_HELP: Record<GeneratorName, { generate: string; argument: string }> = {
+const KIND_HELP: Record<GeneratorName, { generate: string; argument: string; example: string }> = {
   handler: {
     generate: "Adds src/handlers/<name>.ts (a collection and an item handler), test/<name>.test.ts and their routes.",
     argument: "resource name in any case: users, user-profile, UserProfile",
+    example: "orders",
   },
   websocket: {
     generate: "Adds src/handlers/<name>.ts (a WebSocketHandler), test/<name>.test.ts and its route /<name>.",
     argument: "name in any case: chat, live-feed, LiveFeed",
+    example: "live-feed",
   },
 };
 
 function generateKind(kind: GeneratorName): Command {
-  return withGeneratorOptions(new Command(kind).description(KIND_HELP[kind].generate).argument("<name>", KIND_HELP[kind].argument)).action(
+  return withGeneratorOptions(
+    new Command(kind)
+      .description(KIND_HELP[kind].generate)
+      .argument("<name>", KIND_HELP[kind].argument)
+      .addHelpText("after", `\nIn an app: ${scriptCommand("generate", [kind, KIND_HELP[kind].example], "npm")} (add --dry-run to see the diff first).`),
+  ).action(
     async (name: string, options: GeneratorOptions) => {
       const names = resourceNames(name);
       const root = findAppRoot(process.cwd());
       process.stdout.write(`${describeNames(kind, names)}\n`);
       const plan = await planGenerate({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force });
       await carryOut(root, plan, options, "generate");
-      if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(`npx vitest run test/${names.file}.test.ts`)}\n`);
+      if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(scriptCommand("test", [`test/${names.file}.test.ts`]))}\n`);
     },
   );
 }
@@ -78,8 +86,9 @@ function generateKind(kind: GeneratorName): Command {
 function destroyKind(kind: GeneratorName): Command {
   return withGeneratorOptions(
     new Command(kind)
-      .description(`Removes what \`tornado generate ${kind} <name>\` wrote: its files, import and routes. Refuses files edited since.`)
-      .argument("<name>", "the name given to generate"),
+      .description(`Removes what \`${scriptCommand("generate", [kind, "<name>"], "npm")}\` wrote: its files, import and routes. Refuses files edited since.`)
+      .argument("<name>", "the name given to generate")
+      .addHelpText("after", `\nIn an app: ${scriptCommand("destroy", [kind, KIND_HELP[kind].example], "npm")}.`),
   ).action(async (name: string, options: GeneratorOptions) => {
     const names = resourceNames(name);
     const root = findAppRoot(process.cwd());

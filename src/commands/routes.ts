@@ -1,11 +1,12 @@
 /** `tornado routes`: the app's route table, read from the app itself. */
 
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
+import { scriptCommand } from "../cli/scripts.js";
 import { findAppRoot } from "../generate/app.js";
 import { appFileOption } from "../generate/plan.js";
 
@@ -13,11 +14,13 @@ import { appFileOption } from "../generate/plan.js";
  * One row of the route table.
  *
  * @example
- * const row: RouteRow = { pattern: "/users/:id", handler: "UserHandler", name: "user" };
+ * const row: RouteRow = { pattern: "/users/:id", handler: "UserHandler", methods: ["get", "put", "delete"], name: "user" };
  */
 export interface RouteRow {
   pattern: string;
   handler: string;
+  /** The HTTP methods the handler defines (`get`, `post`, …), or `websocket`. */
+  methods: string[];
   name: string | null;
 }
 
@@ -45,10 +48,10 @@ export async function loadRouteTable(root: string, appFile: string): Promise<Rou
   try {
     module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   } catch (error) {
-    throw failed(`Loading ${appFile}`, error);
+    throw syntaxError(root, error) ?? failed(`Loading ${appFile}`, error);
   }
   const makeApp = module.makeApp;
-  if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; tornado routes calls it to build the app.`);
+  if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; the routes command calls it to build the app.`);
   let app: AppLike;
   try {
     app = (await makeApp()) as AppLike;
@@ -57,22 +60,65 @@ export async function loadRouteTable(root: string, appFile: string): Promise<Rou
   }
   const rules = app?.router?.rules;
   if (!Array.isArray(rules)) throw new UserError(`makeApp() in ${appFile} did not return an Application.`);
-  return rules.map((rule) => ({ pattern: rule.pattern, handler: rule.handlerClass.name || "(anonymous)", name: rule.name ?? null }));
+  return rules.map((rule) => ({
+    pattern: rule.pattern,
+    handler: rule.handlerClass.name || "(anonymous)",
+    methods: handlerMethods(rule.handlerClass),
+    name: rule.name ?? null,
+  }));
+}
+
+// esbuild (under tsx) reports "Transform failed with 1 error:\n/abs/file.ts:12:4: ERROR: <message>",
+// its column counting from 0.
+const ESBUILD_ERROR = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m;
+
+/** A syntax error in the app's source as `src/app.ts:12:5: <message>`, or `null` for any other error. */
+function syntaxError(root: string, error: unknown): UserError | null {
+  const match = ESBUILD_ERROR.exec(String((error as Error)?.message ?? ""));
+  if (match === null) return null;
+  const [, file, line, column, message] = match;
+  const shown = isAbsolute(file!) ? relative(root, file!).split(sep).join("/") : file!;
+  return new UserError(`${shown}:${line}:${Number(column) + 1}: ${message}`);
+}
+
+const HTTP_METHODS = ["get", "head", "post", "put", "patch", "delete", "options"] as const;
+
+/**
+ * The HTTP methods a handler class defines, lower case, in a fixed order (`["get", "post"]`);
+ * `["websocket"]` for a WebSocketHandler. Read from its prototype chain up to RequestHandler,
+ * whose own methods are not the app's.
+ *
+ * @example
+ * handlerMethods(UsersHandler) // ["get", "post"]
+ */
+export function handlerMethods(handlerClass: { name: string; prototype?: unknown }): string[] {
+  const defined = new Set<string>();
+  let proto = handlerClass.prototype as object | null | undefined;
+  while (proto && proto !== Object.prototype) {
+    const owner = (proto as { constructor?: { name?: string } }).constructor?.name;
+    if (owner === "WebSocketHandler") return ["websocket"];
+    if (owner === "RequestHandler") break;
+    for (const method of HTTP_METHODS) {
+      if (Object.hasOwn(proto, method) && typeof Object.getOwnPropertyDescriptor(proto, method)?.value === "function") defined.add(method);
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  return HTTP_METHODS.filter((m) => defined.has(m));
 }
 
 /**
  * The table as aligned text: a header, then one route per line.
  *
  * @example
- * formatRouteTable([{ pattern: "/", handler: "Home", name: null }])
+ * formatRouteTable([{ pattern: "/", handler: "Home", methods: ["get"], name: null }])
  */
 export function formatRouteTable(rows: readonly RouteRow[]): string {
-  const header = { pattern: "PATTERN", handler: "HANDLER", name: "NAME" };
-  const all = [header, ...rows.map((r) => ({ ...r, name: r.name ?? "" }))];
-  const widths = [Math.max(...all.map((r) => r.pattern.length)), Math.max(...all.map((r) => r.handler.length))];
+  const header = ["PATTERN", "HANDLER", "METHODS", "NAME"];
+  const all = [header, ...rows.map((r) => [r.pattern, r.handler, r.methods.join(",") || "-", r.name ?? ""])];
+  const widths = header.map((_, column) => Math.max(...all.map((cells) => cells[column]!.length)));
   return all
-    .map((r, i) => {
-      const line = `${r.pattern.padEnd(widths[0]!)}  ${r.handler.padEnd(widths[1]!)}  ${r.name}`.trimEnd();
+    .map((cells, i) => {
+      const line = cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ").trimEnd();
       return i === 0 ? style.bold(line) : line;
     })
     .join("\n");
@@ -86,9 +132,10 @@ export function formatRouteTable(rows: readonly RouteRow[]): string {
  */
 export function routesCommand(): Command {
   return new Command("routes")
-    .description("Prints the app's route table (pattern, handler, name), in the order routes are tried.")
+    .description("Prints the app's route table (pattern, handler, its methods, name), in the order routes are tried.")
     .option("--app <file>", "the file exporting makeApp() (default: src/app.ts)")
     .option("--json", "print JSON instead of a table")
+    .addHelpText("after", `\nIn an app: ${scriptCommand("routes", [], "npm")} (or ${scriptCommand("routes", ["--json"], "npm")}).`)
     .action(async (options: { app?: string; json?: boolean }) => {
       const root = findAppRoot(process.cwd());
       const rows = await loadRouteTable(root, appFileOption(root, options.app));

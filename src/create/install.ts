@@ -1,8 +1,9 @@
 /** Installing the new app's dependencies, and its first git commit. */
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { UserError } from "../cli/errors.js";
 import { progressLine } from "../cli/output.js";
+import { runningPackageManager } from "../cli/scripts.js";
 import { createMessages as say } from "./messages.js";
 
 /**
@@ -28,45 +29,80 @@ export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
  * detectPackageManager("pnpm/9.0.0 npm/? node/v20.19.0 linux x64") // "pnpm"
  */
 export function detectPackageManager(userAgent = process.env.npm_config_user_agent ?? ""): PackageManager {
-  const name = userAgent.split("/")[0];
-  return name === "pnpm" || name === "yarn" ? name : "npm";
+  return runningPackageManager(userAgent);
 }
 
-function run(command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; missing: boolean }> {
+interface RunResult {
+  code: number | null;
+  output: string;
+  missing: boolean;
+  /** The signal (Ctrl-C's SIGINT, or SIGTERM) that stopped the run, when one did. */
+  interrupted: NodeJS.Signals | null;
+}
+
+function run(command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv, { forwardSignals = false } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
+    let interrupted: NodeJS.Signals | null = null;
+    // Ctrl-C in a terminal reaches the child too (same process group); a signal sent to us
+    // alone is passed on. Either way we wait for the child and then say how to finish.
+    const onSignal = (signal: NodeJS.Signals) => {
+      interrupted = signal;
+      child.kill(signal);
+    };
+    if (forwardSignals) for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, onSignal);
+    const stopForwarding = () => {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.off(signal, onSignal);
+    };
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-8000);
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    child.on("error", (error: NodeJS.ErrnoException) => resolve({ code: null, output: error.message, missing: error.code === "ENOENT" }));
-    child.on("close", (code) => resolve({ code, output, missing: false }));
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      stopForwarding();
+      resolve({ code: null, output: error.message, missing: error.code === "ENOENT", interrupted });
+    });
+    child.on("close", (code, signal) => {
+      stopForwarding();
+      resolve({ code, output, missing: false, interrupted: interrupted ?? (signal === "SIGINT" || signal === "SIGTERM" ? signal : null) });
+    });
   });
 }
 
 /**
- * Runs `<pm> install` in the app with a progress line; throws a `UserError` with the end of the
- * tool's output when it fails.
+ * Whether `pm` can be run (`<pm> --version` starts and succeeds).
  *
  * @example
- * await installDependencies("/tmp/my-api", "npm");
+ * if (!packageManagerInstalled("pnpm")) throw new UserError("pnpm is not installed…");
  */
-export async function installDependencies(dir: string, pm: PackageManager, displayDir: string): Promise<void> {
+export function packageManagerInstalled(pm: PackageManager): boolean {
+  const result = spawnSync(pm, ["--version"], { stdio: "ignore", timeout: 30_000 });
+  return result.error === undefined && result.status === 0;
+}
+
+/**
+ * Runs `<pm> install` in the app with a progress line. When it fails, or is interrupted
+ * (Ctrl-C: exit 130), throws a `UserError` that ends with `finish`, the one command that
+ * completes the job; the app's files stay in place.
+ *
+ * @example
+ * await installDependencies("/tmp/my-api", "npm", "cd my-api && npm install");
+ */
+export async function installDependencies(dir: string, pm: PackageManager, finish: string): Promise<void> {
   const args = pm === "npm" ? ["install", "--no-audit", "--no-fund", "--loglevel=error"] : ["install"];
   const line = progressLine(say.installing(pm));
-  const result = await run(pm, args, dir);
-  if (result.code === 0) {
+  const result = await run(pm, args, dir, undefined, { forwardSignals: true });
+  if (result.code === 0 && result.interrupted === null) {
     line.done(say.installed);
     return;
   }
   line.fail(say.installing(pm));
-  if (result.missing) {
-    throw new UserError(`${pm} is not installed: install it (or run \`corepack enable\`), or pass --package-manager npm.`);
-  }
+  if (result.interrupted !== null) throw new UserError(say.installInterrupted(finish), 130);
+  if (result.missing) throw new UserError(say.packageManagerMissing(pm));
   process.stderr.write(result.output.trim().split("\n").slice(-15).join("\n") + "\n");
-  throw new UserError(say.installFailed(pm, result.code, displayDir));
+  throw new UserError(say.installFailed(pm, result.code, finish));
 }
 
 /**

@@ -40,7 +40,7 @@ export function availableTemplates(): string[] {
  * Values a template's `.hbs` files can use.
  *
  * @example
- * const values: TemplateValues = { name: "my-api", tornadoVersion: "0.1.0", runtimeTarball: "tornado-0.1.0.tgz", packageManager: "npm", run: "npm run" };
+ * const values: TemplateValues = { name: "my-api", tornadoVersion: "0.1.0", runtimeTarball: "tornado-0.1.0.tgz", packageManager: "npm", run: "npm run", argsSep: " --" };
  */
 export interface TemplateValues {
   name: string;
@@ -49,6 +49,8 @@ export interface TemplateValues {
   packageManager: string;
   /** How to run a package script: `npm run`, `pnpm` or `yarn`. */
   run: string;
+  /** What goes between a script's name and its arguments: ` --` for npm, nothing for pnpm and yarn. */
+  argsSep: string;
 }
 
 // create-vite's convention: npm drops .gitignore from packages, so templates ship _gitignore.

@@ -83,13 +83,13 @@ export function changeVerb(change: FileChange): "create" | "update" | "delete" |
  * Prints one line per change (`  create  src/handlers/orders.ts`), with an optional note.
  *
  * @example
- * printChanges(changes, { "src/app.ts": "import + 2 routes" });
+ * printChanges(changes, new Map([["src/app.ts", "import + 2 routes"]]));
  */
-export function printChanges(changes: readonly FileChange[], notes: Record<string, string> = {}): void {
+export function printChanges(changes: readonly FileChange[], notes: ReadonlyMap<string, string> = new Map()): void {
   const paint = { create: style.green, update: style.yellow, delete: style.red, identical: style.dim };
   for (const change of changes) {
     const verb = changeVerb(change);
-    const note = notes[change.path] ? style.dim(` (${notes[change.path]})`) : "";
+    const note = notes.has(change.path) ? style.dim(` (${notes.get(change.path)})`) : "";
     process.stdout.write(`  ${paint[verb](verb.padEnd(9))} ${change.path}${note}\n`);
   }
 }

@@ -31,10 +31,13 @@ export interface ResourceNames {
   /** For prose in generated comments: `user profile`, `user profiles`. */
   singularText: string;
   pluralText: string;
+  /** The singular with its article, for prose: `a user profile`, `an order`. */
+  singularWithArticle: string;
 }
 
 // Words whose plural does not follow the rules below (the usual suspects in resource names).
-const IRREGULAR: Record<string, string> = {
+// Maps, not object literals: a typed name such as "constructor" must not find Object.prototype.
+const IRREGULAR = new Map<string, string>(Object.entries({
   person: "people",
   child: "children",
   man: "men",
@@ -55,12 +58,41 @@ const IRREGULAR: Record<string, string> = {
   matrix: "matrices",
   criterion: "criteria",
   analysis: "analyses",
-};
-const SINGULAR_OF: Record<string, string> = Object.fromEntries(Object.entries(IRREGULAR).map(([one, many]) => [many, one]));
-// Same word for one and many.
-const UNCOUNTABLE = new Set(["news", "series", "species", "sheep", "fish", "data", "metadata", "info", "information", "equipment", "feedback", "media", "software", "hardware"]);
+}));
+const SINGULAR_OF = new Map<string, string>([...IRREGULAR].map(([one, many]) => [many, one]));
+/**
+ * Words with one form for one and many (`health`, not `healths`). Their resource keeps that one
+ * form in its routes (`/health`, `/health/:id`); the collection handler class gets a `List`
+ * suffix so the two classes differ (`HealthListHandler`, `HealthHandler`).
+ *
+ * @example
+ * UNCOUNTABLE.has("feedback") // true
+ */
+export const UNCOUNTABLE: ReadonlySet<string> = new Set([
+  "news", "series", "species", "sheep", "fish", "deer", "data", "metadata", "info", "information", "equipment", "feedback",
+  "media", "software", "hardware", "health", "inventory", "traffic", "weather", "music", "advice", "evidence",
+  "knowledge", "progress", "research", "staff", "analytics", "stuff", "cash", "money", "furniture", "luggage",
+]);
 
 const VOWEL = /[aeiou]/;
+
+// "an" goes by the sound: most vowel letters take it, but "user" and "one" start with a
+// consonant sound and "hour" with a vowel sound.
+const CONSONANT_SOUND = /^(u[bcfklnrst][aeiou]|uni|use|usu|ur[aeio]|eu|ewe|one|once)/;
+const VOWEL_SOUND = /^(hour|honest|honou?r|heir)/;
+
+/**
+ * `text` with the indefinite article that reads right before it.
+ *
+ * @example
+ * withArticle("order")   // "an order"
+ * withArticle("user")    // "a user"
+ */
+export function withArticle(text: string): string {
+  const lower = text.toLowerCase();
+  const an = VOWEL_SOUND.test(lower) || (/^[aeiou]/.test(lower) && !CONSONANT_SOUND.test(lower));
+  return `${an ? "an" : "a"} ${text}`;
+}
 
 /**
  * The singular of an English noun, by the common rules plus a short list of exceptions.
@@ -69,8 +101,9 @@ const VOWEL = /[aeiou]/;
  * singularize("addresses") // "address"
  */
 export function singularize(word: string): string {
-  if (UNCOUNTABLE.has(word) || IRREGULAR[word] !== undefined) return word;
-  if (SINGULAR_OF[word] !== undefined) return SINGULAR_OF[word];
+  if (UNCOUNTABLE.has(word) || IRREGULAR.has(word)) return word;
+  const irregular = SINGULAR_OF.get(word);
+  if (irregular !== undefined) return irregular;
   if (word.endsWith("ss") || word.endsWith("us") || word.endsWith("is")) return word;
   if (/[^aeiou]ies$/.test(word)) return `${word.slice(0, -3)}y`;
   if (/(sses|xes|zzes|ches|shes)$/.test(word)) return word.slice(0, -2);
@@ -89,7 +122,8 @@ export function singularize(word: string): string {
 export function pluralize(word: string): string {
   const one = singularize(word);
   if (UNCOUNTABLE.has(one)) return one;
-  if (IRREGULAR[one] !== undefined) return IRREGULAR[one];
+  const irregular = IRREGULAR.get(one);
+  if (irregular !== undefined) return irregular;
   if (/[^aeiou]y$/.test(one)) return `${one.slice(0, -1)}ies`;
   if (/(s|x|z|ch|sh)$/.test(one)) return `${one}es`;
   return `${one}s`;
@@ -143,5 +177,6 @@ export function resourceNames(typed: string): ResourceNames {
     socketClass: `${pascal(words)}Socket`,
     singularText: singular.join(" "),
     pluralText: plural.join(" "),
+    singularWithArticle: withArticle(singular.join(" ")),
   };
 }

@@ -9,7 +9,8 @@ import { UserError } from "../cli/errors.js";
 import { DEFAULT_APP_FILE } from "./app.js";
 import { readIfExists, type FileChange } from "./changes.js";
 import { contentHash, findEntry, MANIFEST_PATH, readManifest, serializeManifest, withEntry, type GeneratedEntry } from "./manifest.js";
-import type { ResourceNames } from "./names.js";
+import { resourceNames, withArticle, type ResourceNames } from "./names.js";
+import { scriptCommand } from "../cli/scripts.js";
 import type { RouteEntry, RouteRegistration } from "./route-table.js";
 import { renderGeneratorTemplate } from "./templates.js";
 
@@ -34,7 +35,7 @@ export interface GenerateTarget {
  */
 export interface GeneratorPlan {
   changes: FileChange[];
-  notes: Record<string, string>;
+  notes: Map<string, string>;
   conflicts: string[];
 }
 
@@ -118,9 +119,33 @@ async function explain(error: unknown, appFile: string, reg: RouteRegistration, 
   throw error;
 }
 
-function usesApiHandler(root: string, handlersDir: string): boolean {
+/**
+ * The app's own base handler, if `handlers/base.ts` exports a class extending RequestHandler
+ * that overrides `writeError` (the rest template's ApiHandler, slow-db's DatabaseHandler): a
+ * generated handler extends it so its errors read like the rest of the app's.
+ */
+function appBaseHandler(root: string, handlersDir: string): string | null {
   const base = join(root, handlersDir, "base.ts");
-  return existsSync(base) && /export\s+class\s+ApiHandler\b/.test(readFileSync(base, "utf8"));
+  if (!existsSync(base)) return null;
+  const text = readFileSync(base, "utf8");
+  if (!/\bwriteError\s*\(/.test(text)) return null;
+  return /export\s+class\s+([A-Za-z_$][\w$]*)\s+extends\s+RequestHandler\b/.exec(text)?.[1] ?? null;
+}
+
+/**
+ * The resource an earlier generate of the same kind already wrote under another spelling
+ * (`order` after `orders`: both are `/orders`), if any.
+ */
+function sameResourceGenerated(root: string, kind: GeneratorName, names: ResourceNames): GeneratedEntry | undefined {
+  const mine = GENERATORS[kind].routes(names)[0]!.pattern;
+  return readManifest(root).generated.find((entry) => {
+    if (entry.kind !== kind || entry.name === names.file) return false;
+    try {
+      return GENERATORS[kind].routes(resourceNames(entry.name))[0]!.pattern === mine;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
@@ -138,13 +163,25 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
   const handlersDir = posix.join(posix.dirname(appFile), "handlers");
   const handlerPath = posix.join(handlersDir, `${names.file}.ts`);
   const testPath = `test/${names.file}.test.ts`;
-  const apiBase = usesApiHandler(root, handlersDir);
+  const earlier = sameResourceGenerated(root, kind, names);
+  if (earlier !== undefined) {
+    const route = GENERATORS[kind].routes(names)[0]!.pattern;
+    const file = Object.keys(earlier.files)[0] ?? MANIFEST_PATH;
+    throw new UserError(
+      `"${names.file}" and "${earlier.name}" spell the same resource, ${route}, already generated in ${file}: use ${earlier.name} (or destroy it first: ${scriptCommand("destroy", [kind, earlier.name])}). Nothing was written.`,
+    );
+  }
+  const appBase = kind === "handler" ? appBaseHandler(root, handlersDir) : null;
   const values = {
     ...names,
     pluralTextCap: names.pluralText[0]!.toUpperCase() + names.pluralText.slice(1),
-    tornadoImport: `import { HTTPError, ${apiBase ? "" : "RequestHandler, "}type Application${apiBase ? ", type RequestHandler" : ""} } from "tornado";`,
-    baseImport: apiBase ? `import { ApiHandler } from "./base.js";` : "",
-    baseClass: apiBase ? "ApiHandler" : "RequestHandler",
+    tornadoImport: appBase
+      ? `import { HTTPError, type Application, type RequestHandler } from "tornado";`
+      : `import { HTTPError, RequestHandler, type Application, type ErrorDetails } from "tornado";`,
+    baseImport: appBase ? `import { ${appBase} } from "./base.js";` : "",
+    // Without a base of the app's own, the generated file brings a small one: JSON errors.
+    localBase: appBase === null,
+    baseClass: appBase ?? "JsonErrorHandler",
     appImport: importSpecifier(testPath, appFile),
   };
   const files = [
@@ -164,7 +201,9 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
     for (const name of reg.names) {
       const from = topLevelBinding(source, name);
       if (from !== undefined && from !== reg.importFrom) {
-        throw new UserError(`${appFile} already has a ${name} (from ${from}); pick another name for the handler. Nothing was written.`);
+        throw new UserError(
+          `"${names.file}" needs a class named ${name}, but ${appFile} already has ${withArticle(name)} (from ${from}); pick another name for the ${kind}. Nothing was written.`,
+        );
       }
     }
     edited = addRoutes(appText, appFile, reg);
@@ -190,10 +229,10 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
   const unchanged = changes.every((c) => c.before === c.after) && previous !== undefined;
   changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: unchanged ? manifestBefore : serializeManifest(withEntry(manifest, kind, names.file, entry)) });
 
-  const notes: Record<string, string> = {};
-  if (edited.added.length > 0) notes[appFile] = `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`;
-  else notes[appFile] = "routes already there";
-  for (const path of conflicts) notes[path] = "exists with other content: conflict";
+  const notes = new Map<string, string>();
+  if (edited.added.length > 0) notes.set(appFile, `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`);
+  else notes.set(appFile, "routes already there");
+  for (const path of conflicts) notes.set(path, "exists with other content: conflict");
   return { changes, notes, conflicts };
 }
 
@@ -210,17 +249,17 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
   const manifest = readManifest(root);
   const entry = findEntry(manifest, kind, names.file);
   if (entry === undefined) {
-    throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no ${kind} named ${names.file} (destroy only undoes what tornado generate wrote).`);
+    throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no ${kind} named ${names.file} (destroy only undoes what generate wrote).`);
   }
   const changes: FileChange[] = [];
   const conflicts: string[] = [];
-  const notes: Record<string, string> = {};
+  const notes = new Map<string, string>();
   for (const [path, hash] of Object.entries(entry.files)) {
     const before = readIfExists(root, path);
     if (before === null) continue;
     if (contentHash(before) !== hash && !force) {
       conflicts.push(path);
-      notes[path] = "edited since it was generated: conflict";
+      notes.set(path, "edited since it was generated: conflict");
     }
     changes.push({ path, before, after: null });
   }
@@ -232,7 +271,7 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
       try {
         const removed = removeRoutes(appText, reg.file, reg);
         changes.push({ path: reg.file, before: appText, after: removed.text });
-        notes[reg.file] = removed.removed.length > 0 ? `${removed.importRemoved ? "import + " : ""}${removed.removed.map((r) => r.pattern).join(", ")}` : "routes already gone";
+        notes.set(reg.file, removed.removed.length > 0 ? `${removed.importRemoved ? "import + " : ""}${removed.removed.map((r) => r.pattern).join(", ")}` : "routes already gone");
       } catch (error) {
         return explain(error, reg.file, reg, "remove");
       }

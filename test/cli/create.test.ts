@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { packageNameProblem, toPackageName } from "../../src/create/name.js";
@@ -57,7 +57,7 @@ describe("create-tornado-app <dir>", () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Package name "My App!" is not a valid npm name; using my-app.');
     expect(JSON.parse(readFileSync(join(dir, "My App!/package.json"), "utf8")).name).toBe("my-app");
-    expect(stdout).toContain('cd "My App!"');
+    expect(stdout).toContain("  cd 'My App!'\n");
   });
 
   it("refuses a name that cannot be a package name, with one line and exit 1", async () => {
@@ -162,10 +162,87 @@ describe("create-tornado-app <dir>", () => {
     expect((await create("--version")).stdout.trim()).toBe("0.1.0");
   });
 
+  it("gives every template npm scripts for generate, destroy and routes, and never tells the user to type a bare tornado or npx tornado", async () => {
+    for (const template of ["rest", "websocket", "slow-db"]) {
+      const { code, stdout } = await create(template, "--template", template, ...offline);
+      expect(code).toBe(0);
+      expect(stdout).toContain("Add a handler: npm run generate -- handler orders · Routes: npm run routes\n");
+      const pkg = JSON.parse(readFileSync(join(dir, template, "package.json"), "utf8"));
+      expect(pkg.scripts).toMatchObject({ generate: "tornado generate", destroy: "tornado destroy", routes: "tornado routes" });
+      const readme = readFileSync(join(dir, template, "README.md"), "utf8");
+      expect(readme).toContain("## Generate code\n");
+      expect(readme).toMatch(/^npm run generate -- handler \w+$/m);
+      expect(readme).toMatch(/^npm run generate -- websocket live-feed$/m);
+      expect(readme).toMatch(/^npm run destroy -- handler \w+$/m);
+      expect(readme).toMatch(/^npm run routes$/m);
+      for (const text of [readme, stdout]) {
+        expect(text).not.toMatch(/npx tornado/);
+        // A command line starting with tornado (in a code block or after "run").
+        expect(text).not.toMatch(/^\s*\$?\s*tornado (generate|destroy|routes|dev|start)\b/m);
+        expect(text).not.toMatch(/\brun `tornado /);
+      }
+    }
+    const help = await runBin("tornado", ["--help"], dir);
+    expect(help.stdout).toContain("In an app, run these through its package scripts: npm run dev, npm start, npm run generate -- handler orders, npm run destroy -- handler orders, npm run routes.");
+    for (const [args, hint] of [
+      [["generate", "handler", "--help"], "In an app: npm run generate -- handler orders (add --dry-run to see the diff first)."],
+      [["generate", "websocket", "--help"], "In an app: npm run generate -- websocket live-feed"],
+      [["destroy", "handler", "--help"], "In an app: npm run destroy -- handler orders."],
+      [["routes", "--help"], "In an app: npm run routes (or npm run routes -- --json)."],
+    ] as const) {
+      const out = (await runBin("tornado", [...args], dir)).stdout;
+      expect(out).toContain(hint);
+      expect(out).not.toMatch(/npx tornado|`tornado /);
+    }
+  });
+
+  it("refuses a package manager that is not installed before writing anything", async () => {
+    const empty = join(dir, "no-tools");
+    mkdirSync(empty);
+    const { code, stdout, stderr } = await runBin("create-tornado-app", ["p", "--package-manager", "pnpm", "--no-git"], dir, { PATH: empty });
+    expect(code).toBe(1);
+    expect(stderr).toBe("error: pnpm is not installed: install it (or run `corepack enable`), or choose another with --package-manager npm, or pass --no-install; nothing was written.\n");
+    expect(stdout).toBe("");
+    expect(existsSync(join(dir, "p"))).toBe(false);
+  });
+
+  it("refuses a folder name with a control character", async () => {
+    const { code, stderr } = await create("\x15my-app", ...offline);
+    expect(code).toBe(1);
+    expect(stderr).toBe('error: Cannot use "\\u0015my-app" as the app\'s folder: it contains a control character (a Ctrl key the terminal passed on); type the name again.\n');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("resumes a folder that holds exactly an earlier run's files, and refuses one with any other file", async () => {
+    expect((await create("again", ...offline)).code).toBe(0);
+    const resumed = await create("again", ...offline);
+    expect(resumed.stderr).toBe("");
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain("again holds the files of an earlier run whose install did not finish: resuming it\n");
+    // A write cut short (Ctrl-C while writing) leaves some of the files: the rerun writes the rest.
+    const complete = filesUnder(join(dir, "again")).sort();
+    rmSync(join(dir, "again/src"), { recursive: true });
+    rmSync(join(dir, "again/vendor"), { recursive: true });
+    const rewritten = await create("again", ...offline);
+    expect(rewritten.code, rewritten.stderr).toBe(0);
+    expect(rewritten.stdout).toContain("resuming it\n");
+    expect(filesUnder(join(dir, "again")).sort()).toEqual(complete);
+    writeFileSync(join(dir, "again/src/mine.ts"), "export {};\n");
+    const refused = await create("again", ...offline);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: The folder again already exists and is not empty/);
+    expect((await create("other", "--template", "websocket", ...offline)).code).toBe(0);
+    const otherTemplate = await create("other", "--template", "rest", ...offline);
+    expect(otherTemplate.code).toBe(1);
+    expect(otherTemplate.stderr).toMatch(/^error: The folder other already exists and is not empty/);
+  });
+
   it("adds pnpm's commands to the next steps with --package-manager pnpm", async () => {
     const { stdout } = await create("p", "--package-manager", "pnpm", ...offline);
     expect(stdout).toContain("  pnpm install\n  pnpm dev\n");
     expect(readFileSync(join(dir, "p/README.md"), "utf8")).toContain("pnpm dev");
+    expect(readFileSync(join(dir, "p/README.md"), "utf8")).toMatch(/^pnpm generate handler orders$/m);
+    expect(stdout).toContain("Add a handler: pnpm generate handler orders · Routes: pnpm routes\n");
   });
 });
 
@@ -195,6 +272,48 @@ describe("create-tornado-app in a terminal", () => {
     expect(existsSync(join(dir, "typed-app/node_modules"))).toBe(false);
     expect(existsSync(join(dir, "typed-app/.git"))).toBe(false);
   });
+});
+
+describe("create-tornado-app in a terminal, answering wrong", () => {
+  it("asks again with the reason for a bad name, a control character or a non-empty folder; Ctrl-C is one line", async () => {
+    mkdirSync(join(dir, "taken"));
+    writeFileSync(join(dir, "taken/notes.txt"), "mine");
+    const { spawn } = await import("node:child_process");
+    const child = spawn("script", ["-qfec", `${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, "bin/create-tornado-app.js"))}`, "/dev/null"], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const seen = async (text: RegExp | string) => {
+      await expect.poll(() => out, { timeout: 10_000 }).toMatch(text);
+    };
+    const erase = (n: number) => "\x7f".repeat(n);
+    await seen(/App name/);
+    child.stdin.write("http\r");
+    await seen('Cannot use "http" as the app\'s package name: http is the name of a Node.js built-in module.');
+    child.stdin.write(`${erase(4)}\x15My Chat App\r`);
+    await seen("it contains a control character");
+    child.stdin.write(`${erase(12)}taken\r`);
+    await seen("The folder taken already exists and is not empty");
+    expect(out).not.toMatch(/Template/);
+    child.stdin.write(`${erase(5)}fresh-app\r`);
+    await seen(/Template/);
+    await seen("a JSON API: a users resource with validation, CORS and tests");
+    await seen("a chat on WebSockets");
+    await seen("PostgreSQL (or embedded PGlite)");
+    child.stdin.write("\r");
+    await seen(/Install dependencies now\?/);
+    const before = out.length;
+    child.stdin.write("\x03");
+    expect(await exited).toBe(130);
+    const after = out.slice(before);
+    expect(after).toContain("Cancelled: nothing was written.");
+    expect(after).not.toMatch(/yes/);
+    expect(after).not.toMatch(/error:/);
+    expect(readdirSync(dir)).toEqual(["taken"]);
+  }, 30_000);
 });
 
 describe("tornado", () => {

@@ -62,19 +62,32 @@ describe("tornado generate handler", () => {
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/✓ test\/user-profile\.test\.ts \(4 tests\)/);
 
-    const routes = await tornado(["routes"]);
-    expect(routes.code).toBe(0);
+    // Through the app's npm script, as its README says (a bare `tornado` is not on the PATH).
+    const routes = await runCommand("npm", ["run", "--silent", "routes"], app);
+    expect(routes.code, routes.stderr).toBe(0);
     expect(routes.stdout.split("\n").map((l) => l.split(/\s+/).filter(Boolean))).toEqual(
       expect.arrayContaining([
-        ["PATTERN", "HANDLER", "NAME"],
-        ["/users/:id", "UserHandler", "user"],
-        ["/user-profiles", "UserProfilesHandler", "user-profiles"],
-        ["/user-profiles/:id", "UserProfileHandler", "user-profile"],
+        ["PATTERN", "HANDLER", "METHODS", "NAME"],
+        ["/users/:id", "UserHandler", "get,put,patch,delete", "user"],
+        ["/user-profiles", "UserProfilesHandler", "get,post", "user-profiles"],
+        ["/user-profiles/:id", "UserProfileHandler", "get,put,delete", "user-profile"],
       ]),
     );
-    const json = JSON.parse((await tornado(["routes", "--json"])).stdout) as { pattern: string }[];
+    const json = JSON.parse((await runCommand("npm", ["run", "--silent", "routes", "--", "--json"], app)).stdout) as { pattern: string; methods: string[] }[];
     expect(json.map((r) => r.pattern)).toEqual(["/health", "/users", "/users/:id", "/user-profiles", "/user-profiles/:id"]);
+    expect(json[0]!.methods).toEqual(["get"]);
   }, 120_000);
+
+  it("runs as the README says: npm run generate -- … and npm run destroy -- …", async () => {
+    const before = snapshot();
+    const generated = await runCommand("npm", ["run", "generate", "--", "handler", "invoices"], app);
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout).toMatch(/create\s+src\/handlers\/invoices\.ts/);
+    expect(generated.stdout).toContain("Run its test with npm run test -- test/invoices.test.ts");
+    const destroyed = await runCommand("npm", ["run", "destroy", "--", "handler", "invoices"], app);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(snapshot()).toEqual(before);
+  }, 60_000);
 
   it("changes nothing when run twice, in any spelling of the name", async () => {
     const before = snapshot();
@@ -140,7 +153,7 @@ describe("tornado destroy handler", () => {
 
     const refused = await tornado(["destroy", "handler", "orders"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe("error: src/handlers/orders.ts was edited after tornado generate wrote it; nothing was removed. Pass --force to delete it anyway.\n");
+    expect(refused.stderr).toBe("error: src/handlers/orders.ts was edited after generate wrote it; nothing was removed. Pass --force to delete it anyway.\n");
     expect(snapshot()).toEqual(edited);
 
     const forced = await tornado(["destroy", "handler", "orders", "--force"]);
@@ -159,7 +172,7 @@ describe("tornado destroy handler", () => {
   it("says there is nothing to destroy for a name never generated", async () => {
     const result = await tornado(["destroy", "handler", "invoices"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("error: Nothing to destroy: .tornado/manifest.json records no handler named invoices (destroy only undoes what tornado generate wrote).\n");
+    expect(result.stderr).toBe("error: Nothing to destroy: .tornado/manifest.json records no handler named invoices (destroy only undoes what generate wrote).\n");
   });
 });
 
@@ -277,4 +290,24 @@ export const makeApp = (settings: AppSettings = {}): Application =>
     expect(kind.code).not.toBe(0);
     expect(kind.stderr).toMatch(/unknown command 'model'/);
   });
+});
+
+describe("a generated handler in the websocket app (no base handler of its own)", () => {
+  let ws: CreatedApp | undefined;
+  afterAll(() => ws?.remove());
+
+  it("answers JSON errors like the app, passes the type check and its own tests", async () => {
+    ws = await createApp("generate-ws", "websocket");
+    const generated = await runCommand("npm", ["run", "generate", "--", "handler", "notes"], ws.app);
+    expect(generated.code, generated.stderr).toBe(0);
+    const typecheck = await runCommand("npm", ["run", "typecheck"], ws.app);
+    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    // The generated test asserts a 404 is application/json with { error: { status: 404 } }.
+    const tests = await runCommand("npx", ["vitest", "run", "test/notes.test.ts"], ws.app);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/✓ test\/notes\.test\.ts \(4 tests\)/);
+    const routes = await runCommand("npm", ["run", "--silent", "routes"], ws.app);
+    expect(routes.stdout).toMatch(/^\/chat\s+ChatSocket\s+websocket\s+chat$/m);
+    expect(routes.stdout).toMatch(/^\/notes\/:id\s+NoteHandler\s+get,put,delete\s+note$/m);
+  }, 240_000);
 });
