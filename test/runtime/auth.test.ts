@@ -327,5 +327,5 @@ export class Plain extends RequestHandler {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // a whole type check: 10-30 s on a loaded 2-core machine
 });
