@@ -11,6 +11,7 @@ let db: Database;
 beforeAll(async () => {
   database = await openTestDatabase();
   db = postgresUrl ? database.reopen(1) : database.db;
+  await db.ready; // until then the app would answer 503 "starting"
 });
 afterAll(async () => {
   await database?.close();
