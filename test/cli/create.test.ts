@@ -42,6 +42,7 @@ describe("create-tornado-app <dir>", () => {
         "src/store.ts",
         "src/validation.ts",
         "test/health.test.ts",
+        "test/support.ts",
         "test/users.test.ts",
         "tsconfig.build.json",
         "tsconfig.json",
@@ -137,7 +138,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 16 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 17 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(readdirSync(dir)).toEqual([]);

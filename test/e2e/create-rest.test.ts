@@ -43,6 +43,8 @@ describe("a new REST app", () => {
     const result = await runCommand("npm", ["test"], app);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/Tests\s+\d+ passed/);
+    // The tests assert the warnings they expect (expectLog): none is printed.
+    expect(result.stdout + result.stderr).not.toMatch(/\[[WE] \d{6} /);
   }, 120_000);
 
   it("runs a handler written with @authenticated in its tests (a decorator Node 20 cannot run as written)", async () => {
@@ -111,6 +113,9 @@ it("sends strangers to the login page and lets users in", async () => {
       expect(created.status).toBe(201);
       const list = await fetch(`${base}/users`);
       expect(await list.json()).toMatchObject({ total: 1, items: [{ name: "Ann" }] });
+      // main.ts gives the server its 1 MiB body limit.
+      const big = await fetch(`${base}/users`, { method: "POST", headers: { "Content-Type": "application/json" }, body: " ".repeat(1024 * 1024 + 1) });
+      expect(big.status).toBe(413);
       // The access line is written after the response; it may trail it a little.
       await expect.poll(() => out, { timeout: 5000 }).toMatch(/200 GET \/users \(127\.0\.0\.1\)/);
       // SIGTERM to npm ends npm and its shell, not the app: tornado start must notice and let

@@ -32,7 +32,12 @@ afterAll(() => created?.remove());
 /** Runs the app's tests; returns vitest's output. */
 async function appTests(env: NodeJS.ProcessEnv): Promise<string> {
   const tests = await runCommand("npm", ["test"], app, env);
-  expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+  const output = tests.stdout + tests.stderr;
+  expect(tests.code, output).toBe(0);
+  // The tests assert the warnings they expect (expectLog): none is printed, and a handled
+  // timeout logs no stack.
+  expect(output).not.toMatch(/\[[WE] \d{6} /);
+  expect(output).not.toContain("Exception in promise after timeout");
   return tests.stdout;
 }
 
@@ -83,20 +88,49 @@ describe("the slow-db template", () => {
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
     const out = await appTests(EMBEDDED);
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
-    expect(out).toMatch(/✓ test\/reports\.test\.ts \(6 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(8 tests\)/);
   }, 180_000);
 
   it.skipIf(!postgres)("passes its own tests against PostgreSQL", async () => {
     const out = await appTests({ DATABASE_URL: POSTGRES_URL, TEST_DATABASE_URL: "" });
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
-    expect(out).toMatch(/✓ test\/reports\.test\.ts \(6 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(8 tests\)/);
+  }, 120_000);
+
+  it("started for the first time without DATABASE_URL, answers 503 'starting' until its database is ready, then a handled 504 logs no stack", async () => {
+    const t = startTornado(app, ["start"], { port: await freePort(), env: { ...EMBEDDED, QUERY_TIMEOUT_MS: "300" } });
+    await t.waitFor(/Listening on http:\/\/localhost:\d+/, { timeout: 30_000 });
+    const base = `http://127.0.0.1:${t.port}`;
+    // The first start creates the database and its 10,000 orders: seconds, longer than the
+    // query timeout. Until then: 503 with Retry-After, from /health and from queries alike.
+    const seen: { health: number; healthStatus: string; orders: number; retryAfter: unknown }[] = [];
+    while (!/Database: ready/.test(t.output())) {
+      const health = await request(`${base}/health`);
+      const orders = await request(`${base}/orders?limit=1`);
+      seen.push({ health: health.status, healthStatus: (JSON.parse(health.body) as { status: string }).status, orders: orders.status, retryAfter: orders.headers["retry-after"] });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toEqual({ health: 503, healthStatus: "starting", orders: 503, retryAfter: "2" });
+    expect(seen.filter((s) => ![200, 503].includes(s.orders))).toEqual([]);
+    expect((await request(`${base}/health`)).status).toBe(200);
+    const slow = await request(`${base}/reports/slow?seconds=5`);
+    expect(slow.status).toBe(504);
+    await t.waitFor(/504 GET \/reports\/slow/, { timeout: 5000 });
+    await t.stop("SIGTERM");
+    expect(t.output()).not.toContain("Exception in promise after timeout");
+    expect(t.output()).not.toMatch(/^\s+at /m);
   }, 120_000);
 
   it("started without DATABASE_URL, says so and answers /health every time while 200 slow reports run", async () => {
-    const t = await startBuilt({ ...EMBEDDED, QUERY_TIMEOUT_MS: "120000" });
+    // SLOW_QUERY_LIMIT: all 200 at once (by default 4 run and 10 wait; the rest get a 503).
+    const t = await startBuilt({ ...EMBEDDED, QUERY_TIMEOUT_MS: "120000", SLOW_QUERY_LIMIT: "200" });
     expect(t.output()).toContain("Database: embedded PGlite (no DATABASE_URL), files in .pglite/data, queries run in a worker thread");
     // The embedded database runs one statement at a time: 200 × 50 ms is ten seconds of queue.
     expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.05), 200);
+    // main.ts gives the server its 1 MiB body limit.
+    const big = await fetch(`http://127.0.0.1:${t.port}/orders`, { method: "POST", body: " ".repeat(1024 * 1024 + 1) });
+    expect(big.status).toBe(413);
     await t.stop("SIGTERM");
     expect(t.output()).not.toMatch(/Error|error:/);
   }, 120_000);
@@ -104,7 +138,7 @@ describe("the slow-db template", () => {
   it.skipIf(!postgres)("started with DATABASE_URL, says so and answers /health every time while 200 slow reports run", async () => {
     const schema = `e2e_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
     try {
-      const t = await startBuilt({ DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema, QUERY_TIMEOUT_MS: "120000" });
+      const t = await startBuilt({ DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema, QUERY_TIMEOUT_MS: "120000", SLOW_QUERY_LIMIT: "200" });
       expect(t.output()).toContain(`Database: PostgreSQL at ${POSTGRES_URL} (schema ${schema}, pool of 10 connections)`);
       expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.2), 200);
       await t.stop("SIGTERM");

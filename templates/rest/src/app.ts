@@ -1,4 +1,4 @@
-import { Application, url, type ApplicationSettings } from "tornado";
+import { Application, url, type ApplicationSettings, type HTTPServerOptions } from "tornado";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
 import { UserHandler, UsersHandler } from "./handlers/users.js";
@@ -10,6 +10,16 @@ export interface AppSettings extends ApplicationSettings {
   /** Origins allowed to call the API from a browser; "*" allows any. Default: CORS_ORIGINS, or "*". */
   corsOrigins?: string[];
 }
+
+/**
+ * What the server accepts from a client, for `src/main.ts` and the tests. A user is a few
+ * hundred bytes of JSON: 1 MiB is plenty, and a larger body gets a 413 before it is read, so a
+ * client cannot make the server hold or parse megabytes.
+ *
+ * @example
+ * const server = await makeApp().listen(8888, undefined, serverOptions);
+ */
+export const serverOptions: HTTPServerOptions = { maxBodySize: 1024 * 1024 };
 
 /** Builds the application: its routes, and settings (tests pass their own). */
 export function makeApp({ corsOrigins = originsFromEnv(), ...settings }: AppSettings = {}): Application {

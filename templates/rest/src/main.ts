@@ -1,5 +1,5 @@
 import { configureLogging } from "tornado";
-import { makeApp } from "./app.js";
+import { makeApp, serverOptions } from "./app.js";
 
 configureLogging({ level: "info" });
 
@@ -9,7 +9,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-const server = await makeApp().listen(port);
+const server = await makeApp().listen(port, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
 // Finish the requests in flight, then exit (Ctrl-C in a terminal, SIGTERM from a supervisor).

@@ -10,12 +10,35 @@ export interface User {
 export type UserInput = Pick<User, "name" | "email">;
 
 /**
+ * The store holds as many users as it may: creating one more is refused.
+ *
+ * @example
+ * catch (e) { if (e instanceof StoreFullError) throw new HTTPError(507, e.message); }
+ */
+export class StoreFullError extends Error {
+  readonly code = "ERR_STORE_FULL";
+  constructor(readonly maxUsers: number) {
+    super(`the store holds at most ${maxUsers} users: delete some first`);
+    this.name = "StoreFullError";
+  }
+}
+
+/**
  * Users kept in memory. Its methods are async, like a database's, so swapping in a real one
- * (PostgreSQL through `pg`, say) changes this file and nothing else.
+ * (PostgreSQL through `pg`, say) changes this file and nothing else. Memory is not a
+ * database: it holds at most `maxUsers` (default 10,000), so clients cannot fill the process.
+ *
+ * @example
+ * const users = new UserStore({ maxUsers: 100 });
  */
 export class UserStore {
   private readonly users = new Map<string, User>();
   private nextId = 1;
+  readonly maxUsers: number;
+
+  constructor({ maxUsers = 10_000 }: { maxUsers?: number } = {}) {
+    this.maxUsers = maxUsers;
+  }
 
   async list(limit: number, offset: number): Promise<{ items: User[]; total: number }> {
     const all = [...this.users.values()];
@@ -27,6 +50,7 @@ export class UserStore {
   }
 
   async create(input: UserInput): Promise<User> {
+    if (this.users.size >= this.maxUsers) throw new StoreFullError(this.maxUsers);
     const user: User = { id: String(this.nextId++), ...input, createdAt: new Date().toISOString() };
     this.users.set(user.id, user);
     return user;

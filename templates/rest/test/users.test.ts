@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestServer, type TestServer } from "tornado/testing";
-import { makeApp } from "../src/app.js";
-import type { User } from "../src/store.js";
+import { makeApp, serverOptions } from "../src/app.js";
+import { UserStore, type User } from "../src/store.js";
+import { expectRefused } from "./support.js";
 
 let t: TestServer;
 beforeEach(async () => {
-  t = await createTestServer(makeApp({ corsOrigins: ["https://app.example"] }));
+  t = await createTestServer(makeApp({ corsOrigins: ["https://app.example"] }), serverOptions);
 });
 afterEach(() => t.close());
 
@@ -30,14 +31,14 @@ describe("/users", () => {
   });
 
   it("answers 400 naming the bad field", async () => {
-    const res = await post("/users", { name: "Ann", email: "not-an-email" });
+    const res = await expectRefused("400 POST /users", () => post("/users", { name: "Ann", email: "not-an-email" }));
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { status: 400, message: "email: must be an email address", field: "email" } });
-    expect((await t.fetch("/users?limit=0")).status).toBe(400);
+    expect((await expectRefused("400 GET /users?limit=0", () => t.fetch("/users?limit=0"))).status).toBe(400);
   });
 
   it("answers 400 for a body that is not JSON", async () => {
-    const res = await post("/users", "{oops");
+    const res = await expectRefused("400 POST /users", () => post("/users", "{oops"));
     expect(res.status).toBe(400);
     const { error } = (await res.json()) as { error: { message: string } };
     expect(error.message).toMatch(/^Invalid JSON body/);
@@ -48,11 +49,11 @@ describe("/users", () => {
     expect(await (await post("/users/1", { name: "Anne", email: "anne@example.com" }, "PUT")).json()).toMatchObject({ name: "Anne" });
     expect(await (await post("/users/1", { email: "a@example.org" }, "PATCH")).json()).toMatchObject({ name: "Anne", email: "a@example.org" });
     expect((await t.fetch("/users/1", { method: "DELETE" })).status).toBe(204);
-    expect((await t.fetch("/users/1")).status).toBe(404);
+    expect((await expectRefused("404 GET /users/1", () => t.fetch("/users/1"))).status).toBe(404);
   });
 
   it("answers 404 for an unknown id", async () => {
-    const res = await t.fetch("/users/999");
+    const res = await expectRefused("404 GET /users/999", () => t.fetch("/users/999"));
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { status: 404, message: "no user with id 999" } });
   });
@@ -64,5 +65,66 @@ describe("/users", () => {
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
     const other = await t.fetch("/users", { headers: { Origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+describe("limits", () => {
+  const refusal = async (res: Response) => ({ status: res.status, body: await res.json() });
+
+  it("takes a name of 100 characters and an email of 254, and refuses one more of either", async () => {
+    const email254 = `${"a".repeat(64)}@${"b".repeat(185)}.com`;
+    expect(email254).toHaveLength(254);
+    expect((await post("/users", { name: "n".repeat(100), email: email254 })).status).toBe(201);
+    const longName = await expectRefused("400 POST /users", () => post("/users", { name: "n".repeat(101), email: "ann@example.com" }));
+    expect(await refusal(longName)).toEqual({ status: 400, body: { error: { status: 400, message: "name: must be at most 100 characters", field: "name" } } });
+    const longEmail = await expectRefused("400 POST /users", () => post("/users", { name: "Ann", email: `a${email254}` }));
+    expect(await refusal(longEmail)).toEqual({ status: 400, body: { error: { status: 400, message: "email: must be at most 254 characters", field: "email" } } });
+  });
+
+  it("refuses an email built to make a pattern backtrack by its length, before any pattern sees it", async () => {
+    // "a@" + 50,000 dots + "@": a pattern with two overlapping `+` takes seconds over it.
+    const res = await expectRefused("400 POST /users", () => post("/users", { name: "Ann", email: `a@${".".repeat(50_000)}@` }));
+    expect(await refusal(res)).toEqual({ status: 400, body: { error: { status: 400, message: "email: must be at most 254 characters", field: "email" } } });
+  });
+
+  it("refuses odd emails within the length limit", async () => {
+    for (const email of ["a@b", "a@.com", "a@b..com", "a@b.com.", "a b@c.com", "a@b@c.com", `a@${".".repeat(250)}@`]) {
+      const res = await expectRefused("400 POST /users", () => post("/users", { name: "Ann", email }));
+      expect(await refusal(res), email).toEqual({ status: 400, body: { error: { status: 400, message: "email: must be an email address", field: "email" } } });
+    }
+  });
+
+  it("reads a body of 1 MiB (serverOptions.maxBodySize) and answers 413 to a larger one without reading it", async () => {
+    const user = JSON.stringify({ name: "Ann", email: "ann@example.com" });
+    const atLimit = user + " ".repeat(1024 * 1024 - user.length);
+    expect((await post("/users", atLimit)).status).toBe(201);
+    const over = await expectRefused("413 POST /users", () => post("/users", `${atLimit} `));
+    expect(over.status).toBe(413);
+    expect((await (await t.fetch("/users")).json()) as { total: number }).toMatchObject({ total: 1 });
+  });
+
+  it("holds at most maxUsers users: one more is a 507 that says so", async () => {
+    const small = await createTestServer(makeApp({ users: new UserStore({ maxUsers: 2 }) }), serverOptions);
+    try {
+      const create = (name: string) =>
+        small.fetch("/users", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, email: `${name}@example.com` }) });
+      expect((await create("a")).status).toBe(201);
+      expect((await create("b")).status).toBe(201);
+      const full = await expectRefused("507 POST /users", () => create("c"));
+      expect(await refusal(full)).toEqual({ status: 507, body: { error: { status: 507, message: "the store holds at most 2 users: delete some first" } } });
+      expect((await small.fetch("/users/1", { method: "DELETE" })).status).toBe(204);
+      expect((await create("c")).status).toBe(201);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("names at most 40 characters of an unknown field", async () => {
+    const field = "x".repeat(10_000);
+    const res = await expectRefused("400 POST /users", () => post("/users", { name: "Ann", email: "ann@example.com", [field]: 1 }));
+    expect(await refusal(res)).toEqual({
+      status: 400,
+      body: { error: { status: 400, message: `${"x".repeat(40)}…: is not a user field (expected name, email)`, field: `${"x".repeat(40)}…` } },
+    });
   });
 });

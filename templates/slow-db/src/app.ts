@@ -1,10 +1,11 @@
-import { Application, url, type ApplicationSettings } from "tornado";
-import { Semaphore } from "tornado/locks";
+import { availableParallelism } from "node:os";
+import { Application, url, type ApplicationSettings, type HTTPServerOptions } from "tornado";
 import { openDatabase, positiveInteger, type Database } from "./db/database.js";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
 import { OrdersHandler } from "./handlers/orders.js";
 import { OrderStatsHandler, SlowReportHandler, TopCustomersHandler } from "./handlers/reports.js";
+import { Turns } from "./turns.js";
 
 /** Settings this app's handlers read, on top of the runtime's own. */
 export interface AppSettings extends ApplicationSettings {
@@ -12,11 +13,22 @@ export interface AppSettings extends ApplicationSettings {
   db?: Database;
   /** A query running longer is cancelled and answered with 504. Default: QUERY_TIMEOUT_MS, or 5000. */
   queryTimeoutMs?: number;
-  /** Slots for heavy reports. Default: HEAVY_QUERY_LIMIT (2) at once. */
-  heavyQueries?: Semaphore;
-  /** How long a heavy report waits for a slot before a 503. Default: HEAVY_QUERY_WAIT_MS, or 1000. */
-  heavyQueryWaitMs?: number;
+  /** Turns for heavy reports. Default: HEAVY_QUERY_LIMIT (2) at once, 10 waiting, each for HEAVY_QUERY_WAIT_MS (1000). */
+  heavyQueries?: Turns;
+  /** Turns for slow reports. Default: SLOW_QUERY_LIMIT (4) at once, 10 waiting, each for SLOW_QUERY_WAIT_MS (1000). */
+  slowQueries?: Turns;
+  /** Turns for jobs on the worker threads (order-stats): one per core at once, two per core waiting, each for 10 s. */
+  executorJobs?: Turns;
 }
+
+/**
+ * What the server accepts from a client, for `src/main.ts` and the tests. An order is a few
+ * dozen bytes of JSON: 1 MiB is plenty, and a larger body gets a 413 before it is read.
+ *
+ * @example
+ * const server = await makeApp().listen(8888, undefined, serverOptions);
+ */
+export const serverOptions: HTTPServerOptions = { maxBodySize: 1024 * 1024 };
 
 /** Builds the application: its routes, and settings (tests pass their own). */
 export function makeApp(settings: AppSettings = {}): Application {
@@ -31,9 +43,17 @@ export function makeApp(settings: AppSettings = {}): Application {
     {
       defaultHandlerClass: NotFoundHandler,
       queryTimeoutMs: positiveInteger("QUERY_TIMEOUT_MS", 5000),
-      heavyQueryWaitMs: positiveInteger("HEAVY_QUERY_WAIT_MS", 1000),
       ...settings,
-      heavyQueries: settings.heavyQueries ?? new Semaphore(positiveInteger("HEAVY_QUERY_LIMIT", 2)),
+      heavyQueries:
+        settings.heavyQueries ??
+        new Turns("heavy reports", { running: positiveInteger("HEAVY_QUERY_LIMIT", 2), waiting: 10, waitMs: positiveInteger("HEAVY_QUERY_WAIT_MS", 1000) }),
+      // Fewer than the pool's connections (10): slow reports never take all of them from /orders.
+      slowQueries:
+        settings.slowQueries ??
+        new Turns("slow reports", { running: positiveInteger("SLOW_QUERY_LIMIT", 4), waiting: 10, waitMs: positiveInteger("SLOW_QUERY_WAIT_MS", 1000) }),
+      // The worker pool has a thread per core; more jobs than that would only queue in it.
+      executorJobs:
+        settings.executorJobs ?? new Turns("statistics jobs", { running: availableParallelism(), waiting: 2 * availableParallelism(), waitMs: 10_000 }),
       db: settings.db ?? openDatabase(),
     },
   );

@@ -1,6 +1,6 @@
 import cluster from "node:cluster";
 import { configureLogging } from "tornado";
-import { makeApp } from "./app.js";
+import { makeApp, serverOptions } from "./app.js";
 
 configureLogging({ level: "info" });
 
@@ -19,7 +19,8 @@ if (!process.env.DATABASE_URL && cluster.isWorker) {
 const app = makeApp();
 const db = app.settings.db!;
 console.log(`Database: ${db.description}`);
-// The server listens at once: queries wait until the database is ready. (Under `tornado dev`
+// The server listens at once: until the database is ready, /health and the queries answer 503
+// with Retry-After (a load balancer sends no traffic yet). (Under `tornado dev`
 // the previous app process keeps the embedded database until it has drained, and it only
 // drains once this one listens.)
 db.ready.then(
@@ -29,7 +30,7 @@ db.ready.then(
     process.exit(1);
   },
 );
-const server = await app.listen(port);
+const server = await app.listen(port, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
 // Finish the requests in flight, then close the database and exit.

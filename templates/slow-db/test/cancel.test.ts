@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { TestServer } from "tornado/testing";
+import { interceptLogs, type LogRecord } from "tornado/log";
+import { expectLog, type TestServer } from "tornado/testing";
 import type { Database } from "../src/db/database.js";
-import { openTestDatabase, postgresUrl, startApp, waitForCounts, type TestDatabase } from "./support.js";
+import { expectRefused, openTestDatabase, postgresUrl, startApp, waitForCounts, type TestDatabase } from "./support.js";
 
 // One query at a time (a pool of one connection; the embedded database is always so): if a
 // cancelled statement went on running, the next query would wait for it.
@@ -10,6 +11,7 @@ let db: Database;
 beforeAll(async () => {
   database = await openTestDatabase();
   db = postgresUrl ? database.reopen(1) : database.db;
+  await db.ready; // until then the app would answer 503 "starting"
 });
 afterAll(async () => {
   await database?.close();
@@ -27,8 +29,15 @@ it("a query past the timeout is a 504, and the database stops it", async () => {
   t = await startApp({ db, queryTimeoutMs: 60_000 });
   try {
     const before = (await waitForCounts(t, () => true)).cancelled;
+    // A handled timeout is the 504's warning and access line, and nothing on tornado.application
+    // (no "Exception in promise after timeout" with a stack for the statement we cancelled).
+    const appErrors: LogRecord[] = [];
+    const stopWatching = interceptLogs((record) => {
+      if (record.logger === "tornado.application") appErrors.push(record);
+      return false;
+    });
     const started = performance.now();
-    const slow = await strict.fetch("/reports/slow?seconds=30");
+    const slow = await expectRefused("504 GET /reports/slow", () => strict.fetch("/reports/slow?seconds=30"));
     expect(slow.status).toBe(504);
     expect(await slow.json()).toEqual({ error: { status: 504, message: "the query took longer than 500 ms and was cancelled" } });
     expect(performance.now() - started).toBeLessThan(5000);
@@ -37,6 +46,8 @@ it("a query past the timeout is a 504, and the database stops it", async () => {
     expect(next.status).toBe(200);
     expect(next.ms).toBeLessThan(15_000);
     expect(await waitForCounts(t, (q) => q.running === 0)).toMatchObject({ cancelled: before + 1, waiting: 0 });
+    stopWatching();
+    expect(appErrors.map((r) => r.message)).toEqual([]);
   } finally {
     await Promise.all([strict.close(), t.close()]);
   }
@@ -49,10 +60,13 @@ it("a client that disconnects stops its query", async () => {
     const leaving = new AbortController();
     const request = t.fetch("/reports/slow?seconds=30", { signal: leaving.signal }).catch((error: Error) => error);
     await waitForCounts(t, (q) => q.running === 1);
-    leaving.abort();
-    expect(await request).toMatchObject({ name: "AbortError" });
-    await waitForCounts(t, (q) => q.cancelled === before + 1 && q.running === 0);
-    const next = await timed("/reports/slow?seconds=0");
+    // The access log says 499 (nginx's "client closed request"), a warning.
+    const next = await expectLog("tornado.access", "499 GET /reports/slow", async () => {
+      leaving.abort();
+      expect(await request).toMatchObject({ name: "AbortError" });
+      await waitForCounts(t, (q) => q.cancelled === before + 1 && q.running === 0);
+      return timed("/reports/slow?seconds=0");
+    });
     expect(next.status).toBe(200);
     expect(next.ms).toBeLessThan(15_000);
   } finally {

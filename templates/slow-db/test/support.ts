@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
-import { createTestServer, type TestServer } from "tornado/testing";
-import { makeApp, type AppSettings } from "../src/app.js";
+import { createTestServer, expectLog, type TestServer } from "tornado/testing";
+import { makeApp, serverOptions, type AppSettings } from "../src/app.js";
 import type { Database, QueryCounts } from "../src/db/database.js";
 import { EmbeddedDatabase } from "../src/db/embedded.js";
 import { PostgresDatabase } from "../src/db/postgres.js";
@@ -81,13 +81,53 @@ export async function openTestDatabase({ poolSize = 10 } = {}): Promise<TestData
  * const t = await startApp({ db, queryTimeoutMs: 500 });
  */
 export function startApp(settings: AppSettings & { db: Database }): Promise<TestServer> {
-  return createTestServer(makeApp(settings));
+  return createTestServer(makeApp(settings), serverOptions);
+}
+
+/** What GET /health answers. */
+export interface Health {
+  status: string;
+  queries: QueryCounts;
+  turns: Record<"slowReports" | "heavyReports" | "executorJobs", { running: number; waiting: number }>;
 }
 
 /** GET /health's `queries`. */
 export async function queryCounts(t: TestServer): Promise<QueryCounts> {
-  const res = await t.fetch("/health");
-  return ((await res.json()) as { queries: QueryCounts }).queries;
+  return (await health(t)).queries;
+}
+
+/** GET /health's answer. */
+export async function health(t: TestServer): Promise<Health> {
+  return (await (await t.fetch("/health")).json()) as Health;
+}
+
+/**
+ * Polls `/health` until `accept` says yes; rejects after `timeout` ms with the last answer.
+ *
+ * @example
+ * await waitForHealth(t, (h) => h.turns.slowReports.running === 1);
+ */
+export async function waitForHealth(t: TestServer, accept: (health: Health) => boolean, timeout = 20_000): Promise<Health> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const answer = await health(t);
+    if (accept(answer)) return answer;
+    if (Date.now() > deadline) throw new Error(`/health never showed what was expected; last: ${JSON.stringify(answer)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Runs `fn`, which makes a request the app refuses (a 4xx or 5xx), and checks the two lines the
+ * runtime logs for it: the reason on `tornado.general` and the access line on `tornado.access`
+ * (both start with `line`, e.g. "404 GET /nope"). They are kept off the test output: a warning
+ * printed while the tests pass would be one nobody reads.
+ *
+ * @example
+ * const res = await expectRefused("404 GET /nope", () => t.fetch("/nope"));
+ */
+export function expectRefused<T>(line: string, fn: () => Promise<T>): Promise<T> {
+  return expectLog("tornado.access", line, () => expectLog("tornado.general", line, fn));
 }
 
 /**

@@ -19,20 +19,25 @@ export class ApiHandler extends RequestHandler {
 
   /** Every error is JSON: `{ "error": { "status", "message", "field"? } }`. */
   override writeError(status: number, { error }: ErrorDetails): void {
-    const clientError = status < 500 && error instanceof HTTPError && error.logMessage;
+    // An HTTPError's message was written for the client; any other error's is not (500).
+    const explained = status !== 500 && error instanceof HTTPError && error.logMessage;
     this.finish({
       error: {
         status,
-        message: clientError ? error.logMessage : this.reason,
+        message: explained ? error.logMessage : this.reason,
         ...(error instanceof ValidationError ? { field: error.field } : {}),
       },
     });
   }
 }
 
-/** Answers paths no route matches with a JSON 404. */
+/**
+ * Answers paths no route matches with a JSON 404. It answers in `initialize()`, which runs
+ * before the request body is read: a body sent to a path that does not exist is never read or
+ * parsed (the connection is closed after the answer instead).
+ */
 export class NotFoundHandler extends ApiHandler {
-  override prepare(): void {
+  override initialize(): void {
     throw new HTTPError(404, `no route for ${this.request.path}`);
   }
 }

@@ -1,5 +1,5 @@
 import { HTTPError } from "tornado";
-import type { User, UserInput, UserStore } from "../store.js";
+import { StoreFullError, type User, type UserInput, type UserStore } from "../store.js";
 import { parsePage, validateUser, validateUserChanges } from "../validation.js";
 import { ApiHandler } from "./base.js";
 
@@ -32,7 +32,12 @@ export class UsersHandler extends UserResource {
   }
 
   async post(): Promise<void> {
-    const user = await this.users.create(validateUser(this.jsonBody()));
+    const input = validateUser(this.jsonBody());
+    const user = await this.users.create(input).catch((error: unknown) => {
+      // 507 Insufficient Storage (RFC 4918 §11.5): the request was fine, there is no room for it.
+      if (error instanceof StoreFullError) throw new HTTPError(507, error.message);
+      throw error;
+    });
     this.setStatus(201);
     this.setHeader("Location", this.reverseUrl("user", user.id));
     this.write(user);

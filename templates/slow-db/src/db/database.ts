@@ -26,6 +26,24 @@ export interface QueryCounts {
   cancelled: number;
 }
 
+/** `starting` until `ready` settles, then `ready`, or `failed` if the database could not open. */
+export type DatabaseStatus = "starting" | "ready" | "failed";
+
+/**
+ * Follows `ready`: the status a database reports from `status`.
+ *
+ * @example
+ * private readonly tracker = trackStatus(this.ready); // then: get status() { return this.tracker.status; }
+ */
+export function trackStatus(ready: Promise<void>): { status: DatabaseStatus } {
+  const tracker: { status: DatabaseStatus } = { status: "starting" };
+  ready.then(
+    () => (tracker.status = "ready"),
+    () => (tracker.status = "failed"),
+  );
+  return tracker;
+}
+
 /**
  * A database that runs queries off the event loop.
  *
@@ -39,6 +57,8 @@ export interface Database {
   readonly description: string;
   /** Resolves once the database is open and its schema exists (created on first start). */
   readonly ready: Promise<void>;
+  /** Whether it is still opening, ready, or failed to open (what `/health` reports). */
+  readonly status: DatabaseStatus;
   /** Runs one statement (`$1`, `$2`… for `params`) and resolves with its rows. */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Row[]>;
   counts(): QueryCounts;

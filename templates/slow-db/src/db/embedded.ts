@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { DatabaseUnavailableError, QueryCancelledError, type Database, type QueryCounts, type QueryOptions } from "./database.js";
+import { DatabaseUnavailableError, QueryCancelledError, trackStatus, type Database, type DatabaseStatus, type QueryCounts, type QueryOptions } from "./database.js";
 import { EMBEDDED_WORKER_SOURCE, type Statement, type StatementReply, type WorkerConfig, type WorkerReply, type WorkerRequest } from "./embedded-worker.js";
 import { acquireOwnerLock } from "./owner-lock.js";
 import { schemaSql } from "./schema.js";
@@ -47,6 +47,7 @@ export class EmbeddedDatabase implements Database {
   readonly kind = "embedded";
   readonly description: string;
   readonly ready: Promise<void>;
+  private readonly readiness: { status: DatabaseStatus };
   private readonly config: WorkerConfig;
   private worker: Worker | undefined; // set while a worker is open and taking statements
   private readonly queue: Job[] = [];
@@ -64,6 +65,11 @@ export class EmbeddedDatabase implements Database {
     this.description = `embedded PGlite (no DATABASE_URL), files in ${join(dir, "data")}, queries run in a worker thread`;
     this.ready = this.open(dir);
     this.ready.catch(() => {}); // reported by whoever awaits it (main.ts, or a query)
+    this.readiness = trackStatus(this.ready);
+  }
+
+  get status(): DatabaseStatus {
+    return this.failure ? "failed" : this.readiness.status;
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], { signal }: QueryOptions = {}): Promise<Row[]> {

@@ -5,7 +5,7 @@
  */
 
 import pg from "pg";
-import { DatabaseUnavailableError, QueryCancelledError, type Database, type QueryCounts, type QueryOptions } from "./database.js";
+import { DatabaseUnavailableError, QueryCancelledError, trackStatus, type Database, type DatabaseStatus, type QueryCounts, type QueryOptions } from "./database.js";
 import { quoteIdentifier, schemaSql } from "./schema.js";
 
 // SQLSTATE 57014: "canceling statement due to user request", what pg_cancel_backend causes.
@@ -29,6 +29,7 @@ export class PostgresDatabase implements Database {
   readonly kind = "postgres";
   readonly description: string;
   readonly ready: Promise<void>;
+  private readonly readiness: { status: DatabaseStatus };
   private readonly config: pg.PoolConfig;
   private readonly pool: pg.Pool;
   // The server process behind each connection, for pg_cancel_backend.
@@ -53,6 +54,11 @@ export class PostgresDatabase implements Database {
       throw new DatabaseUnavailableError(`cannot prepare PostgreSQL at ${address.href}: ${error.message}`, { cause: error });
     });
     this.ready.catch(() => {}); // reported by whoever awaits it (main.ts, or a query)
+    this.readiness = trackStatus(this.ready);
+  }
+
+  get status(): DatabaseStatus {
+    return this.readiness.status;
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], { signal }: QueryOptions = {}): Promise<Row[]> {

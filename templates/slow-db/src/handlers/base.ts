@@ -1,7 +1,9 @@
 import { Finish, HTTPError, RequestHandler, type ErrorDetails } from "tornado";
 import { TimeoutError, withTimeout } from "tornado/gen";
+import type { Releaser } from "tornado/locks";
 import type { AppSettings } from "../app.js";
-import { DatabaseUnavailableError, type Database } from "../db/database.js";
+import { DatabaseUnavailableError, QueryCancelledError, type Database } from "../db/database.js";
+import type { Turns } from "../turns.js";
 
 /**
  * Base for this app's handlers: JSON error bodies, and `query()`, which runs a statement under
@@ -24,6 +26,11 @@ export class DatabaseHandler extends RequestHandler {
    * disconnects first, the statement is stopped too and the handler ends there (logged as 499).
    */
   protected async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], timeoutMs = this.settings.queryTimeoutMs ?? 5000): Promise<Row[]> {
+    // Time spent waiting for a database that is still opening (the embedded one creates its
+    // files and orders on first start) is not the query's: answer at once that it is starting.
+    if (this.db.status === "starting") {
+      throw new HTTPError(503, "the database is still starting; try again in a few seconds", { headers: { "Retry-After": "2" } });
+    }
     const cancel = new AbortController();
     const clientGone = this.request.signal;
     const onClientGone = () => cancel.abort(new Error("the client went away"));
@@ -31,12 +38,13 @@ export class DatabaseHandler extends RequestHandler {
     else clientGone.addEventListener("abort", onClientGone, { once: true });
     const running = this.db.query<Row>(sql, params, { signal: cancel.signal });
     try {
-      return await withTimeout(running, timeoutMs);
+      // The statement we cancel below then fails with QueryCancelledError: expected, so
+      // withTimeout does not log it as a late failure.
+      return await withTimeout(running, timeoutMs, { quietExceptions: QueryCancelledError });
     } catch (error) {
       if (error instanceof TimeoutError) {
         // withTimeout only stops waiting: stopping the statement itself is up to us.
         cancel.abort(new Error(`it ran past ${timeoutMs} ms`));
-        running.catch(() => {}); // it now fails with QueryCancelledError, which nobody needs
         throw new HTTPError(504, `the query took longer than ${timeoutMs} ms and was cancelled`);
       }
       if (clientGone.aborted) this.endForGoneClient();
@@ -44,6 +52,24 @@ export class DatabaseHandler extends RequestHandler {
       throw error;
     } finally {
       clientGone.removeEventListener("abort", onClientGone);
+    }
+  }
+
+  /**
+   * Takes a turn from `turns` (see `Turns.take`): a 503 with Retry-After when there are too
+   * many already; if the client leaves while waiting, the request ends there (499).
+   *
+   * @example
+   * const turn = await this.takeTurn(this.settings.slowQueries);
+   * try { … } finally { turn.release(); }
+   */
+  protected async takeTurn(turns: Turns | undefined): Promise<Releaser> {
+    if (!turns) throw new Error("a Turns setting (heavyQueries, slowQueries, executorJobs) is missing");
+    try {
+      return await turns.take(this.request.signal);
+    } catch (error) {
+      if (this.request.signal.aborted) this.endForGoneClient();
+      throw error;
     }
   }
 

@@ -37,6 +37,9 @@ function validateOrder(body: unknown): { customer: string; amountCents: number }
   if (typeof customer !== "string" || customer.trim() === "" || customer.length > 100) {
     throw new HTTPError(400, "customer must be a non-empty string of at most 100 characters");
   }
+  // PostgreSQL stores no NUL character in text: refuse it here, naming the field, rather
+  // than let the INSERT fail as a 500.
+  if (customer.includes("\0")) throw new HTTPError(400, "customer must not contain the NUL character (\\u0000)");
   if (typeof amountCents !== "number" || !Number.isInteger(amountCents) || amountCents < 1 || amountCents > 100_000_000) {
     throw new HTTPError(400, "amountCents must be a whole number from 1 to 100000000");
   }
