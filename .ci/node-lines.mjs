@@ -14,8 +14,9 @@
 //
 // The cache: $TORNADO_NODE_CACHE, else $XDG_CACHE_HOME/create-tornado-app/node, else
 // ~/.cache/create-tornado-app/node; one folder per version. A folder is reused when its
-// `node --version` and `npm --version` answer; a broken one is replaced. Without the
-// registry, the newest cached version of the line is used (with a warning).
+// `node --version` and `npm --version` answer; a broken one is replaced. Installing a newer
+// release of a line removes the older ones. Without the registry, the newest cached version
+// of the line is used (with a warning).
 //
 // Usage: node .ci/node-lines.mjs [22 24 26]
 
@@ -43,7 +44,10 @@ for (const line of lines) {
   }
   if (published === undefined) warn(`the registry is unreachable: using the cached Node ${version}`);
   const home = join(cacheRoot, version);
-  if (!works(home, version)) install(version, home);
+  if (!works(home, version)) {
+    install(version, home);
+    pruneOlder(line, version);
+  }
   process.stdout.write(`${line} ${version} ${join(home, "bin")}\n`);
 }
 
@@ -112,6 +116,16 @@ function install(version, home) {
     rmSync(work, { recursive: true, force: true });
   }
   if (!works(home, version)) fail(`Node ${version} was installed into ${home} but \`node --version\` or \`npm --version\` does not answer.`);
+}
+
+/** Removes the cached releases of `line` other than `version` (each is 120-150 MB). */
+function pruneOlder(line, version) {
+  for (const cached of readdirSync(cacheRoot)) {
+    if (cached !== version && cached.startsWith(`${line}.`) && /^\d+\.\d+\.\d+$/.test(cached)) {
+      warn(`removing the older Node ${cached} from the cache`);
+      rmSync(join(cacheRoot, cached), { recursive: true, force: true });
+    }
+  }
 }
 
 /** This machine's npm-cli.js (the file `npm` on PATH runs). */
