@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { standardDecorators } from "./runtime/testing/decorators.js";
 
 export default defineConfig({
@@ -6,6 +6,8 @@ export default defineConfig({
   plugins: [standardDecorators()],
   test: {
     include: ["test/**/*.test.ts"],
+    // The smoke set for other Node lines runs on its own (test/smoke/vitest.config.ts, .ci/run).
+    exclude: [...configDefaults.exclude, "test/smoke/**"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -14,14 +14,21 @@ function nodeEval(source: string): string {
 }
 
 describe("package.json", () => {
-  it("is the ESM package create-tornado-app for Node >= 20.19 with both bins", () => {
+  it("is the ESM package create-tornado-app for the supported Node lines (22.12+, 24, 26+) with both bins", () => {
     expect(pkg.name).toBe("create-tornado-app");
     expect(pkg.type).toBe("module");
-    expect(pkg.engines.node).toBe(">=20.19");
+    expect(pkg.engines.node).toBe("^22.12 || ^24 || >=26");
     expect(Object.keys(pkg.bin).sort()).toEqual(["create-tornado-app", "tornado"]);
     for (const file of Object.values<string>(pkg.bin)) {
       expect(readFileSync(`${root}${file}`, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
       expect(statSync(`${root}${file}`).mode & 0o111).not.toBe(0);
+    }
+  });
+
+  it("declares the same Node lines as the apps it generates (templates' engines)", () => {
+    for (const template of ["_base", "slow-db"]) {
+      const manifest = readFileSync(`${root}templates/${template}/package.json.hbs`, "utf8");
+      expect(/"engines":\s*\{\s*"node":\s*"([^"]+)"/.exec(manifest)?.[1], template).toBe(pkg.engines.node);
     }
   });
 

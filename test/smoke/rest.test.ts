@@ -1,0 +1,4 @@
+/** The smoke set (see ./smoke.ts) for the rest template, on the Node line running the tests. */
+import { smokeTemplate } from "./smoke.js";
+
+smokeTemplate("rest");
