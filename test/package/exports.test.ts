@@ -26,7 +26,9 @@ describe("package.json", () => {
   });
 
   it("declares the same Node lines as the apps it generates (templates' engines)", () => {
-    for (const template of ["_base", "slow-db"]) {
+    const templates = readdirSync(`${root}templates`).filter((name) => existsSync(`${root}templates/${name}/package.json.hbs`));
+    expect(templates).toEqual(expect.arrayContaining(["_base", "rest", "slow-db"]));
+    for (const template of templates) {
       const manifest = readFileSync(`${root}templates/${template}/package.json.hbs`, "utf8");
       expect(/"engines":\s*\{\s*"node":\s*"([^"]+)"/.exec(manifest)?.[1], template).toBe(pkg.engines.node);
     }

@@ -12,7 +12,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 if (!process.env.DATABASE_URL && cluster.isWorker) {
   // `tornado start --workers N` forks processes; the embedded database's files serve one.
-  console.error("The embedded database serves one process: run `tornado start` without --workers, or set DATABASE_URL to use PostgreSQL.");
+  console.error("The embedded database serves one process: run `npm start` without --workers, or set DATABASE_URL to use PostgreSQL.");
   process.exit(1);
 }
 
