@@ -106,7 +106,7 @@ describe("RequestHandler.getCurrentUser() and currentUser", () => {
       get() {}
     }
     const t = await serve([["/", TooEarly]], { serveTraceback: true });
-    const res = await expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/"));
+    const res = await expectLog("tornado.access", /^500 GET/, () => expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/")));
     expect(await res.text()).toMatch(/^Error: currentUser is not known yet/);
   });
 
@@ -162,7 +162,7 @@ describe("authenticated (decorator and wrapper)", () => {
     }
     const t = await serve([["/private", Private], ["/custom", Custom]], { cookieSecret: SECRET, serveTraceback: true });
     expect((await t.fetch("/custom", manual)).headers.get("location")).toBe("/signin?next=%2Fcustom");
-    const res = await expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/private", manual));
+    const res = await expectLog("tornado.access", /^500 GET/, () => expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/private", manual)));
     expect(res.status).toBe(500);
     expect(await res.text()).toMatch(/^Error: You must define the 'loginUrl' setting in your application to use @authenticated/);
   });

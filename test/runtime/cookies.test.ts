@@ -231,7 +231,7 @@ describe("RequestHandler.clearCookie(name, options) and clearAllCookies(options)
       }
     }
     const t = await serve([["/", Clear]]);
-    const res = await expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/"));
+    const res = await expectLog("tornado.access", /^500 GET/, () => expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/")));
     expect(res.status).toBe(500);
   });
 
@@ -253,7 +253,7 @@ describe("RequestHandler.clearCookie(name, options) and clearAllCookies(options)
       }
     }
     const t = await serve([["/", Bad]], { serveTraceback: true });
-    const res = await expectLog("tornado.application", /Uncaught exception GET \//, () => t.fetch("/"));
+    const res = await expectLog("tornado.access", /^500 GET/, () => expectLog("tornado.application", /Uncaught exception GET \//, () => t.fetch("/")));
     expect(res.status).toBe(500);
     expect(await res.text()).toMatch(/^TypeError: Invalid cookie name "bad\\nname"/);
     expect(res.headers.getSetCookie()).toEqual([]);
@@ -427,12 +427,14 @@ describe("RequestHandler.setSignedCookie / getSignedCookie", () => {
 
   it("answers 500 and says which setting is missing without cookieSecret, or keyVersion for a map", async () => {
     const t = await serve([["/", Signed]], { serveTraceback: true });
-    const res = await expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/"));
+    const res = await expectLog("tornado.access", /^500 GET/, () => expectLog("tornado.application", /Uncaught exception/, () => t.fetch("/")));
     expect(res.status).toBe(500);
     expect(await res.text()).toMatch(/^Error: You must define the 'cookieSecret' setting in your application to use signed cookies/);
     await t.close();
     const t2 = await serve([["/", Signed]], { cookieSecret: { 1: "a" }, serveTraceback: true });
-    const res2 = await expectLog("tornado.application", /Uncaught exception/, () => t2.fetch("/?value=x", { method: "POST" }));
+    const res2 = await expectLog("tornado.access", /^500 POST/, () =>
+      expectLog("tornado.application", /Uncaught exception/, () => t2.fetch("/?value=x", { method: "POST" })),
+    );
     expect(res2.status).toBe(500);
     expect(await res2.text()).toMatch(/^Error: The keyVersion setting must be set when cookieSecret is a map/);
   });
@@ -564,7 +566,7 @@ describe("XSRF: xsrfToken, xsrfFormHtml() and checkXsrfCookie()", () => {
       }
     }
     const t = await serve([["/form", Counted]], { xsrfCookies: true });
-    await expectLog("tornado.access", /403 POST/, () => t.fetch("/form", { method: "POST" }));
+    await expectLog("tornado.general", /403 POST \/form/, () => expectLog("tornado.access", /403 POST/, () => t.fetch("/form", { method: "POST" })));
     expect(prepared).toBe(0);
     for (const method of ["GET", "HEAD", "OPTIONS"]) expect((await t.fetch("/form", { method })).status).toBe(200);
     await t.close();
