@@ -178,7 +178,7 @@ describe("tornado destroy handler", () => {
 
 describe("route registration on a file the user has reshaped", () => {
   const reshaped = `// Routes live in a variable here, with comments, single quotes and no semicolons.
-import { Application, url, type ApplicationSettings } from 'tornado'
+import { Application, url, type ApplicationSettings, type HTTPServerOptions } from 'tornado'
 import { NotFoundHandler } from './handlers/base.js'
 import { HealthHandler } from './handlers/health.js'
 import { UserHandler, UsersHandler } from './handlers/users.js'
@@ -188,6 +188,8 @@ export interface AppSettings extends ApplicationSettings {
   users?: UserStore
   corsOrigins?: string[]
 }
+
+export const serverOptions: HTTPServerOptions = { maxBodySize: 1024 * 1024 }
 
 const routes = [
   url('/health', HealthHandler, { name: 'health' }), // for the load balancer
