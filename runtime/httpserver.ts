@@ -151,7 +151,7 @@ export class HTTPServer {
   // Under `tornado dev`: the supervisor's port, and the sockets it handed over.
   private supervised: { port: number; sockets: Set<Socket> } | undefined;
   // Sockets node handed to the `upgrade` event: node's own connection tracking has let go of them.
-  private readonly upgradeSockets = new Set<Socket>();
+  private readonly upgradeSockets = new Set<Duplex>();
   // Open WebSockets, closed with 1001 (or 1012 on a dev restart) when the server shuts down.
   private readonly upgraded = new Set<UpgradedConnection>();
   private goAwayCode = GOING_AWAY;
@@ -186,7 +186,7 @@ export class HTTPServer {
     this.server.on("checkContinue", onRequest);
     // Requests with `Connection: Upgrade` (WebSockets, but also `Upgrade: h2c` from curl) come
     // here with the bare socket; they are served by the same application.
-    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket as Socket, head));
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.upgradeHost = {
       maxBodySize: this.maxBodySize,
       bodyTimeout: this.bodyTimeout,
@@ -392,11 +392,12 @@ export class HTTPServer {
     this.serve(req, new NodeHTTPConnection(this, req, res));
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.inflight++;
     // Node removed its own listeners from the socket: without one, a reset would throw.
     socket.on("error", ignoreSocketError);
-    socket.setTimeout(0);
+    // From Node 26 `socket` is node's wrapper around the connection while a body is arriving.
+    req.socket.setTimeout(0);
     const sockets = this.upgradeSockets;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));

@@ -7,8 +7,9 @@
  * closed.
  */
 
-import { ServerResponse, type IncomingMessage } from "node:http";
+import { Server, ServerResponse, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
 import { HTTPInputError } from "../httputil/body.js";
 import { isSafeHeaderValue, type HTTPHeaders } from "../httputil/headers.js";
 import type { HTTPConnection } from "../httputil/request.js";
@@ -61,10 +62,17 @@ export class UpgradeConnection implements HTTPConnection {
   private body: Promise<Buffer> | undefined;
 
   constructor(
-    /** Node's request: its headers are final, its body is left on the socket. */
+    /**
+     * Node's request: its headers are final. Up to Node 24 it ends empty and the body is left
+     * in `head` and on the socket; from Node 26 it streams the body (see `upgradeBodyOnRequest`).
+     */
     readonly req: IncomingMessage,
-    readonly socket: Socket,
-    /** Bytes that arrived after the request head (the start of a body, or of WebSocket frames). */
+    /** The connection: from Node 26, node's wrapper around it while a body is still arriving. */
+    readonly socket: Duplex,
+    /**
+     * Bytes that arrived after what node parsed: the start of a body up to Node 24, else the
+     * start of the next protocol (WebSocket frames).
+     */
     readonly head: Buffer,
     private readonly host: UpgradeHost,
   ) {
@@ -106,8 +114,10 @@ export class UpgradeConnection implements HTTPConnection {
   /**
    * Hands the request to a node request listener (`FallbackHandler`) with a `ServerResponse`
    * written on this socket, the upgrade ignored (as Tornado ignores `Upgrade: h2c`); the socket
-   * closes after that response. `null` when the request has a body: node has already ended
-   * the request stream of an upgrade request, so a listener could not read it.
+   * closes after that response. `null` when the request has a body: up to Node 24 node has
+   * already ended the request stream of an upgrade request (the body is left on the socket),
+   * so a listener could not read it; Node 26 would stream it, but one answer on every Node is
+   * kept (a request without a body always has the socket itself, never node's wrapper).
    */
   detach(): { req: IncomingMessage; res: ServerResponse } | null {
     if (this.started || this.closed || this.bodyExpected) return null;
@@ -115,7 +125,7 @@ export class UpgradeConnection implements HTTPConnection {
     this.switched = true;
     const res = new ServerResponse(this.req);
     res.shouldKeepAlive = false;
-    res.assignSocket(this.socket);
+    res.assignSocket(this.socket as Socket);
     res.once("finish", () => this.endSocket());
     return { req: this.req, res };
   }
@@ -217,30 +227,46 @@ export class UpgradeConnection implements HTTPConnection {
     this.socket.end();
   }
 
-  private receiveBody(): Promise<Buffer> {
+  private async receiveBody(): Promise<Buffer> {
     const { req, socket, host } = this;
     const max = host.maxBodySize;
     const chunked = req.headers["transfer-encoding"] !== undefined;
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (!chunked && declared > max) return Promise.reject(new HTTPInputError("Content-Length too long", 413));
-    if (!chunked && !(declared > 0)) return Promise.resolve(Buffer.alloc(0));
+    if (!chunked && declared > max) throw new HTTPInputError("Content-Length too long", 413);
+    if (!chunked && !(declared > 0)) return Buffer.alloc(0);
     if (req.headers.expect?.toLowerCase() === "100-continue" && !this.started) socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+    const onRequest = await upgradeBodyOnRequest();
+    if (socket.destroyed) throw new StreamClosedError("Connection closed while reading the body");
     return new Promise<Buffer>((resolve, reject) => {
-      const decoder = chunked ? new ChunkedDecoder(max) : null;
+      // Node 26 parses the body itself (de-chunked, its length checked) and streams it on
+      // `req`; older versions leave the raw bytes in `head` and on the socket.
+      const decoder = !onRequest && chunked ? new ChunkedDecoder(max) : null;
       const parts: Buffer[] = [];
       let size = 0;
       let timer: NodeJS.Timeout | undefined;
       const cleanup = () => {
         clearTimeout(timer);
-        socket.off("data", onData);
+        socket.off("data", onRawData);
         socket.off("close", onClose);
+        req.off("data", onParsedData);
+        req.off("end", onParsedEnd);
+        req.off("error", onClose);
       };
       const fail = (error: Error) => {
         cleanup();
-        socket.pause();
+        (onRequest ? req : socket).pause();
         reject(error);
       };
-      const onData = (chunk: Buffer) => {
+      const onParsedData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) fail(new HTTPInputError("body too large", 413));
+        else parts.push(chunk);
+      };
+      const onParsedEnd = () => {
+        cleanup();
+        resolve(Buffer.concat(parts, size));
+      };
+      const onRawData = (chunk: Buffer) => {
         if (decoder !== null) {
           try {
             if (decoder.feed(chunk)) {
@@ -260,15 +286,58 @@ export class UpgradeConnection implements HTTPConnection {
           resolve(Buffer.concat(parts, size));
         }
       };
-      const onClose = () => fail(new StreamClosedError("Connection closed while reading the body"));
+      // A body node has parsed in full is still read after its connection closed.
+      const onClose = () => {
+        if (!(onRequest && req.complete)) fail(new StreamClosedError("Connection closed while reading the body"));
+      };
       socket.on("close", onClose);
       if (host.bodyTimeout !== undefined) {
         timer = setTimeout(() => fail(new HTTPInputError("Timeout reading body", 408)), host.bodyTimeout);
       }
-      if (this.head.length > 0) onData(this.head);
-      if (size < declared || decoder !== null) socket.on("data", onData);
+      if (onRequest) {
+        req.on("error", onClose);
+        req.on("end", onParsedEnd);
+        req.on("data", onParsedData);
+        return;
+      }
+      if (this.head.length > 0) onRawData(this.head);
+      if (size < declared || decoder !== null) socket.on("data", onRawData);
     });
   }
+}
+
+let bodyOnRequest: Promise<boolean> | undefined;
+
+/**
+ * Whether this Node delivers the body of an upgrade request on the request stream (Node 26,
+ * nodejs/node#60016) instead of leaving it to the `upgrade` listener (in `head`, then on the
+ * socket). A request alone cannot always tell: up to Node 24 a head that arrived before its
+ * chunked body looks like an empty chunked body on Node 26 (`head` empty, `req` complete). So
+ * it is decided once, by letting a node server parse a one-byte upgrade request on an
+ * in-memory stream (any Duplex can be a server's connection) and seeing where the byte went.
+ */
+function upgradeBodyOnRequest(): Promise<boolean> {
+  bodyOnRequest ??= new Promise<boolean>((resolve) => {
+    const server = new Server();
+    const stream = new Duplex({
+      read() {},
+      write(_chunk, _encoding, callback) {
+        callback();
+      },
+    });
+    server.on("upgrade", (_req: IncomingMessage, _socket: Duplex, head: Buffer) => {
+      resolve(head.length === 0);
+      stream.destroy();
+    });
+    // Not expected: then Node's major version decides.
+    const byVersion = () => resolve(Number(process.versions.node.split(".")[0]) >= 26);
+    server.on("clientError", byVersion);
+    stream.on("close", byVersion);
+    server.emit("connection", stream);
+    stream.push("POST / HTTP/1.1\r\nHost: probe\r\nConnection: Upgrade\r\nUpgrade: probe\r\nContent-Length: 1\r\n\r\nx");
+    stream.push(null);
+  });
+  return bodyOnRequest;
 }
 
 /** Decodes a chunked body (RFC 9112 §7.1), trailers skipped, within a size limit. */
