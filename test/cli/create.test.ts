@@ -247,19 +247,24 @@ describe("create-tornado-app <dir>", () => {
   });
 });
 
+/** Runs create-tornado-app in `dir` under `script`, a pseudo-terminal, as a user's shell would. */
+async function inTerminal() {
+  const { spawn } = await import("node:child_process");
+  const child = spawn("script", ["-qfec", `${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, "bin/create-tornado-app.js"))}`, "/dev/null"], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return { child, output: () => out, exited };
+}
+
 describe("create-tornado-app in a terminal", () => {
   it("asks for the name, template, install and git, then creates the app", async () => {
-    const { spawn } = await import("node:child_process");
-    // `script` gives the command a pseudo-terminal, as a user's shell would.
-    const child = spawn("script", ["-qfec", `${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, "bin/create-tornado-app.js"))}`, "/dev/null"], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const { child, output, exited } = await inTerminal();
     const answer = async (question: RegExp, keys: string) => {
-      await expect.poll(() => out, { timeout: 10_000 }).toMatch(question);
+      await expect.poll(() => output(), { timeout: 10_000 }).toMatch(question);
       child.stdin.write(keys);
     };
     await answer(/App name/, "typed-app\r");
@@ -267,8 +272,8 @@ describe("create-tornado-app in a terminal", () => {
     await answer(/Install dependencies now\?/, "n");
     await answer(/Initialize a git repository\?/, "n");
     expect(await exited).toBe(0);
-    expect(out).not.toMatch(/\x1b\[3\dm/);
-    expect(out).toContain("Creating a rest app in typed-app");
+    expect(output()).not.toMatch(/\x1b\[3\dm/);
+    expect(output()).toContain("Creating a rest app in typed-app");
     expect(JSON.parse(readFileSync(join(dir, "typed-app/package.json"), "utf8")).name).toBe("typed-app");
     expect(existsSync(join(dir, "typed-app/node_modules"))).toBe(false);
     expect(existsSync(join(dir, "typed-app/.git"))).toBe(false);
@@ -279,16 +284,9 @@ describe("create-tornado-app in a terminal, answering wrong", () => {
   it("asks again with the reason for a bad name, a control character or a non-empty folder; Ctrl-C is one line", async () => {
     mkdirSync(join(dir, "taken"));
     writeFileSync(join(dir, "taken/notes.txt"), "mine");
-    const { spawn } = await import("node:child_process");
-    const child = spawn("script", ["-qfec", `${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, "bin/create-tornado-app.js"))}`, "/dev/null"], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const { child, output, exited } = await inTerminal();
     const seen = async (text: RegExp | string) => {
-      await expect.poll(() => out, { timeout: 10_000 }).toMatch(text);
+      await expect.poll(() => output(), { timeout: 10_000 }).toMatch(text);
     };
     const erase = (n: number) => "\x7f".repeat(n);
     await seen(/App name/);
@@ -298,7 +296,7 @@ describe("create-tornado-app in a terminal, answering wrong", () => {
     await seen("it contains a control character");
     child.stdin.write(`${erase(12)}taken\r`);
     await seen("The folder taken already exists and is not empty");
-    expect(out).not.toMatch(/Template/);
+    expect(output()).not.toMatch(/Template/);
     child.stdin.write(`${erase(5)}fresh-app\r`);
     await seen(/Template/);
     await seen("a JSON API: a users resource with validation, CORS and tests");
@@ -306,10 +304,10 @@ describe("create-tornado-app in a terminal, answering wrong", () => {
     await seen("PostgreSQL (or embedded PGlite)");
     child.stdin.write("\r");
     await seen(/Install dependencies now\?/);
-    const before = out.length;
+    const before = output().length;
     child.stdin.write("\x03");
     expect(await exited).toBe(130);
-    const after = out.slice(before);
+    const after = output().slice(before);
     expect(after).toContain("Cancelled: nothing was written.");
     expect(after).not.toMatch(/yes/);
     expect(after).not.toMatch(/error:/);
