@@ -80,6 +80,8 @@ describe("the websocket template", () => {
     const tests = await runCommand("npm", ["test"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(8 tests\)/);
+    // The tests assert the warnings they expect (expectLog): none is printed.
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
   }, 120_000);
 
   it.skipIf(!redis)("two processes sharing Redis deliver a message from a client on one to a client on the other", async () => {
@@ -156,6 +158,8 @@ describe("the websocket template", () => {
     const tests = await runCommand("npx", ["vitest", "run", "test/live-feed.test.ts"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/✓ test\/live-feed\.test\.ts \(2 tests\)/);
+    // The generated test asserts the 400 it causes (expectLog): nothing is printed.
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
     const destroyed = await runCommand(join(app, "node_modules/.bin/tornado"), ["destroy", "websocket", "live-feed"], app);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(existsSync(join(app, "src/handlers/live-feed.ts"))).toBe(false);

@@ -61,6 +61,8 @@ describe("tornado generate handler", () => {
     const tests = await runCommand("npm", ["test"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/✓ test\/user-profile\.test\.ts \(4 tests\)/);
+    // The generated test asserts the 404/400 warnings it causes (expectLog): none is printed.
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
 
     // Through the app's npm script, as its README says (a bare `tornado` is not on the PATH).
     const routes = await runCommand("npm", ["run", "--silent", "routes"], app);
@@ -219,6 +221,7 @@ export const makeApp = (settings: AppSettings = {}): Application =>
       expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
       const tests = await runCommand("npx", ["vitest", "run", "test/invoice.test.ts"], app);
       expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+      expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
 
       expect((await tornado(["destroy", "handler", "invoice"])).code).toBe(0);
       expect(read("src/app.ts")).toBe(reshaped);
@@ -308,6 +311,7 @@ describe("a generated handler in the websocket app (no base handler of its own)"
     const tests = await runCommand("npx", ["vitest", "run", "test/notes.test.ts"], ws.app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/✓ test\/notes\.test\.ts \(4 tests\)/);
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
     const routes = await runCommand("npm", ["run", "--silent", "routes"], ws.app);
     expect(routes.stdout).toMatch(/^\/chat\s+ChatSocket\s+websocket\s+chat$/m);
     expect(routes.stdout).toMatch(/^\/notes\/:id\s+NoteHandler\s+get,put,delete\s+note$/m);

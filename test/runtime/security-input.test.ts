@@ -336,7 +336,16 @@ describe("HTTPServer upgrade requests with a body", () => {
     for (let i = 0; i < 100 && server.server.requestsInFlight === 0; i++) await sleep(5);
     expect(server.server.requestsInFlight).toBe(1);
     left.destroy();
-    for (let i = 0; i < 200 && server.server.requestsInFlight > 0; i++) await sleep(5);
+    // Not required: on Node 20 (the body read from the upgraded socket) the socket gets no
+    // 'close' when this client leaves (likely a half-close: 'end' only), so the request is let go
+    // when bodyTimeout ends it, which logs a 408 for a client that is gone; where the close is
+    // seen first, nothing is logged. Either way the request must not stay in flight.
+    const quiet = { required: false };
+    await expectLog("tornado.access", /^408 POST \/raw /, () =>
+      expectLog("tornado.general", /^408 POST \/raw .*Timeout reading body/, async () => {
+        for (let i = 0; i < 200 && server.server.requestsInFlight > 0; i++) await sleep(5);
+      }, quiet),
+    quiet);
     expect(server.server.requestsInFlight).toBe(0);
   });
 });
