@@ -248,6 +248,7 @@ export class UpgradeConnection implements HTTPConnection {
         clearTimeout(timer);
         socket.off("data", onRawData);
         socket.off("close", onClose);
+        socket.off("end", onEnd);
         req.off("data", onParsedData);
         req.off("end", onParsedEnd);
         req.off("error", onClose);
@@ -291,6 +292,14 @@ export class UpgradeConnection implements HTTPConnection {
         if (!(onRequest && req.complete)) fail(new StreamClosedError("Connection closed while reading the body"));
       };
       socket.on("close", onClose);
+      // A client that half-closes (sends its FIN) mid-body sends no more of it: up to Node 24 the
+      // socket then gets 'end' and no 'close', and the request would wait for bytes that never
+      // come. The request cannot complete, so the connection goes, as if the client had closed.
+      const onEnd = () => {
+        socket.destroy();
+        onClose();
+      };
+      if (!onRequest) socket.on("end", onEnd);
       if (host.bodyTimeout !== undefined) {
         timer = setTimeout(() => fail(new HTTPInputError("Timeout reading body", 408)), host.bodyTimeout);
       }
