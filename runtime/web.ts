@@ -10,6 +10,8 @@
  * await new Application([url("/hello/:name", Hello)]).listen(8888);
  */
 export { Application, ErrorHandler, type ApplicationSettings } from "./web/application.js";
+// Loaded for its effect: registers the routes of the staticPath setting with Application.
+import "./handlers/routes.js";
 export type { CorsOptions } from "./web/cors.js";
 export { Finish, HTTPError, MissingArgumentError, type HTTPErrorOptions } from "./web/errors.js";
 export { RequestHandler, type Chunk, type ErrorDetails, type HandlerClass } from "./web/handler.js";

@@ -3,7 +3,7 @@
  * clock and an `AbortSignal`, whichever comes first, disarmed once the wait is over.
  */
 
-import { IOLoop } from "../ioloop.js";
+import { IOLoop } from "../ioloop/loop.js";
 
 /**
  * How long a wait may last: `timeout` in milliseconds (0 gives up on the next turn of the loop

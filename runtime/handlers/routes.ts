@@ -1,7 +1,7 @@
 /** The routes that the `staticPath` setting adds to an `Application`. */
 
 import type { RouteSpec } from "../routing.js";
-import type { ApplicationSettings } from "../web/application.js";
+import { registerStaticFiles, type ApplicationSettings } from "../web/application.js";
 import { StaticFileHandler } from "./static.js";
 
 // Route patterns are regular expressions (where `/:name` is a parameter): a prefix is literal.
@@ -26,3 +26,5 @@ export function staticRoutes(settings: ApplicationSettings): RouteSpec[] {
     [`${escapeRoutePattern(prefix)}(.*)`, handlerClass, initArgs],
   ];
 }
+
+registerStaticFiles({ handlerClass: StaticFileHandler, routes: staticRoutes });

@@ -9,9 +9,12 @@ import { StreamClosedError } from "../iostream.js";
 import type { ApplicationSettings } from "../web/application.js";
 import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
+import type { StaticUrlOptions } from "../web/handler/types.js";
 import { guessContentType } from "./mime.js";
 import { contentRange, parseRequestRange } from "./range.js";
 import { sha512OfFile, statVersion, versionCache } from "./versions.js";
+
+export type { StaticUrlOptions } from "../web/handler/types.js";
 
 /**
  * The `initArgs` of a `StaticFileHandler` route.
@@ -29,19 +32,6 @@ export interface StaticFileHandlerArgs {
    * Default false: they are a 404, as if absent.
    */
   serveDotfiles?: boolean;
-}
-
-/**
- * Options for `RequestHandler.staticUrl()` and `StaticFileHandler.makeStaticUrl()`.
- *
- * @example
- * this.staticUrl("app.css", { includeHost: true }) // "http://example.com/static/app.css?v=…"
- */
-export interface StaticUrlOptions {
-  /** Prefix the URL with the request's protocol and host. Default false. */
-  includeHost?: boolean;
-  /** Append `?v=<version>` so the URL can be cached for good. Default true. */
-  includeVersion?: boolean;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** `PeriodicCallback`: a callback on a fixed schedule that never overlaps itself. */
 
 import { appLog } from "../log.js";
-import { IOLoop, type TimeoutHandle } from "../ioloop.js";
+import { IOLoop, type TimeoutHandle } from "../ioloop/loop.js";
 
 /**
  * Calls `fn` every `ms` milliseconds once `start()`ed, the first call `ms` after the start.

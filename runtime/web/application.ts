@@ -1,7 +1,6 @@
 /** `Application`: the route table and settings that turn requests into handler calls. */
 
-import { staticRoutes } from "../handlers/routes.js";
-import { StaticFileHandler } from "../handlers/static.js";
+import type { StaticFileHandler } from "../handlers/static.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
 import { runForRequest } from "../ioloop/process-guard.js";
@@ -106,6 +105,32 @@ export interface ApplicationSettings {
 }
 
 /**
+ * What the `staticPath` setting needs: the default handler class and the routes it adds.
+ * handlers/routes.ts registers it when loaded (web.ts loads it), so that this module does not
+ * import the static-file handler, which imports this one's types back.
+ * @internal
+ */
+export interface StaticFileSupport {
+  handlerClass: typeof StaticFileHandler;
+  routes(settings: ApplicationSettings): RouteSpec[];
+}
+
+let staticFileSupport: StaticFileSupport | undefined;
+
+/**
+ * Registers what the `staticPath` setting uses (called once, by handlers/routes.ts).
+ * @internal
+ */
+export function registerStaticFiles(support: StaticFileSupport): void {
+  staticFileSupport = support;
+}
+
+function staticFiles(): StaticFileSupport {
+  if (staticFileSupport === undefined) throw new Error("The staticPath setting needs tornado's handlers module: import Application from \"tornado\" or \"tornado/web\"");
+  return staticFileSupport;
+}
+
+/**
  * Answers every request with an error status (Tornado's `ErrorHandler`); the default for paths
  * no route matches, with `{ statusCode: 404 }`.
  *
@@ -149,9 +174,9 @@ export class Application {
     if (this.settings.cors !== undefined) assertSafeCorsOptions(this.settings.cors);
     if (this.settings.debug) this.settings.serveTraceback ??= true;
     // static files: with staticPath, Tornado's three static routes go in front of the app's.
-    if (this.settings.staticPath) this.settings.staticHandlerClass ??= StaticFileHandler;
+    if (this.settings.staticPath) this.settings.staticHandlerClass ??= staticFiles().handlerClass;
     if (this.settings.debug) this.settings.staticHashCache ??= false;
-    this.router = new Router([...staticRoutes(this.settings), ...routes]);
+    this.router = new Router([...(this.settings.staticPath ? staticFiles().routes(this.settings) : []), ...routes]);
     this.monitor = blockingMonitor(this.settings.blockingLogThreshold ?? (process.env.TORNADO_DEV === "1" ? 100 : 0));
   }
 

@@ -11,10 +11,13 @@ import { findSourceMap } from "node:module";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { genLog } from "../log.js";
-import type { RequestHandler } from "./handler.js";
+import type { HTTPServerRequest } from "../httputil/request.js";
+
+// What the monitor reads of a handler (a RequestHandler): its request and its methods.
+type MonitoredHandler = { readonly request: HTTPServerRequest };
 
 interface Running {
-  handler: RequestHandler;
+  handler: MonitoredHandler;
   route: string;
 }
 
@@ -112,7 +115,7 @@ export class BlockingMonitor {
    * @example
    * monitor.run(handler, rule.pattern, () => handler._execute(initArgs, args, kwargs));
    */
-  run<T>(handler: RequestHandler, route: string, fn: () => T): T {
+  run<T>(handler: MonitoredHandler, route: string, fn: () => T): T {
     const running = { handler, route };
     const began = performance.now();
     try {

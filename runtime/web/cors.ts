@@ -7,7 +7,6 @@ import type { HTTPHeaders } from "../httputil/headers.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { appLog } from "../log.js";
 import { Finish } from "./errors.js";
-import type { RequestHandler } from "./handler.js";
 
 /**
  * The `cors` setting: which origins may call the app from a browser, and what their preflight
@@ -214,7 +213,7 @@ export function addCorsHeaders(request: HTTPServerRequest, options: CorsOptions,
  * answerPreflight(handler, settings.cors, responseHeaders, () => ["GET", "POST"]);
  */
 export function answerPreflight(
-  handler: RequestHandler,
+  handler: { readonly request: HTTPServerRequest; setStatus(status: number): void },
   options: CorsOptions,
   headers: HTTPHeaders,
   implementedMethods: () => readonly string[],

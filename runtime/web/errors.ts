@@ -1,7 +1,7 @@
 /** The errors a handler throws to end a request (Tornado's `HTTPError`, `MissingArgumentError`, `Finish`). */
 
 import { responses } from "../httputil/request.js";
-import type { Chunk } from "./handler.js";
+import type { Chunk } from "./handler/types.js";
 
 /**
  * Options for `HTTPError`.

@@ -1,25 +1,30 @@
-/** `RequestHandler`: one instance per request, Tornado's handler model with camelCase names. */
+/**
+ * `RequestHandler`: one instance per request, Tornado's handler model with camelCase names.
+ *
+ * This file is the core: the lifecycle (`_execute`: `initialize` → `prepare` → the method →
+ * `finish` → `onFinish`), the status and headers, `write`/`flush`/`finish`, and errors. The
+ * other concerns are the classes it extends, one file each in ./handler/ (base → arguments →
+ * cookies → user → xsrf → templates → etag), so a subclass still has them all as methods.
+ */
 
-import { hash } from "node:crypto";
-import { decodeUtf8Strict, jsonEncode, urlUnescapeToBuffer, xhtmlEscape } from "../escape.js";
-import { HTTPInputError, type ArgumentMap } from "../httputil/body.js";
+import { jsonEncode, xhtmlEscape } from "../escape.js";
+import { HTTPInputError } from "../httputil/body.js";
 import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog } from "../log.js";
-import { defaultNamespace, handlerHelpers, loaderFor } from "../template/handler.js";
-import { TemplateLoader } from "../template/loader.js";
 import { VERSION } from "../version.js";
-import type { StaticUrlOptions } from "../handlers/static.js";
-import type { Application, ApplicationSettings } from "./application.js";
+import type { Application } from "./application.js";
 import { answerPreflight } from "./cors.js";
-import { Finish, HTTPError, MissingArgumentError } from "./errors.js";
-import { clearingOptions, formatSetCookie, putSetCookie, requestCookies, type ClearCookieOptions, type CookieOptions } from "./cookies.js";
-import { createSignedValue, decodeSignedValue, getSignatureKeyVersion, type CookieSecret } from "./signing.js";
-import { checkXsrfToken, encodeXsrfToken, readXsrfCookie, xsrfInput, type RawXsrfToken } from "./xsrf.js";
+import { Finish, HTTPError } from "./errors.js";
+import { HandlerEtag } from "./handler/etag.js";
+import { handlerMethod, implementedMethods, methodNotAllowed, SUPPORTED_METHODS } from "./handler/methods.js";
+import { headerValue, isThenable, type Chunk, type ErrorDetails } from "./handler/types.js";
 import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
-import { respondSafely } from "./respond.js";
+import { frameBody, respondSafely } from "./respond.js";
 import { encodeLocation } from "./location.js";
+
+export type { Chunk, ErrorDetails } from "./handler/types.js";
 
 /**
  * A handler class, as routes take it.
@@ -29,34 +34,8 @@ import { encodeLocation } from "./location.js";
  */
 export type HandlerClass = new (application: Application, request: HTTPServerRequest) => RequestHandler;
 
-/**
- * What `write()` accepts: text, bytes, or an object or array sent as JSON.
- *
- * @example
- * const chunks: Chunk[] = ["text", Buffer.from("bytes"), { json: true }, [1, 2]];
- */
-export type Chunk = string | Buffer | Uint8Array | object;
-
-/**
- * Options for `sendError` and `writeError`.
- *
- * @example
- * this.sendError(503, { reason: "Down For Maintenance" });
- */
-export interface ErrorDetails {
-  /** The error that caused the response, if any (an `HTTPError` or any thrown value). */
-  error?: unknown;
-  /** The reason phrase to use instead of the standard one. */
-  reason?: string;
-}
-
-const SUPPORTED_METHODS = ["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
-const METHOD_NAMES: Record<string, string> = Object.fromEntries(SUPPORTED_METHODS.map((m) => [m, m.toLowerCase()]));
 const NO_ARGS: (string | null)[] = Object.freeze([]) as unknown as (string | null)[];
 const NO_KWARGS: Record<string, string | null> = Object.freeze({});
-// Control characters other than \t \n \r become spaces in argument values, as in Tornado.
-const CONTROL_CHARS = /[\x00-\x08\x0e-\x1f]/g;
-const ETAG_LIST = /\*|(?:W\/)?"[^"]*"/g;
 const SERVER_HEADER = `TornadoServer/${VERSION}`;
 const HTML_TYPE = "text/html; charset=UTF-8";
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -64,10 +43,6 @@ const JSON_TYPE = "application/json; charset=UTF-8";
 // A reason phrase is visible characters, spaces and tabs (RFC 9112 §4); "<" is refused as a
 // defence against markup in error pages, as Tornado does.
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]+$/;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 function byteLength(chunk: string | Buffer): number {
   return typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
@@ -90,9 +65,7 @@ function byteLength(chunk: string | Buffer): number {
  *   }
  * }
  */
-export class RequestHandler {
-  readonly application: Application;
-  readonly request: HTTPServerRequest;
+export class RequestHandler extends HandlerEtag {
   /** The decoded positional path groups (`null` for an optional group that did not match). */
   pathArgs: (string | null)[] = NO_ARGS;
   /** The decoded named path groups, by name. */
@@ -104,7 +77,6 @@ export class RequestHandler {
   private writeBuffer!: (string | Buffer)[];
   private headersSent = false;
   private done = false;
-  private parsedJson: { value: unknown } | undefined;
   private onFinishResult: Promise<unknown> | undefined;
   // The gzip encoder of a streamed response (`compressResponse`), from its first flush().
   private bodyEncoder: GzipStream | null = null;
@@ -112,14 +84,8 @@ export class RequestHandler {
   protected autoFinish = true;
 
   constructor(application: Application, request: HTTPServerRequest) {
-    this.application = application;
-    this.request = request;
+    super(application, request);
     this.clear();
-  }
-
-  /** The application's settings. @example this.settings.debug */
-  get settings(): ApplicationSettings {
-    return this.application.settings;
   }
 
   /**
@@ -242,366 +208,6 @@ export class RequestHandler {
   }
 
   /**
-   * The value of argument `name` from the query or a form body; the last value wins. Without a
-   * default, a missing argument is a 400 (`MissingArgumentError`). Control characters become
-   * spaces and, unless `strip` is false, surrounding whitespace is removed.
-   *
-   * @example
-   * const q = this.getArgument("q");             // 400 when absent
-   * const page = this.getArgument("page", "1");  // "1" when absent
-   */
-  getArgument(name: string): string;
-  getArgument<D>(name: string, defaultValue: D, strip?: boolean): string | D;
-  getArgument(name: string, ...rest: unknown[]): unknown {
-    return this.lastArgument(name, this.request.arguments, rest);
-  }
-
-  /**
-   * Every value of argument `name` (query, then body); `[]` when absent.
-   *
-   * @example
-   * const tags = this.getArguments("tag"); // ?tag=a&tag=b → ["a", "b"]
-   */
-  getArguments(name: string, strip = true): string[] {
-    return this.decodeArguments(name, this.request.arguments, strip);
-  }
-
-  /**
-   * Like `getArgument`, from the query string only.
-   *
-   * @example
-   * const sort = this.getQueryArgument("sort", "name");
-   */
-  getQueryArgument(name: string): string;
-  getQueryArgument<D>(name: string, defaultValue: D, strip?: boolean): string | D;
-  getQueryArgument(name: string, ...rest: unknown[]): unknown {
-    return this.lastArgument(name, this.request.queryArguments, rest);
-  }
-
-  /** Like `getArguments`, from the query string only. @example this.getQueryArguments("id") */
-  getQueryArguments(name: string, strip = true): string[] {
-    return this.decodeArguments(name, this.request.queryArguments, strip);
-  }
-
-  /**
-   * Like `getArgument`, from the form body only.
-   *
-   * @example
-   * const password = this.getBodyArgument("password", undefined, false);
-   */
-  getBodyArgument(name: string): string;
-  getBodyArgument<D>(name: string, defaultValue: D, strip?: boolean): string | D;
-  getBodyArgument(name: string, ...rest: unknown[]): unknown {
-    return this.lastArgument(name, this.request.bodyArguments, rest);
-  }
-
-  /** Like `getArguments`, from the form body only. @example this.getBodyArguments("choice") */
-  getBodyArguments(name: string, strip = true): string[] {
-    return this.decodeArguments(name, this.request.bodyArguments, strip);
-  }
-
-  private lastArgument(name: string, source: ArgumentMap, rest: unknown[]): unknown {
-    const values = this.decodeArguments(name, source, rest.length > 1 ? rest[1] !== false : true);
-    if (values.length > 0) return values[values.length - 1];
-    if (rest.length === 0) throw new MissingArgumentError(name);
-    return rest[0];
-  }
-
-  private decodeArguments(name: string, source: ArgumentMap, strip: boolean): string[] {
-    const raw = source[name];
-    if (raw === undefined) return [];
-    return raw.map((value) => {
-      let s = this.decodeArgument(value, name).replace(CONTROL_CHARS, " ");
-      if (strip) s = s.trim();
-      return s;
-    });
-  }
-
-  /**
-   * Decodes a raw argument or path group as UTF-8; invalid UTF-8 is a 400. Override to accept
-   * another encoding.
-   *
-   * @example
-   * decodeArgument(value: Buffer, name?: string) { return value.toString("latin1"); }
-   */
-  decodeArgument(value: Buffer, name?: string): string {
-    try {
-      return decodeUtf8Strict(value);
-    } catch {
-      const shown = value.subarray(0, 40).toString("latin1");
-      throw new HTTPError(400, `Invalid unicode in ${name ?? "url"}: ${JSON.stringify(shown)}`);
-    }
-  }
-
-  // Cookies, signed cookies, XSRF and the current user. The logic lives in cookies.ts,
-  // signing.ts, xsrf.ts and auth.ts; these methods only bind it to the request and settings.
-
-  private cookieJar: Record<string, string> | undefined;
-  private rawXsrf: RawXsrfToken | undefined;
-  private maskedXsrf: string | undefined;
-  private user: { value: any } | undefined;
-
-  /**
-   * The request's cookies, by name (Tornado's lenient parsing: quoted values unquoted, a name
-   * given twice keeps its last value, pairs with an illegal name left out). Cookies set in this
-   * response are not in it.
-   *
-   * @example
-   * for (const [name, value] of Object.entries(this.cookies)) console.log(name, value);
-   */
-  get cookies(): Readonly<Record<string, string>> {
-    return (this.cookieJar ??= requestCookies(this.request.headers.getList("Cookie").join("; ") || undefined));
-  }
-
-  /**
-   * The value of the request cookie `name`, or `defaultValue` (`undefined`) when it is absent.
-   *
-   * @example
-   * const theme = this.getCookie("theme", "light");
-   */
-  getCookie(name: string): string | undefined;
-  getCookie<D>(name: string, defaultValue: D): string | D;
-  getCookie(name: string, defaultValue?: unknown): unknown {
-    const cookies = this.cookies;
-    return Object.hasOwn(cookies, name) ? cookies[name] : defaultValue;
-  }
-
-  /**
-   * Sets a cookie on the response (a `Set-Cookie` header; setting the same name again replaces
-   * it). `path` defaults to `/`. A name outside ``A-Z a-z 0-9 !#$%&'*+-.^_`|~:``, a value with
-   * whitespace, control or non-Latin-1 characters, or an attribute with `;` or spaces throws a
-   * `TypeError` (code `ERR_INVALID_COOKIE`); other special characters in a value are quoted as
-   * Tornado quotes them. Not visible to `getCookie` until the next request.
-   *
-   * @example
-   * this.setCookie("theme", "dark", { expiresDays: 365, sameSite: "Lax" });
-   * this.setCookie("sid", token, { httpOnly: true, secure: true, maxAge: 3600 });
-   */
-  setCookie(name: string, value: string, options: CookieOptions = {}): void {
-    putSetCookie(this.headers, name, formatSetCookie(name, value, options));
-  }
-
-  /**
-   * Tells the browser to delete cookie `name`: an empty value that expired a year ago. Pass the
-   * `path` and `domain` it was set with (and `secure`/`sameSite` when it had them).
-   *
-   * @example
-   * this.clearCookie("sid");
-   * this.clearCookie("prefs", { path: "/app", domain: "example.com" });
-   */
-  clearCookie(name: string, options: ClearCookieOptions = {}): void {
-    this.setCookie(name, "", clearingOptions(options));
-  }
-
-  /**
-   * Clears every cookie the request carried (with the same `options` for each: a cookie set
-   * with another path or domain survives).
-   *
-   * @example
-   * this.clearAllCookies(); this.redirect("/");
-   */
-  clearAllCookies(options: ClearCookieOptions = {}): void {
-    for (const name of Object.keys(this.cookies)) this.clearCookie(name, options);
-  }
-
-  /**
-   * Fails unless setting `name` is set, with an error that says which setting `feature` needs.
-   *
-   * @example
-   * this.requireSetting("cookieSecret", "signed cookies");
-   */
-  requireSetting(name: string, feature = "this feature"): void {
-    if (!this.settings[name]) throw new Error(`You must define the '${name}' setting in your application to use ${feature}`);
-  }
-
-  /**
-   * Signs `value` with the `cookieSecret` setting (under `keyVersion` when the secret is a map)
-   * in Tornado's format; `getSignedCookie` reads it back. For signed values outside cookies.
-   *
-   * @example
-   * const link = `/confirm?token=${encodeURIComponent(this.createSignedValue("confirm", email))}`;
-   */
-  createSignedValue(name: string, value: string | Uint8Array, options: { version?: number } = {}): string {
-    this.requireSetting("cookieSecret", "signed cookies");
-    const secret: CookieSecret = this.settings.cookieSecret!;
-    const keyVersion: number | undefined = this.settings.keyVersion ?? undefined;
-    if (typeof secret === "object" && !(secret instanceof Uint8Array) && keyVersion === undefined) {
-      throw new Error("The keyVersion setting must be set when cookieSecret is a map of key versions");
-    }
-    return createSignedValue(secret, name, value, { version: options.version, keyVersion });
-  }
-
-  /**
-   * Sets a cookie whose value is signed and timestamped (see `createSignedValue`), so it cannot
-   * be forged or altered; it expires in `expiresDays` (30 by default, `null` for a browser
-   * session). Needs the `cookieSecret` setting. The value is readable by the client: sign,
-   * don't hide.
-   *
-   * @example
-   * this.setSignedCookie("user", String(user.id), { httpOnly: true, sameSite: "Lax" });
-   */
-  setSignedCookie(name: string, value: string | Uint8Array, options: CookieOptions & { version?: number } = {}): void {
-    const { version, ...cookieOptions } = options;
-    this.setCookie(name, this.createSignedValue(name, value, { version }), { expiresDays: 30, ...cookieOptions });
-  }
-
-  /**
-   * The value of a signed cookie if its signature is good and it is at most `maxAgeDays` old
-   * (31 by default); otherwise (absent, forged, for another name, expired) `null`. Pass `value`
-   * to read a signed value from elsewhere. Needs the `cookieSecret` setting.
-   *
-   * @example
-   * const userId = this.getSignedCookie("user", undefined, { maxAgeDays: 7 });
-   */
-  getSignedCookie(name: string, value?: string | null, options: { maxAgeDays?: number; minVersion?: number } = {}): string | null {
-    this.requireSetting("cookieSecret", "signed cookies");
-    return decodeSignedValue(this.settings.cookieSecret!, name, value ?? this.getCookie(name), options);
-  }
-
-  /**
-   * The key version a signed cookie was signed with (`null` when absent or unversioned): to
-   * re-sign cookies made with an old key after rotating `cookieSecret`.
-   *
-   * @example
-   * if (this.getSignedCookieKeyVersion("user") !== this.settings.keyVersion) this.setSignedCookie("user", id);
-   */
-  getSignedCookieKeyVersion(name: string, value?: string | null): number | null {
-    this.requireSetting("cookieSecret", "signed cookies");
-    const raw = value ?? this.getCookie(name);
-    return raw === undefined ? null : getSignatureKeyVersion(raw);
-  }
-
-  /**
-   * The XSRF token for this visitor, freshly masked for this response (Tornado's version 2,
-   * `2|mask|masked token|timestamp`, or plain hex with `xsrfCookieVersion: 1`). On first use
-   * without a valid XSRF cookie it sets one (`xsrfCookieName`, default `_xsrf`, with the
-   * `xsrfCookieKwargs` options; 30 days when a user is logged in). Put it in forms (see
-   * `xsrfFormHtml`) or send it as an `X-XSRFToken` header.
-   *
-   * @example
-   * this.write({ csrf: this.xsrfToken }); // a single-page app echoes it in X-XSRFToken
-   */
-  get xsrfToken(): string {
-    if (this.maskedXsrf === undefined) {
-      const raw = this.xsrfRawToken();
-      this.maskedXsrf = encodeXsrfToken(raw, this.settings.xsrfCookieVersion ?? 2);
-      if (raw.version === null) {
-        const options: CookieOptions = { ...this.settings.xsrfCookieKwargs };
-        if (this.currentUser && !("expiresDays" in options)) options.expiresDays = 30;
-        this.setCookie(this.settings.xsrfCookieName ?? "_xsrf", this.maskedXsrf, options);
-      }
-    }
-    return this.maskedXsrf;
-  }
-
-  private xsrfRawToken(): RawXsrfToken {
-    return (this.rawXsrf ??= readXsrfCookie(this.getCookie(this.settings.xsrfCookieName ?? "_xsrf")));
-  }
-
-  /**
-   * The hidden `<input>` that carries the XSRF token in a form:
-   * `<input type="hidden" name="_xsrf" value="…"/>`. Sets the XSRF cookie when needed.
-   *
-   * @example
-   * this.write(`<form method="post">${this.xsrfFormHtml()}<button>Save</button></form>`);
-   */
-  xsrfFormHtml(): string {
-    return xsrfInput(this.xsrfToken);
-  }
-
-  /**
-   * Checks that the request repeats the XSRF cookie's token in the `_xsrf` argument or an
-   * `X-XSRFToken` / `X-CSRFToken` header; a 403 otherwise. With the `xsrfCookies` setting it runs
-   * before `prepare()` for every method but GET, HEAD and OPTIONS; override it to exempt a
-   * handler (an API authenticated by a header, say).
-   *
-   * @example
-   * override checkXsrfCookie() {} // this handler takes bearer tokens, not cookies
-   */
-  checkXsrfCookie(): void | Promise<void> {
-    const headers = this.request.headers;
-    const input = this.getArgument("_xsrf", null) || headers.get("X-Xsrftoken") || headers.get("X-Csrftoken");
-    checkXsrfToken(input, this.xsrfRawToken().token);
-  }
-
-  /**
-   * Override to say who is logged in (from a signed cookie, a session store, a token); may be
-   * async. Its result is awaited once per request, before `prepare()`, and kept in
-   * `currentUser`. The default is no user (`null`).
-   *
-   * @example
-   * override async getCurrentUser() {
-   *   const id = this.getSignedCookie("user");
-   *   return id === null ? null : await this.settings.db.findUser(id);
-   * }
-   */
-  getCurrentUser(): unknown {
-    return null;
-  }
-
-  /**
-   * The logged-in user: what `getCurrentUser()` gave for this request (awaited before
-   * `prepare()`), or what the handler assigned (`this.currentUser = user` in `prepare()`, say).
-   * Read before `getCurrentUser()` has been awaited, it calls it, and throws if the result is a
-   * Promise.
-   *
-   * @example
-   * this.write({ name: this.currentUser?.name ?? "guest" });
-   */
-  get currentUser(): any {
-    if (this.user === undefined) {
-      const result = this.getCurrentUser();
-      if (isThenable(result)) throw new Error("currentUser is not known yet: the async getCurrentUser() is awaited before prepare(); read currentUser from prepare() on");
-      this.user = { value: result };
-    }
-    return this.user.value;
-  }
-
-  set currentUser(value: any) {
-    this.user = { value };
-  }
-
-  /**
-   * Where `authenticated` sends visitors who are not logged in: the `loginUrl` setting (an error
-   * when it is not set). Override to choose per request.
-   *
-   * @example
-   * override getLoginUrl() { return `/login?lang=${this.getCookie("lang", "en")}`; }
-   */
-  getLoginUrl(): string {
-    this.requireSetting("loginUrl", "@authenticated");
-    return this.settings.loginUrl!;
-  }
-
-  /**
-   * The request body parsed as JSON (parsed once, then cached). An empty or malformed body is
-   * a 400 that says what was wrong.
-   *
-   * @example
-   * async post() {
-   *   const { name } = this.jsonBody<{ name?: string }>();
-   * }
-   */
-  jsonBody<T = any>(): T {
-    if (this.parsedJson === undefined) {
-      const body = this.request.body;
-      if (body.length === 0) throw new HTTPError(400, "Missing JSON body");
-      let text: string;
-      try {
-        text = decodeUtf8Strict(body);
-      } catch {
-        throw new HTTPError(400, "Invalid JSON body: not UTF-8");
-      }
-      try {
-        this.parsedJson = { value: JSON.parse(text) };
-      } catch (e) {
-        throw new HTTPError(400, `Invalid JSON body: ${(e as Error).message}`, { cause: e });
-      }
-    }
-    return this.parsedJson.value as T;
-  }
-
-  /**
    * Adds to the response body (sent at `finish()`, or at `flush()`). An object or array is
    * sent as JSON with `Content-Type: application/json; charset=UTF-8` (the `jsonEncoder`
    * setting can replace the encoder).
@@ -691,18 +297,8 @@ export class RequestHandler {
           }
         }
       }
-      let body = this.takeBuffer();
       const status = this.statusCode;
-      if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
-        if (body !== null && byteLength(body) > 0) throw new Error(`Cannot send a body with status ${status}`);
-        body = null;
-        // RFC 9110 §15.4.5: a 304 describes the stored representation, so these are left out.
-        this.headers.delete("Content-Encoding");
-        this.headers.delete("Content-Language");
-        this.headers.delete("Content-Type");
-      } else if (!this.headers.has("Content-Length")) {
-        this.headers.put("Content-Length", String(body === null ? 0 : byteLength(body)));
-      }
+      const body = frameBody(status, this.headers, this.takeBuffer());
       this.headersSent = true;
       this.done = true;
       const settings = this.settings;
@@ -745,6 +341,14 @@ export class RequestHandler {
     return this.headers;
   }
 
+  /**
+   * The body written and not yet sent (`computeEtag()` hashes it).
+   * @internal
+   */
+  protected _writtenChunks(): readonly (string | Buffer)[] {
+    return this.writeBuffer;
+  }
+
   /** Whether `finish()` has been called. @example if (!this.finished) this.finish(); */
   get finished(): boolean {
     return this.done;
@@ -771,121 +375,6 @@ export class RequestHandler {
     this.setStatus(code);
     this.setHeader("Location", encodeLocation(url));
     this.finish();
-  }
-
-  /**
-   * Renders template `templateName` (from the `templatePath` setting) with `context` and
-   * finishes the response with it; `await` it (or return it). The template also sees
-   * `getTemplateNamespace()` (`handler`, `request`, `currentUser`) and the helpers `staticUrl`,
-   * `xsrfFormHtml` and `reverseUrl`. A template error rejects with `TemplateError` (a 500).
-   *
-   * @example
-   * async get() {
-   *   await this.render("users.hbs", { title: "Users", users: await this.settings.db.users() });
-   * }
-   */
-  async render(templateName: string, context: Record<string, unknown> = {}): Promise<void> {
-    if (this.done) throw new Error("Cannot render() after finish()");
-    const html = await this.renderString(templateName, context);
-    if (this.done) throw new Error(`render("${templateName}") ended after the response was finished: await this.render(…)`);
-    this.finish(html);
-  }
-
-  /**
-   * Renders template `templateName` with `context` (over `getTemplateNamespace()`) and
-   * resolves to the text, without sending anything.
-   *
-   * @example
-   * const body = await this.renderString("email/welcome.hbs", { user });
-   */
-  async renderString(templateName: string, context: Record<string, unknown> = {}): Promise<string> {
-    const template = await loaderFor(this).load(templateName);
-    const namespace = await this.getTemplateNamespace();
-    return template.render({ ...namespace, ...context }, { helpers: handlerHelpers(this) });
-  }
-
-  /**
-   * The variables every template rendered by this handler sees: `handler`, `request` and,
-   * when the handler has one, `currentUser`. Override to add your own (keep `super`'s).
-   *
-   * @example
-   * override async getTemplateNamespace() {
-   *   return { ...(await super.getTemplateNamespace()), siteName: "Acme" };
-   * }
-   */
-  async getTemplateNamespace(): Promise<Record<string, unknown>> {
-    return defaultNamespace(this);
-  }
-
-  /**
-   * The folder templates are loaded from: the `templatePath` setting. Override to choose one
-   * per handler.
-   *
-   * @example
-   * override getTemplatePath() { return new URL("./templates", import.meta.url).pathname; }
-   */
-  getTemplatePath(): string | undefined {
-    return this.settings.templatePath;
-  }
-
-  /**
-   * Makes the loader for a template folder (called once per application and folder). The
-   * default caches compiled templates unless `compiledTemplateCache` is false, which `debug`
-   * implies.
-   *
-   * @example
-   * override createTemplateLoader(path: string) { return new TemplateLoader(path, { helpers }); }
-   */
-  createTemplateLoader(templatePath: string): TemplateLoader {
-    const settings = this.settings;
-    return new TemplateLoader(templatePath, { cache: settings.compiledTemplateCache ?? !settings.debug });
-  }
-
-  /**
-   * The `Etag` for the body written so far (a quoted SHA-1 hex digest); return `null` from an
-   * override to send no `Etag`.
-   *
-   * @example
-   * computeEtag() { return `"${this.version}"`; }
-   */
-  computeEtag(): string | null {
-    const parts = this.writeBuffer;
-    const data =
-      parts.length === 1 ? parts[0]! : parts.length === 0 ? "" : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
-    // A short text body is hashed in JS: SHA-1's fixed cost per call dominates small bodies.
-    if (typeof data === "string" && data.length <= SHORT_BODY) return `"${hash64(data)}"`;
-    return `"${hash("sha1", data, "hex")}"`;
-  }
-
-  /**
-   * Sets the `Etag` header from `computeEtag()`.
-   *
-   * @example
-   * this.setEtagHeader(); if (this.checkEtagHeader()) { this.setStatus(304); this.finish(); }
-   */
-  setEtagHeader(): void {
-    const etag = this.computeEtag();
-    if (etag !== null) this.headers.set("Etag", etag);
-  }
-
-  /**
-   * Whether the request's `If-None-Match` matches the response's `Etag` (`*`, weak tags and
-   * lists understood).
-   *
-   * @example
-   * if (this.checkEtagHeader()) { this.setStatus(304); return; }
-   */
-  checkEtagHeader(): boolean {
-    const ifNoneMatch = this.request.headers.get("If-None-Match");
-    if (ifNoneMatch === undefined) return false;
-    const computed = this.headers.get("Etag");
-    if (!computed) return false;
-    const etags = ifNoneMatch.match(ETAG_LIST);
-    if (etags === null) return false;
-    if (etags[0] === "*") return true;
-    const strip = (tag: string) => (tag.startsWith("W/") ? tag.slice(2) : tag);
-    const target = strip(computed);
-    return etags.some((tag) => strip(tag) === target);
   }
 
   /**
@@ -976,35 +465,6 @@ export class RequestHandler {
   }
 
   /**
-   * The path of the named route, with `args` filled into its groups.
-   *
-   * @example
-   * this.redirect(this.reverseUrl("user", user.id));
-   */
-  reverseUrl(name: string, ...args: unknown[]): string {
-    return this.application.reverseUrl(name, ...args);
-  }
-
-  /**
-   * The URL of a file under the `staticPath` setting, versioned by default (`?v=` and the
-   * file's content hash) so that it can be cached for good: a new file gets a new URL. Built
-   * by the `staticHandlerClass`'s `makeStaticUrl`; throws when `staticPath` is not set.
-   *
-   * @example
-   * this.staticUrl("app.css")                        // "/static/app.css?v=5e2f…"
-   * this.staticUrl("app.css", { includeHost: true }) // "https://example.com/static/app.css?v=5e2f…"
-   * this.staticUrl("app.css", { includeVersion: false }) // "/static/app.css"
-   */
-  staticUrl(path: string, options: StaticUrlOptions = {}): string {
-    const handlerClass = this.settings.staticHandlerClass;
-    if (!this.settings.staticPath || handlerClass === undefined) {
-      throw new Error("You must define the 'staticPath' setting in your application to use staticUrl()");
-    }
-    const base = options.includeHost ? `${this.request.protocol}://${this.request.host}` : "";
-    return base + handlerClass.makeStaticUrl(this.settings, path, options);
-  }
-
-  /**
    * Runs the request through the lifecycle; called by `Application`.
    * @internal
    */
@@ -1018,12 +478,12 @@ export class RequestHandler {
       if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
       // Beyond Tornado: with the cors setting, every route answers preflights (throws Finish).
       const cors = this.settings.cors;
-      if (cors !== undefined && request.method === "OPTIONS") answerPreflight(this, cors, this.headers, () => this.implementedMethods());
-      const method = this.handlerMethod(request.method);
+      if (cors !== undefined && request.method === "OPTIONS") answerPreflight(this, cors, this.headers, () => implementedMethods(this));
+      const method = handlerMethod(this, request.method);
       // Without a prepare() of its own the answer is 405 whatever the body holds: refuse before
       // reading it, so an `Expect: 100-continue` client never sends it. With one, Tornado's
       // order stands (prepare() may answer, e.g. a catch-all 404).
-      if (method === null && this.prepare === RequestHandler.prototype.prepare) throw this.methodNotAllowed();
+      if (method === null && this.prepare === RequestHandler.prototype.prepare) throw methodNotAllowed(this);
       if (connection?.bodyExpected) {
         try {
           request.body = await connection.readBody();
@@ -1040,11 +500,11 @@ export class RequestHandler {
         throw e;
       }
       if (rawPathArgs.length > 0) {
-        this.pathArgs = rawPathArgs.map((arg) => (arg === null ? null : this.decodePathArgument(arg)));
+        this.pathArgs = rawPathArgs.map((arg) => (arg === null ? null : this._decodePathArgument(arg)));
         this.pathKwargs = {};
         for (const name in rawPathKwargs) {
           const value = rawPathKwargs[name];
-          this.pathKwargs[name] = value == null ? null : this.decodePathArgument(value, name);
+          this.pathKwargs[name] = value == null ? null : this._decodePathArgument(value, name);
         }
       }
       // XSRF, then the current user, before prepare() (Tornado's order; see xsrf.ts, auth.ts).
@@ -1053,14 +513,14 @@ export class RequestHandler {
         result = this.checkXsrfCookie();
         if (isThenable(result)) await result;
       }
-      if (this.user === undefined && this.getCurrentUser !== RequestHandler.prototype.getCurrentUser) {
+      if (this._currentUserPending()) {
         result = this.getCurrentUser();
         this.currentUser = isThenable(result) ? await result : result;
       }
       result = this.prepare();
       if (isThenable(result)) await result;
       if (this.done) return;
-      if (method === null) throw this.methodNotAllowed();
+      if (method === null) throw methodNotAllowed(this);
       result = method.apply(this, this.pathArgs);
       if (isThenable(result)) await result;
       if (this.autoFinish && !this.done) this.finish();
@@ -1092,28 +552,6 @@ export class RequestHandler {
         appLog.error("Exception in onFinish", e);
       }
     }
-  }
-
-  private decodePathArgument(raw: string, name?: string): string {
-    // Fast path: nothing escaped and plain ASCII.
-    if (!raw.includes("%") && !/[^\x00-\x7f]/.test(raw)) return raw;
-    return this.decodeArgument(urlUnescapeToBuffer(raw, { plus: false }), name);
-  }
-
-  private handlerMethod(method: string): ((...args: unknown[]) => unknown) | null {
-    const self = this as unknown as Record<string, unknown>;
-    let fn = self[METHOD_NAMES[method] ?? method.toLowerCase()];
-    // Beyond Tornado: HEAD is answered from get() when there is no head().
-    if (fn === undefined && method === "HEAD") fn = self.get;
-    return typeof fn === "function" ? (fn as (...args: unknown[]) => unknown) : null;
-  }
-
-  private implementedMethods(): string[] {
-    return SUPPORTED_METHODS.filter((m) => this.handlerMethod(m) !== null);
-  }
-
-  private methodNotAllowed(): HTTPError {
-    return new HTTPError(405, undefined, { headers: { Allow: this.implementedMethods().join(", ") } });
   }
 
   private connectionLost(): void {
@@ -1155,33 +593,4 @@ export class RequestHandler {
 
 function invalidBody(e: HTTPInputError): HTTPError {
   return new HTTPError(e.status, `Invalid body: ${e.message}`, { cause: e });
-}
-
-const SHORT_BODY = 128;
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function hex32(h: number): string {
-  return HEX[h >>> 24]! + HEX[(h >>> 16) & 255]! + HEX[(h >>> 8) & 255]! + HEX[h & 255]!;
-}
-
-// A 64-bit non-cryptographic hash of a string's UTF-16 code units (two multiply-xorshift lanes);
-// an Etag only has to change when the body does.
-function hash64(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return hex32(h1) + hex32(h2);
-}
-
-function headerValue(value: string | number | Date): string {
-  if (typeof value === "string") return value;
-  if (typeof value === "number") return String(value);
-  if (value instanceof Date) return value.toUTCString();
-  throw new TypeError(`Unsupported header value ${String(value)}`);
 }

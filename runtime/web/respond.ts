@@ -43,3 +43,28 @@ export function respondSafely(
   }
   return false;
 }
+
+/**
+ * The body a whole response sends, with its framing headers set: a 1xx, 204 or 304 has none
+ * (a body written for one throws) and drops its representation headers; any other status gets
+ * `Content-Length` unless the handler set one.
+ *
+ * @example
+ * const body = frameBody(304, headers, null);
+ */
+export function frameBody(status: number, headers: HTTPHeaders, body: string | Buffer | null): string | Buffer | null {
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    if (body !== null && byteLength(body) > 0) throw new Error(`Cannot send a body with status ${status}`);
+    // RFC 9110 §15.4.5: a 304 describes the stored representation, so these are left out.
+    headers.delete("Content-Encoding");
+    headers.delete("Content-Language");
+    headers.delete("Content-Type");
+    return null;
+  }
+  if (!headers.has("Content-Length")) headers.put("Content-Length", String(body === null ? 0 : byteLength(body)));
+  return body;
+}
+
+function byteLength(chunk: string | Buffer): number {
+  return typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+}

@@ -5,22 +5,9 @@ import { UserError } from "../cli/errors.js";
 import { progressLine } from "../cli/output.js";
 import { runningPackageManager } from "../cli/scripts.js";
 import { createMessages as say } from "./messages.js";
+import type { PackageManager } from "./package-managers.js";
 
-/**
- * The package managers `--package-manager` accepts.
- *
- * @example
- * PACKAGE_MANAGERS.includes("pnpm") // true
- */
-export const PACKAGE_MANAGERS = ["npm", "pnpm", "yarn"] as const;
-
-/**
- * One of `PACKAGE_MANAGERS`.
- *
- * @example
- * const pm: PackageManager = detectPackageManager();
- */
-export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
+export { PACKAGE_MANAGERS, type PackageManager } from "./package-managers.js";
 
 /**
  * The package manager that ran us (`pnpm create tornado-app` → pnpm), else npm.

@@ -2,7 +2,7 @@
 
 import { style } from "../cli/output.js";
 import { scriptCommand } from "../cli/scripts.js";
-import type { PackageManager } from "./install.js";
+import type { PackageManager } from "./package-managers.js";
 
 // One line per template, shown beside it in the template question.
 const TEMPLATE_DESCRIPTIONS = new Map([

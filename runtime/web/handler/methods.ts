@@ -1,0 +1,28 @@
+/** Which HTTP methods a handler answers, and the 405 for one it does not (Tornado's `SUPPORTED_METHODS`). */
+
+import { HTTPError } from "../errors.js";
+
+type HandlerMethodFunction = (...args: unknown[]) => unknown;
+
+/** The methods a `RequestHandler` may define; any other is a 405. @internal */
+export const SUPPORTED_METHODS = ["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
+const METHOD_NAMES: Record<string, string> = Object.fromEntries(SUPPORTED_METHODS.map((m) => [m, m.toLowerCase()]));
+
+/** The handler's function for HTTP `method` (`get` for GET), or null when it has none. @internal */
+export function handlerMethod(handler: object, method: string): HandlerMethodFunction | null {
+  const self = handler as Record<string, unknown>;
+  let fn = self[METHOD_NAMES[method] ?? method.toLowerCase()];
+  // Beyond Tornado: HEAD is answered from get() when there is no head().
+  if (fn === undefined && method === "HEAD") fn = self.get;
+  return typeof fn === "function" ? (fn as HandlerMethodFunction) : null;
+}
+
+/** The supported methods the handler defines (the `Allow` header of its 405). @internal */
+export function implementedMethods(handler: object): string[] {
+  return SUPPORTED_METHODS.filter((m) => handlerMethod(handler, m) !== null);
+}
+
+/** The 405 for a method the handler does not define, with its `Allow` header. @internal */
+export function methodNotAllowed(handler: object): HTTPError {
+  return new HTTPError(405, undefined, { headers: { Allow: implementedMethods(handler).join(", ") } });
+}
