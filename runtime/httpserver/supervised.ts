@@ -9,8 +9,10 @@
  * - supervisor → app `{ type: "tornado:drain", timeout }`: finish requests in flight, then exit.
  */
 
+import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import { installProcessGuards } from "../ioloop/process-guard.js";
+import { genLog } from "../log.js";
 
 /**
  * The environment variable a supervisor sets to the port it owns.
@@ -77,4 +79,47 @@ export function attachToSupervisor(server: SupervisedServer): void {
   }
   servers.push(server);
   if (servers.length === 1) process.send!({ type: "tornado:listening" });
+}
+
+/**
+ * Serves the supervisor's connections on node's `server` without binding a port; returns the
+ * set of sockets handed over (each leaves it when it closes). `close` is the server's drain.
+ *
+ * @example
+ * const sockets = serveSupervised(this.server, ({ timeout, idleGrace }) => drain(timeout, idleGrace));
+ */
+export function serveSupervised(server: Server, close: SupervisedServer["close"]): Set<Socket> {
+  const sockets = new Set<Socket>();
+  // Turns on node's connection tracking (idle/active lists, header timeouts) without binding.
+  server.emit("listening");
+  attachToSupervisor({
+    acceptConnection: (socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      server.emit("connection", socket);
+    },
+    close,
+  });
+  return sockets;
+}
+
+/**
+ * Drains the supervisor's sockets: after `idleGrace` ms idle connections close, busy ones as
+ * their requests finish, and whatever is left after `timeout` ms is cut (with a warning).
+ *
+ * @example
+ * await drainSupervisedSockets(this.server, sockets, 10_000, 300);
+ */
+export async function drainSupervisedSockets(server: Server, sockets: ReadonlySet<Socket>, timeout: number, idleGrace: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  await new Promise((resolve) => setTimeout(resolve, idleGrace));
+  server.closeIdleConnections();
+  while (sockets.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    server.closeIdleConnections();
+  }
+  if (sockets.size > 0) {
+    genLog.warning(`Closing ${sockets.size} connection(s) with requests still in flight after ${timeout}ms`);
+    for (const socket of sockets) socket.destroy();
+  }
 }
