@@ -1,39 +1,12 @@
-/** The errors `AsyncHTTPClient.fetch` rejects with (Tornado's `HTTPClientError` and its 599 kinds). */
-
-import { responses } from "../httputil/request.js";
-import type { HTTPResponse } from "./response.js";
-
 /**
- * A request that did not end in a 2xx response. `code` is the HTTP status, or 599 when no
- * response arrived (a timeout, a refused connection, a bad certificate, a connection closed
- * mid-response); `response` is the response when there is one (never for 599).
- *
- * With `followRedirects: false` a redirect is an error too: its target is in
- * `error.response.headers.get("Location")`. Pass `raiseError: false` to `fetch` to get non-2xx
- * responses back instead (599 still rejects).
- *
- * @example
- * try {
- *   await client.fetch("http://127.0.0.1:8888/missing");
- * } catch (e) {
- *   if (e instanceof HTTPClientError && e.code === 404) console.log(e.response?.body.toString());
- *   else throw e;
- * }
+ * The errors `AsyncHTTPClient.fetch` rejects with (Tornado's `HTTPClientError` and its 599 kinds).
+ * `HTTPClientError` itself lives with `HTTPResponse` (response.ts): each refers to the other,
+ * as in Tornado's `httpclient.py`; it is exported from here too.
  */
-export class HTTPClientError extends Error {
-  /** The HTTP status, or 599 when no response was received. */
-  readonly code: number;
-  /** The response, when the server sent one. */
-  readonly response: HTTPResponse | undefined;
 
-  /** `message` defaults to `HTTP <code>: <reason>`, as Tornado prints it. */
-  constructor(code: number, message?: string, response?: HTTPResponse, options?: { cause?: unknown }) {
-    super(message ?? `HTTP ${code}: ${responses[code] ?? "Unknown"}`, options);
-    this.name = "HTTPClientError";
-    this.code = code;
-    this.response = response;
-  }
-}
+import { HTTPClientError } from "./response.js";
+
+export { HTTPClientError };
 
 /**
  * The request ran out of time (code 599). The message says where, as Tornado's does:
