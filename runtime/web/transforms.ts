@@ -11,8 +11,7 @@ import type { HTTPHeaders } from "../httputil/headers.js";
 import type { HTTPConnection, HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog } from "../log.js";
-import type { ApplicationSettings } from "./application.js";
-import { addCorsHeaders, addVary } from "./cors.js";
+import { addCorsHeaders, addVary, type CorsOptions } from "./cors.js";
 import { respondSafely } from "./respond.js";
 
 // Tornado's GZipContentEncoding.CONTENT_TYPES: compressed besides every text/* type.
@@ -33,6 +32,18 @@ const GZIP_LEVEL = 6;
 // A body this big is compressed on libuv's thread pool instead of blocking the event loop
 // (about half a millisecond of CPU at level 6); smaller ones are quicker done in place.
 const THREAD_POOL_LENGTH = 64 * 1024;
+
+/**
+ * The settings the transforms read (a part of `ApplicationSettings`, named here so that this
+ * module does not import the application's types back).
+ *
+ * @example
+ * sendTransformed(connection, request, { compressResponse: true }, 200, "OK", headers, body);
+ */
+export interface TransformSettings {
+  readonly cors?: CorsOptions;
+  readonly compressResponse?: boolean;
+}
 
 function byteLength(chunk: string | Buffer): number {
   return typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
@@ -92,7 +103,7 @@ function mayGzip(request: HTTPServerRequest, status: number, headers: HTTPHeader
 }
 
 // The header changes every response gets while a setting is on, compressed or not.
-function transformHeaders(request: HTTPServerRequest, settings: ApplicationSettings, headers: HTTPHeaders): void {
+function transformHeaders(request: HTTPServerRequest, settings: TransformSettings, headers: HTTPHeaders): void {
   if (settings.cors !== undefined) addCorsHeaders(request, settings.cors, headers);
   // As Tornado: whether the body would be gzipped depends on Accept-Encoding, for every response.
   if (settings.compressResponse) addVary(headers, "Accept-Encoding");
@@ -109,7 +120,7 @@ function transformHeaders(request: HTTPServerRequest, settings: ApplicationSetti
 export function sendTransformed(
   connection: HTTPConnection | undefined,
   request: HTTPServerRequest,
-  settings: ApplicationSettings,
+  settings: TransformSettings,
   status: number,
   reason: string,
   headers: HTTPHeaders,
@@ -150,7 +161,7 @@ export function sendTransformed(
 export function startTransformedStream(
   connection: HTTPConnection,
   request: HTTPServerRequest,
-  settings: ApplicationSettings,
+  settings: TransformSettings,
   status: number,
   headers: HTTPHeaders,
 ): GzipStream | null {
