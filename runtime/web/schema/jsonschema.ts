@@ -17,7 +17,7 @@ export type JSONSchema = Record<string, unknown>;
  * import { toJsonSchema } from "@valibot/to-json-schema";
  * new Application(routes, { jsonSchema: (schema) => toJsonSchema(schema as any, { errorMode: "ignore" }) });
  */
-export type JSONSchemaSetting = (schema: StandardSchemaV1, io: "input" | "output") => JSONSchema | undefined;
+export type JSONSchemaSetting = (schema: StandardSchemaV1, io: "input" | "output") => object | undefined;
 
 const STANDARD = {};
 const caches = new WeakMap<object, WeakMap<object, Map<string, JSONSchema | null>>>();
@@ -41,7 +41,7 @@ export function jsonSchemaOf(schema: StandardSchemaV1, io: "input" | "output", s
   let converted: JSONSchema | null = null;
   try {
     if (standard !== undefined) converted = standard[io]({ target: "draft-2020-12" });
-    else if (setting !== undefined) converted = setting(schema, io) ?? null;
+    else if (setting !== undefined) converted = (setting(schema, io) as JSONSchema | undefined) ?? null;
   } catch {
     converted = null; // a schema the converter cannot express (a transform, a custom check)
   }
