@@ -31,4 +31,5 @@ export * from "./locks.js";
 export * from "./queues.js";
 export * from "./httpclient.js";
 export * from "./options.js";
+export * from "./openapi.js";
 export { VERSION } from "./version.js";

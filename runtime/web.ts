@@ -26,3 +26,16 @@ export {
   type CreateSignedValueOptions,
   type DecodeSignedValueOptions,
 } from "./web/signing.js";
+export {
+  withSchemas,
+  schemasOf,
+  type HandlerSchemas,
+  type SchemaHandlerClass,
+  type SchemaHandlerMethods,
+  type SchemaMethod,
+  type ValidRequest,
+} from "./web/schema/handler.js";
+export { RequestValidationError, type ValidationIssue } from "./web/schema/issues.js";
+export type { MethodSchemas, ResponseSpec } from "./web/schema/validate.js";
+export type { JSONSchema, JSONSchemaSetting } from "./web/schema/jsonschema.js";
+export type { StandardSchemaV1, JSONSchemaConverter } from "./web/schema/standard.js";

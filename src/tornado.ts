@@ -7,6 +7,7 @@ import { scriptCommand } from "./cli/scripts.js";
 import { devCommand } from "./commands/dev.js";
 import { destroyCommand, generateCommand } from "./commands/generate.js";
 import { routesCommand } from "./commands/routes.js";
+import { openapiCommand } from "./commands/openapi.js";
 import { startCommand } from "./commands/start.js";
 
 /**
@@ -31,7 +32,8 @@ export function tornadoProgram(): Command {
     .addCommand(startCommand().exitOverride())
     .addCommand(generateCommand())
     .addCommand(destroyCommand())
-    .addCommand(routesCommand().exitOverride());
+    .addCommand(routesCommand().exitOverride())
+    .addCommand(openapiCommand().exitOverride());
 }
 
 await runCli(async () => {

@@ -6,6 +6,7 @@ import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
 import { runForRequest } from "../ioloop/process-guard.js";
 import { accessLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
+import { openApiRoutes } from "../openapi/routes.js";
 import { HTTPError } from "./errors.js";
 import type { TemplateLoader } from "../template/loader.js";
 import { BlockingMonitor, blockingMonitor } from "./blocking.js";
@@ -13,6 +14,8 @@ import { assertSafeCorsOptions, type CorsOptions } from "./cors.js";
 import { RequestHandler, type HandlerClass } from "./handler.js";
 import type { CookieOptions } from "./cookies.js";
 import type { CookieSecret } from "./signing.js";
+import type { OpenAPIOptions } from "../openapi/document.js";
+import type { JSONSchemaSetting } from "./schema/jsonschema.js";
 
 /**
  * Application settings (Tornado's, in camelCase). Any other key is kept too, so
@@ -100,6 +103,14 @@ export interface ApplicationSettings {
   xsrfCookieKwargs?: CookieOptions;
   /** The format of `xsrfToken`: 2 (default, masked anew for every response) or 1 (plain hex). */
   xsrfCookieVersion?: number;
+  /** OpenAPI: serve the document at `/openapi.json` and a docs page at `/docs` (see `tornado/openapi`). */
+  openapi?: OpenAPIOptions;
+  /** A converter to JSON Schema for schema libraries without Standard JSON Schema (valibot). */
+  jsonSchema?: JSONSchemaSetting;
+  /** Check responses against their schemas, logging a mismatch. Default: on with `debug` or NODE_ENV=test. */
+  validateResponses?: boolean;
+  /** The deepest nesting of a JSON body a schema handler accepts (a 400 beyond). Default 64. */
+  maxJsonDepth?: number;
   /** Where `authenticated` sends visitors who are not logged in (`next=` is added). */
   loginUrl?: string;
 }
@@ -176,7 +187,8 @@ export class Application {
     // static files: with staticPath, Tornado's three static routes go in front of the app's.
     if (this.settings.staticPath) this.settings.staticHandlerClass ??= staticFiles().handlerClass;
     if (this.settings.debug) this.settings.staticHashCache ??= false;
-    this.router = new Router([...(this.settings.staticPath ? staticFiles().routes(this.settings) : []), ...routes]);
+    // openapi: /openapi.json and /docs, in front of the app's routes as the static ones are.
+    this.router = new Router([...(this.settings.staticPath ? staticFiles().routes(this.settings) : []), ...openApiRoutes(this.settings.openapi), ...routes]);
     this.monitor = blockingMonitor(this.settings.blockingLogThreshold ?? (process.env.TORNADO_DEV === "1" ? 100 : 0));
   }
 

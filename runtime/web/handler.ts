@@ -521,6 +521,8 @@ export class RequestHandler extends HandlerEtag {
       if (isThenable(result)) await result;
       if (this.done) return;
       if (method === null) throw methodNotAllowed(this);
+      result = this._validateRequest(); // withSchemas (web/schema/): a 400 before the method
+      if (isThenable(result)) await result;
       result = method.apply(this, this.pathArgs);
       if (isThenable(result)) await result;
       if (this.autoFinish && !this.done) this.finish();

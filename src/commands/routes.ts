@@ -24,18 +24,19 @@ export interface RouteRow {
   name: string | null;
 }
 
-interface AppLike {
+/** What the CLI reads of an app. @example const app: AppLike = makeApp(); */
+export interface AppLike {
   router?: { rules?: { pattern: string; handlerClass: { name: string }; name?: string }[] };
 }
 
 /**
- * Loads the app file from TypeScript source (through tsx, as `tornado dev` does), calls its
- * `makeApp()` and lists the routes in the order they are tried.
+ * Loads the app file from TypeScript source (through tsx, as `tornado dev` does) and calls its
+ * `makeApp()`; `command` names the command in the error for a file without one.
  *
  * @example
- * await loadRouteTable("/home/me/my-api", "src/app.ts") // [{ pattern: "/health", … }]
+ * const app = await loadApp("/home/me/my-api", "src/app.ts", "openapi");
  */
-export async function loadRouteTable(root: string, appFile: string): Promise<RouteRow[]> {
+export async function loadApp(root: string, appFile: string, command = "routes"): Promise<AppLike> {
   const file = join(root, appFile);
   if (!existsSync(file)) throw new UserError(`${appFile} not found: pass --app <file> to name the file whose makeApp() builds the app.`);
   const { tsImport } = await import("tsx/esm/api");
@@ -51,13 +52,25 @@ export async function loadRouteTable(root: string, appFile: string): Promise<Rou
     throw syntaxError(root, error) ?? failed(`Loading ${appFile}`, error);
   }
   const makeApp = module.makeApp;
-  if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; the routes command calls it to build the app.`);
+  if (typeof makeApp !== "function") throw new UserError(`${appFile} does not export a makeApp() function; the ${command} command calls it to build the app.`);
   let app: AppLike;
   try {
     app = (await makeApp()) as AppLike;
   } catch (error) {
     throw failed(`makeApp() in ${appFile}`, error);
   }
+  return app;
+}
+
+/**
+ * Loads the app file from TypeScript source (through tsx, as `tornado dev` does), calls its
+ * `makeApp()` and lists the routes in the order they are tried.
+ *
+ * @example
+ * await loadRouteTable("/home/me/my-api", "src/app.ts") // [{ pattern: "/health", … }]
+ */
+export async function loadRouteTable(root: string, appFile: string): Promise<RouteRow[]> {
+  const app = await loadApp(root, appFile);
   const rules = app?.router?.rules;
   if (!Array.isArray(rules)) throw new UserError(`makeApp() in ${appFile} did not return an Application.`);
   return rules.map((rule) => ({

@@ -169,7 +169,7 @@ describe("create-tornado-app <dir>", () => {
       expect(code).toBe(0);
       expect(stdout).toContain("Add a handler: npm run generate -- handler orders · Routes: npm run routes\n");
       const pkg = JSON.parse(readFileSync(join(dir, template, "package.json"), "utf8"));
-      expect(pkg.scripts).toMatchObject({ generate: "tornado generate", destroy: "tornado destroy", routes: "tornado routes" });
+      expect(pkg.scripts).toMatchObject({ generate: "tornado generate", destroy: "tornado destroy", routes: "tornado routes", openapi: "tornado openapi" });
       const readme = readFileSync(join(dir, template, "README.md"), "utf8");
       expect(readme).toContain("## Generate code\n");
       expect(readme).toMatch(/^npm run generate -- handler \w+$/m);

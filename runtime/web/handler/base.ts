@@ -37,6 +37,13 @@ export abstract class HandlerBase {
     if (!this.settings[name]) throw new Error(`You must define the '${name}' setting in your application to use ${feature}`);
   }
 
+  /**
+   * Validates the request after `prepare()`, before the method; `withSchemas` (../schema/)
+   * overrides it. A no-op here.
+   * @internal
+   */
+  protected _validateRequest(): void | Promise<void> {}
+
   // The response, which RequestHandler owns; the parts reach it only through these.
   abstract finish(chunk?: Chunk): void;
   abstract get finished(): boolean;

@@ -1,0 +1,194 @@
+/**
+ * `withSchemas(schemas)`: a `RequestHandler` whose methods declare what they accept and
+ * return. The request is validated after `prepare()` and before the method (a 400 listing
+ * every issue); `this.valid("post")` hands the method the typed values; responses are checked
+ * against their schemas under `debug` (or `validateResponses`), a mismatch logged.
+ */
+
+import type { HTTPServerRequest } from "../../httputil/request.js";
+import { appLog } from "../../log.js";
+import type { Application } from "../application.js";
+import { RequestHandler } from "../handler.js";
+import type { Chunk, ErrorDetails } from "../handler/types.js";
+import { isThenable } from "../handler/types.js";
+import { issueLocation, RequestValidationError } from "./issues.js";
+import type { StandardSchemaV1 } from "./standard.js";
+import { validateRequest, type MethodSchemas, type ValidatedParts } from "./validate.js";
+
+/** The HTTP methods a handler may declare schemas for. @example const m: SchemaMethod = "post"; */
+export type SchemaMethod = "get" | "head" | "post" | "put" | "patch" | "delete" | "options";
+
+/**
+ * A handler's schemas, per HTTP method.
+ *
+ * @example
+ * const schemas = { get: { query: Page }, post: { body: NewUser, responses: { 201: User } } } satisfies HandlerSchemas;
+ */
+export type HandlerSchemas = { readonly [M in SchemaMethod]?: MethodSchemas };
+
+type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : undefined;
+
+/**
+ * The validated, typed parts of a request for one method's schemas (`undefined` for a part
+ * without a schema).
+ *
+ * @example
+ * const { body, query }: ValidRequest<{ body: typeof NewUser }> = this.valid("post");
+ */
+export type ValidRequest<M> = {
+  readonly body: Output<M extends { body: infer S } ? S : undefined>;
+  readonly query: Output<M extends { query: infer S } ? S : undefined>;
+  readonly path: Output<M extends { path: infer S } ? S : undefined>;
+  readonly headers: Output<M extends { headers: infer S } ? S : undefined>;
+};
+
+/**
+ * What `withSchemas` adds to a handler: `valid(method)`.
+ *
+ * @example
+ * const { body } = this.valid("post");
+ */
+export interface SchemaHandlerMethods<S extends HandlerSchemas> {
+  /**
+   * The validated request for `method` (the one being served): typed by its schemas.
+   *
+   * @example
+   * async post() { const { body } = this.valid("post"); this.write(await db.insert(body)); }
+   */
+  valid<M extends keyof S & SchemaMethod>(method: M): ValidRequest<S[M]>;
+}
+
+/**
+ * The class `withSchemas` returns: a handler class with `schemas` as a static (OpenAPI reads it).
+ *
+ * @example
+ * const Base: SchemaHandlerClass<typeof schemas, RequestHandler> = withSchemas(schemas);
+ */
+export interface SchemaHandlerClass<S extends HandlerSchemas, H extends RequestHandler> {
+  new (application: Application, request: HTTPServerRequest): H & SchemaHandlerMethods<S>;
+  readonly schemas: S;
+  readonly prototype: H & SchemaHandlerMethods<S>;
+}
+
+const PARTS = new WeakMap<RequestHandler, { method: string; parts: ValidatedParts }>();
+const WRITTEN = new WeakMap<RequestHandler, { value: unknown }>();
+
+/**
+ * The schemas a handler class declares (through `withSchemas`), or `undefined`.
+ *
+ * @example
+ * schemasOf(UsersHandler)?.post?.body
+ */
+export function schemasOf(handlerClass: unknown): HandlerSchemas | undefined {
+  const schemas = (handlerClass as { schemas?: unknown } | null)?.schemas;
+  return schemas !== null && typeof schemas === "object" ? (schemas as HandlerSchemas) : undefined;
+}
+
+/**
+ * A base class for handlers whose methods declare schemas (any Standard Schema v1 library:
+ * zod 4, valibot, arktype). For each method with schemas, the request's path groups, query
+ * arguments, headers and JSON body are validated after `prepare()` and before the method; a
+ * failure is a 400 whose JSON body lists every issue with its location, e.g.
+ * `{"error":{"status":400,"message":"Invalid request","issues":[{"location":"body.email","message":"…"}]}}`
+ * (Tornado's HTML error page for a client that asks for `text/html`). Unknown body fields are
+ * refused, whatever the library (they are read from the schema's JSON Schema). `base` is the
+ * class to extend (default `RequestHandler`).
+ *
+ * @example
+ * const NewUser = z.object({ name: z.string(), email: z.email() });
+ * class UsersHandler extends withSchemas({ post: { body: NewUser, responses: { 201: User } } }) {
+ *   async post() {
+ *     const { body } = this.valid("post"); // { name: string; email: string }
+ *     this.setStatus(201);
+ *     this.write(await db.insertUser(body));
+ *   }
+ * }
+ */
+export function withSchemas<S extends HandlerSchemas, H extends RequestHandler = RequestHandler>(
+  schemas: S,
+  base: abstract new (application: Application, request: HTTPServerRequest) => H = RequestHandler as never,
+): SchemaHandlerClass<S, H> {
+  const declared = new Map<string, MethodSchemas>();
+  for (const [method, spec] of Object.entries(schemas)) if (spec !== undefined) declared.set(method.toUpperCase(), spec);
+  abstract class SchemaHandler extends (base as unknown as typeof RequestHandler) {
+    static readonly schemas = schemas;
+
+    valid(method: string): ValidatedParts {
+      const found = PARTS.get(this);
+      if (found === undefined || found.method !== method.toUpperCase()) {
+        throw new Error(`valid("${method}") is for the ${method.toUpperCase()} request and only once validated (this is ${this.request.method})`);
+      }
+      return found.parts;
+    }
+
+    protected override _validateRequest(): void | Promise<void> {
+      const method = this.request.method;
+      const spec = declared.get(method) ?? (method === "HEAD" ? declared.get("GET") : undefined);
+      if (spec === undefined) return;
+      const store = (parts: ValidatedParts) => void PARTS.set(this, { method: declared.has(method) ? method : "GET", parts });
+      const result = validateRequest(this, spec);
+      if (isThenable(result)) return result.then(store);
+      store(result);
+    }
+
+    override write(chunk: Chunk): void {
+      if (chunk !== null && typeof chunk === "object" && !(chunk instanceof Uint8Array) && checksResponses(this)) WRITTEN.set(this, { value: chunk });
+      super.write(chunk);
+    }
+
+    override finish(chunk?: Chunk): void {
+      if (chunk !== undefined && chunk !== null) this.write(chunk);
+      const written = WRITTEN.get(this);
+      if (written !== undefined) checkResponse(this, declared.get(this.request.method === "HEAD" ? "GET" : this.request.method), written.value);
+      super.finish();
+    }
+
+    override writeError(status: number, details: ErrorDetails = {}): void | Promise<void> {
+      WRITTEN.delete(this);
+      if (prefersHtml(this.request)) return super.writeError(status, details.error instanceof RequestValidationError ? {} : details);
+      const error = details.error;
+      const body: Record<string, unknown> = { status, message: error instanceof RequestValidationError ? "Invalid request" : this.reason };
+      if (error instanceof RequestValidationError) body.issues = error.issues;
+      this.finish({ error: body });
+    }
+  }
+  return SchemaHandler as unknown as SchemaHandlerClass<S, H>;
+}
+
+// JSON unless the client asks for HTML (a browser's Accept lists text/html first or alone).
+function prefersHtml(request: HTTPServerRequest): boolean {
+  const accept = request.headers.get("Accept") ?? "";
+  const html = accept.indexOf("text/html");
+  if (html === -1) return false;
+  const json = accept.indexOf("application/json");
+  return json === -1 || html < json;
+}
+
+function checksResponses(handler: RequestHandler): boolean {
+  const setting = handler.settings.validateResponses as boolean | undefined;
+  return setting ?? (handler.settings.debug === true || process.env.NODE_ENV === "test");
+}
+
+// A response that does not match its schema is logged (the route, the status, each bad field),
+// never changed: the client gets what the handler wrote.
+function checkResponse(handler: RequestHandler, spec: MethodSchemas | undefined, value: unknown): void {
+  const status = handler.getStatus();
+  const declared = spec?.responses?.[status];
+  if (declared === undefined) return;
+  const schema = "~standard" in declared ? declared : declared.schema;
+  if (schema === undefined) return;
+  const report = (result: StandardSchemaV1.Result<unknown>) => {
+    if (!result.issues) return;
+    const route = handler.application.router.find(handler.request.path)?.rule.pattern ?? handler.request.path;
+    const fields = result.issues.slice(0, 10).map((issue) => `${issueLocation("response", issue.path)}: ${issue.message}`);
+    appLog.error(`Response does not match its schema: ${status} ${handler.request.method} ${route} (${handler.request.path}): ${fields.join("; ")}`);
+  };
+  try {
+    const result = schema["~standard"].validate(value);
+    if (isThenable(result)) result.then(report, (e) => appLog.error("Response schema check failed", e));
+    else report(result);
+  } catch (e) {
+    appLog.error("Response schema check failed", e);
+  }
+}
+

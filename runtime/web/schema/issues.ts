@@ -1,0 +1,135 @@
+/**
+ * What a request that fails its schemas is told: each issue with its location (`body.email`,
+ * `query.limit`, `path.id`), and the checks the runtime makes on a JSON body before any
+ * library sees it (depth, NUL, integers past 2^53, prototype keys, unknown fields).
+ */
+
+import { HTTPError } from "../errors.js";
+import { objectProperties, resolveRef, type JSONSchema } from "./jsonschema.js";
+import type { StandardSchemaV1 } from "./standard.js";
+
+/**
+ * One reason a request was refused: where (`body.items[2].name`) and why.
+ *
+ * @example
+ * const issue: ValidationIssue = { location: "query.limit", message: "Too big: expected number to be <=100" };
+ */
+export interface ValidationIssue {
+  location: string;
+  message: string;
+}
+
+/** At most this many issues are listed in a 400 (the rest are counted in its message). @internal */
+export const MAX_LISTED_ISSUES = 100;
+
+/**
+ * The 400 of a request that failed its schemas; `issues` lists each failure. A handler that
+ * overrides `writeError` finds it in `details.error`.
+ *
+ * @example
+ * writeError(status: number, { error }: ErrorDetails) {
+ *   if (error instanceof RequestValidationError) this.finish({ errors: error.issues });
+ *   else super.writeError(status, { error });
+ * }
+ */
+export class RequestValidationError extends HTTPError {
+  override readonly code: string = "ERR_VALIDATION";
+  readonly issues: readonly ValidationIssue[];
+  constructor(issues: readonly ValidationIssue[], total = issues.length) {
+    const shown = issues.slice(0, 3).map((i) => `${i.location}: ${i.message}`).join("; ");
+    super(400, `Invalid request: ${shown}${total > 3 ? ` (and ${total - 3} more)` : ""}`);
+    this.issues = issues.slice(0, MAX_LISTED_ISSUES);
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * `prefix` followed by an issue path: `.key` for a name, `[2]` for an index, `["a b"]` otherwise.
+ *
+ * @example
+ * issueLocation("body", ["items", 2, "name"]) // "body.items[2].name"
+ */
+export function issueLocation(prefix: string, path: StandardSchemaV1.Issue["path"]): string {
+  let out = prefix;
+  for (const segment of path ?? []) {
+    const key = typeof segment === "object" && segment !== null ? segment.key : segment;
+    if (typeof key === "number") out += `[${key}]`;
+    else if (typeof key === "string" && IDENTIFIER.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+// Keys that reach an object's prototype when code copies them with `obj[key] = …`.
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * Checks a parsed JSON body before validation, iteratively (no recursion, whatever its depth):
+ * nesting deeper than `maxDepth`, a NUL in a string or key, an integer past 2^53 (JSON.parse
+ * has rounded it), a `__proto__`/`constructor`/`prototype` key. Adds an issue for each.
+ *
+ * @example
+ * const issues: ValidationIssue[] = [];
+ * checkJsonBody(JSON.parse('{"n": 9007199254740993}'), 64, issues); // body.n: integer past 2^53
+ */
+export function checkJsonBody(value: unknown, maxDepth: number, issues: ValidationIssue[]): void {
+  const stack: [unknown, string, number][] = [[value, "body", 0]];
+  while (stack.length > 0 && issues.length < MAX_LISTED_ISSUES) {
+    const [node, where, depth] = stack.pop()!;
+    if (typeof node === "string") {
+      if (node.includes("\0")) issues.push({ location: where, message: "NUL characters are not allowed" });
+    } else if (typeof node === "number") {
+      if (Number.isInteger(node) && !Number.isSafeInteger(node)) {
+        issues.push({ location: where, message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" });
+      }
+    } else if (node !== null && typeof node === "object") {
+      if (depth >= maxDepth) {
+        issues.push({ location: where, message: `Nested deeper than ${maxDepth} levels` });
+        continue;
+      }
+      if (Array.isArray(node)) {
+        for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${where}[${i}]`, depth + 1]);
+      } else {
+        for (const key of Object.keys(node)) {
+          const at = issueLocation(where, [key]);
+          if (PROTOTYPE_KEYS.has(key)) issues.push({ location: at, message: `The key ${key} is not allowed` });
+          else if (key.includes("\0")) issues.push({ location: at, message: "NUL characters are not allowed" });
+          else stack.push([(node as Record<string, unknown>)[key], at, depth + 1]);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Adds an issue for each field of `value` that its JSON Schema does not declare, in objects
+ * with `properties` that do not allow more (`additionalProperties` absent or false). Inside
+ * `anyOf`/`oneOf` it does not look (which branch applies is the library's to say).
+ *
+ * @example
+ * unknownFields({ name: "a", admin: true }, root, root, "body", issues) // body.admin: Unknown field
+ */
+export function unknownFields(value: unknown, root: JSONSchema, schema: unknown, where: string, issues: ValidationIssue[], depth = 0): void {
+  if (value === null || typeof value !== "object" || issues.length >= MAX_LISTED_ISSUES || depth > 256) return;
+  const resolved = resolveRef(root, schema);
+  if (resolved === null) return;
+  if (Array.isArray(value)) {
+    const items = resolved.items;
+    const prefix = Array.isArray(resolved.prefixItems) ? resolved.prefixItems : [];
+    value.forEach((item, i) => {
+      const itemSchema = i < prefix.length ? prefix[i] : items;
+      if (itemSchema !== undefined && typeof itemSchema === "object") unknownFields(item, root, itemSchema, `${where}[${i}]`, issues, depth + 1);
+    });
+    return;
+  }
+  const properties = objectProperties(root, resolved);
+  if (properties === null) return;
+  const extra = resolved.additionalProperties;
+  const closed = (extra === undefined || extra === false) && resolved.patternProperties === undefined;
+  for (const key of Object.keys(value)) {
+    const at = issueLocation(where, [key]);
+    if (properties.has(key)) unknownFields((value as Record<string, unknown>)[key], root, properties.get(key), at, issues, depth + 1);
+    else if (closed) issues.push({ location: at, message: "Unknown field" });
+  }
+}
