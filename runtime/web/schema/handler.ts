@@ -7,12 +7,15 @@
 
 import type { HTTPServerRequest } from "../../httputil/request.js";
 import { appLog } from "../../log.js";
-import type { Application } from "../application.js";
 import { RequestHandler } from "../handler.js";
 import type { Chunk, ErrorDetails } from "../handler/types.js";
 import { isThenable } from "../handler/types.js";
 import { issueLocation, RequestValidationError } from "./issues.js";
 import type { StandardSchemaV1 } from "./standard.js";
+
+// What a handler is made with (application, request), read off RequestHandler so this module
+// does not name the Application (which imports the OpenAPI routes that read these schemas).
+type HandlerArgs = ConstructorParameters<typeof RequestHandler>;
 import { validateRequest, type MethodSchemas, type ValidatedParts } from "./validate.js";
 
 /** The HTTP methods a handler may declare schemas for. @example const m: SchemaMethod = "post"; */
@@ -65,7 +68,7 @@ export interface SchemaHandlerMethods<S extends HandlerSchemas> {
  * const Base: SchemaHandlerClass<typeof schemas, RequestHandler> = withSchemas(schemas);
  */
 export interface SchemaHandlerClass<S extends HandlerSchemas, H extends RequestHandler> {
-  new (application: Application, request: HTTPServerRequest): H & SchemaHandlerMethods<S>;
+  new (...args: HandlerArgs): H & SchemaHandlerMethods<S>;
   readonly schemas: S;
   readonly prototype: H & SchemaHandlerMethods<S>;
 }
@@ -106,7 +109,7 @@ export function schemasOf(handlerClass: unknown): HandlerSchemas | undefined {
  */
 export function withSchemas<S extends HandlerSchemas, H extends RequestHandler = RequestHandler>(
   schemas: S,
-  base: abstract new (application: Application, request: HTTPServerRequest) => H = RequestHandler as never,
+  base: abstract new (...args: HandlerArgs) => H = RequestHandler as never,
 ): SchemaHandlerClass<S, H> {
   const declared = new Map<string, MethodSchemas>();
   for (const [method, spec] of Object.entries(schemas)) if (spec !== undefined) declared.set(method.toUpperCase(), spec);
