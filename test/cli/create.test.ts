@@ -40,7 +40,7 @@ describe("create-tornado-app <dir>", () => {
         "src/handlers/users.ts",
         "src/main.ts",
         "src/store.ts",
-        "src/validation.ts",
+        "src/schemas.ts",
         "test/health.test.ts",
         "test/support.ts",
         "test/users.test.ts",
