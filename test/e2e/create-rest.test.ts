@@ -135,13 +135,14 @@ it("sends strangers to the login page and lets users in", async () => {
     const printed = await runCommand("npm", ["run", "--silent", "openapi"], app);
     expect(printed.code, printed.stderr).toBe(0);
     const doc = JSON.parse(printed.stdout) as { paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> };
-    const checked = await new Validator().validate(doc as object);
+    const checked = await new Validator().validate(doc as Parameters<Validator["validate"]>[0]);
     expect(checked.errors).toBeUndefined();
     expect(checked.valid).toBe(true);
     const server = spawn("npm", ["start"], { cwd: app, env: { ...process.env, PORT: "0" } });
     let out = "";
     server.stdout.on("data", (d) => (out += d));
     server.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => server.on("close", resolve));
     try {
       await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
       const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}`;
@@ -173,6 +174,8 @@ it("sends strangers to the login page and lets users in", async () => {
       }
       // The docs page is on outside production; npm start does not set NODE_ENV.
       expect((await fetch(`${base}/docs`)).status).toBe(200);
+      server.kill("SIGTERM");
+      await exited;
     } finally {
       server.kill("SIGKILL");
     }
