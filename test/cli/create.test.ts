@@ -40,7 +40,7 @@ describe("create-tornado-app <dir>", () => {
         "src/handlers/users.ts",
         "src/main.ts",
         "src/store.ts",
-        "src/validation.ts",
+        "src/schemas.ts",
         "test/health.test.ts",
         "test/support.ts",
         "test/users.test.ts",
@@ -122,7 +122,7 @@ describe("create-tornado-app <dir>", () => {
     const app = join(dir, "reports");
     const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
     expect(pkg.name).toBe("reports");
-    expect(pkg.dependencies).toEqual({ "@electric-sql/pglite": "0.5.16", pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz" });
+    expect(pkg.dependencies).toEqual({ "@electric-sql/pglite": "0.5.16", pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz", zod: "4.6.7" });
     expect(pkg.devDependencies["@types/pg"]).toBe("8.23.1");
     expect(readFileSync(join(app, ".gitignore"), "utf8")).toContain(".pglite/\n");
     expect(readFileSync(join(app, "README.md"), "utf8")).toContain("DATABASE_URL=postgres://");

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBin, runCommand, tempDir } from "../helpers/cli.js";
 
@@ -129,6 +130,56 @@ it("sends strangers to the login page and lets users in", async () => {
       server.kill("SIGKILL");
     }
   }, 60_000);
+
+  it("describes itself in a valid OpenAPI 3.1 document, and answers every operation in it with a documented status", async () => {
+    const printed = await runCommand("npm", ["run", "--silent", "openapi"], app);
+    expect(printed.code, printed.stderr).toBe(0);
+    const doc = JSON.parse(printed.stdout) as { paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> };
+    const checked = await new Validator().validate(doc as Parameters<Validator["validate"]>[0]);
+    expect(checked.errors).toBeUndefined();
+    expect(checked.valid).toBe(true);
+    const server = spawn("npm", ["start"], { cwd: app, env: { ...process.env, PORT: "0" } });
+    let out = "";
+    server.stdout.on("data", (d) => (out += d));
+    server.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => server.on("close", resolve));
+    try {
+      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
+      const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}`;
+      // The running app serves the same document.
+      expect(await (await fetch(`${base}/openapi.json`)).json()).toEqual(doc);
+      const user = { name: "Ann", email: "ann@example.com" };
+      const created = (await (await fetch(`${base}/users`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(user) })).json()) as { id: string };
+      // DELETE last, so the other operations find the user.
+      const operations = Object.entries(doc.paths)
+        .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ path, method, operation })))
+        .sort((a, b) => Number(a.method === "delete") - Number(b.method === "delete"));
+      expect(operations.map((o) => `${o.method} ${o.path}`).sort()).toEqual(
+        ["get /health", "get /users", "post /users", "get /users/{id}", "put /users/{id}", "patch /users/{id}", "delete /users/{id}"].sort(),
+      );
+      for (const { path, method, operation } of operations) {
+        const url = base + path.replace("{id}", created.id);
+        const res = await fetch(url, {
+          method: method.toUpperCase(),
+          ...(operation.requestBody ? { headers: { "Content-Type": "application/json" }, body: JSON.stringify(user) } : {}),
+        });
+        expect(Object.keys(operation.responses), `${method} ${path} answered ${res.status}`).toContain(String(res.status));
+        expect(res.status, `${method} ${path}`).toBeLessThan(300);
+        // And a request its schemas refuse is a 400 the document lists.
+        if (operation.requestBody) {
+          const bad = await fetch(url, { method: method.toUpperCase(), headers: { "Content-Type": "application/json" }, body: JSON.stringify({ admin: true }) });
+          expect(bad.status).toBe(400);
+          expect(Object.keys(operation.responses)).toContain("400");
+        }
+      }
+      // The docs page is on outside production; npm start does not set NODE_ENV.
+      expect((await fetch(`${base}/docs`)).status).toBe(200);
+      server.kill("SIGTERM");
+      await exited;
+    } finally {
+      server.kill("SIGKILL");
+    }
+  }, 90_000);
 
   it("still passes its tests after its folder is moved", async () => {
     const moved = join(dir, "moved-api");

@@ -38,6 +38,9 @@ export function makeApp({ corsOrigins = originsFromEnv(), ...settings }: AppSett
         maxAge: 600,
       },
       defaultHandlerClass: NotFoundHandler,
+      // The API's description at /openapi.json, built from the handlers' schemas; the docs page
+      // at /docs (swagger-ui-dist, a devDependency) everywhere but production.
+      openapi: { title: "Users API", version: "0.1.0", docs: process.env.NODE_ENV !== "production" },
       ...settings,
     },
   );

@@ -42,6 +42,9 @@ export function makeApp(settings: AppSettings = {}): Application {
     ],
     {
       defaultHandlerClass: NotFoundHandler,
+      // The API's description at /openapi.json, built from the handlers' schemas; the docs page
+      // at /docs (swagger-ui-dist, a devDependency) everywhere but production.
+      openapi: { title: "Orders and reports API", version: "0.1.0", docs: process.env.NODE_ENV !== "production" },
       queryTimeoutMs: positiveInteger("QUERY_TIMEOUT_MS", 5000),
       ...settings,
       heavyQueries:

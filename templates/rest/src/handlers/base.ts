@@ -1,14 +1,26 @@
-import { HTTPError, RequestHandler, type ErrorDetails } from "tornado";
+import { HTTPError, RequestHandler, RequestValidationError, withSchemas, type ErrorDetails, type HandlerSchemas } from "tornado";
 import type { AppSettings } from "../app.js";
 
-/** A 400 that names the request field that was wrong. */
-export class ValidationError extends HTTPError {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(400, `${field}: ${problem}`);
+// An issue's location names the field, and a field's name comes from the client: a bounded piece of it.
+const MAX_LOCATION_LENGTH = 60;
+
+/**
+ * This API's error body: `{ "error": { "status", "message", "issues"? } }` (the `ApiError`
+ * schema). An HTTPError's message was written for the client; any other error's is not (500).
+ *
+ * @example
+ * this.finish(errorBody(404, new HTTPError(404, "no user with id 9"), "Not Found"));
+ */
+export function errorBody(status: number, error: unknown, reason: string): { error: { status: number; message: string; issues?: { location: string; message: string }[] } } {
+  if (error instanceof RequestValidationError) {
+    const issues = error.issues.map(({ location, message }) => ({
+      location: location.length > MAX_LOCATION_LENGTH ? `${location.slice(0, MAX_LOCATION_LENGTH)}…` : location,
+      message,
+    }));
+    return { error: { status, message: "Invalid request", issues } };
   }
+  const explained = status !== 500 && error instanceof HTTPError && error.logMessage;
+  return { error: { status, message: explained ? error.logMessage! : reason } };
 }
 
 /** Base for this API's handlers: JSON error bodies (CORS is the runtime's `cors` setting, in app.ts). */
@@ -17,18 +29,29 @@ export class ApiHandler extends RequestHandler {
     return super.settings;
   }
 
-  /** Every error is JSON: `{ "error": { "status", "message", "field"? } }`. */
+  /** Every error is JSON: `{ "error": { "status", "message", "issues"? } }`. */
   override writeError(status: number, { error }: ErrorDetails): void {
-    // An HTTPError's message was written for the client; any other error's is not (500).
-    const explained = status !== 500 && error instanceof HTTPError && error.logMessage;
-    this.finish({
-      error: {
-        status,
-        message: explained ? error.logMessage : this.reason,
-        ...(error instanceof ValidationError ? { field: error.field } : {}),
-      },
-    });
+    this.finish(errorBody(status, error, this.reason));
   }
+}
+
+/**
+ * `withSchemas` over `ApiHandler`: the methods declare their query, path, body and responses
+ * (zod), the request is checked before the method runs (a 400 listing each issue), and
+ * `/openapi.json` describes them. Errors keep this API's JSON shape.
+ *
+ * @example
+ * export class ThingsHandler extends withApiSchemas({ post: { body: NewThing, responses: { 201: Thing } } }) {
+ *   async post() { this.setStatus(201); this.write(await things.create(this.valid("post").body)); }
+ * }
+ */
+export function withApiSchemas<S extends HandlerSchemas>(schemas: S) {
+  abstract class SchemaApiHandler extends withSchemas(schemas, ApiHandler) {
+    override writeError(status: number, { error }: ErrorDetails): void {
+      this.finish(errorBody(status, error, this.reason));
+    }
+  }
+  return SchemaApiHandler;
 }
 
 /**

@@ -1,43 +1,41 @@
 import { HTTPError } from "tornado";
-import { StoreFullError, type User, type UserInput, type UserStore } from "../store.js";
-import { parsePage, validateUser, validateUserChanges } from "../validation.js";
-import { ApiHandler } from "./base.js";
+import { ApiError, Page, User, UserChanges, UserId, UserInput, UserPage } from "../schemas.js";
+import { StoreFullError, type User as StoredUser, type UserInput as StoredInput, type UserStore } from "../store.js";
+import { withApiSchemas } from "./base.js";
 
-class UserResource extends ApiHandler {
-  protected get users(): UserStore {
-    const users = this.settings.users;
-    if (!users) throw new Error("the users setting is missing");
-    return users;
-  }
+const notFound = { schema: ApiError, description: "No user with this id" };
+const tags = ["users"];
 
-  protected async findUser(id: string): Promise<User> {
-    const user = await this.users.get(id);
-    if (!user) throw new HTTPError(404, `no user with id ${id}`);
-    return user;
-  }
-
-  protected async updateUser(id: string, changes: Partial<UserInput>): Promise<User> {
-    const user = await this.users.update(id, changes);
-    if (!user) throw new HTTPError(404, `no user with id ${id}`);
-    return user;
-  }
+function usersOf(settings: { users?: UserStore }): UserStore {
+  const users = settings.users;
+  if (!users) throw new Error("the users setting is missing");
+  return users;
 }
 
 /** /users: list (with ?limit= and ?offset=) and create. */
-export class UsersHandler extends UserResource {
+export class UsersHandler extends withApiSchemas({
+  get: { query: Page, responses: { 200: UserPage }, summary: "List users, a page at a time", tags },
+  post: {
+    body: UserInput,
+    responses: { 201: User, 507: { schema: ApiError, description: "The store is full: delete some users first" } },
+    summary: "Create a user",
+    tags,
+  },
+}) {
   async get(): Promise<void> {
-    const { limit, offset } = parsePage(this.getArgument("limit", undefined), this.getArgument("offset", undefined));
-    const { items, total } = await this.users.list(limit, offset);
+    const { limit, offset } = this.valid("get").query;
+    const { items, total } = await usersOf(this.settings).list(limit, offset);
     this.write({ items, total, limit, offset });
   }
 
   async post(): Promise<void> {
-    const input = validateUser(this.jsonBody());
-    const user = await this.users.create(input).catch((error: unknown) => {
-      // 507 Insufficient Storage (RFC 4918 §11.5): the request was fine, there is no room for it.
-      if (error instanceof StoreFullError) throw new HTTPError(507, error.message);
-      throw error;
-    });
+    const user = await usersOf(this.settings)
+      .create(this.valid("post").body)
+      .catch((error: unknown) => {
+        // 507 Insufficient Storage (RFC 4918 §11.5): the request was fine, there is no room for it.
+        if (error instanceof StoreFullError) throw new HTTPError(507, error.message);
+        throw error;
+      });
     this.setStatus(201);
     this.setHeader("Location", this.reverseUrl("user", user.id));
     this.write(user);
@@ -45,21 +43,41 @@ export class UsersHandler extends UserResource {
 }
 
 /** /users/:id: read, replace (PUT), update (PATCH) and delete one user. */
-export class UserHandler extends UserResource {
-  async get(id: string): Promise<void> {
-    this.write(await this.findUser(id));
+export class UserHandler extends withApiSchemas({
+  get: { path: UserId, responses: { 200: User, 404: notFound }, summary: "Read a user", tags },
+  put: { path: UserId, body: UserInput, responses: { 200: User, 404: notFound }, summary: "Replace a user's fields", tags },
+  patch: { path: UserId, body: UserChanges, responses: { 200: User, 404: notFound }, summary: "Change some of a user's fields", tags },
+  delete: { path: UserId, responses: { 204: { description: "Deleted" }, 404: notFound }, summary: "Delete a user", tags },
+}) {
+  async get(): Promise<void> {
+    this.write(await this.findUser(this.valid("get").path.id));
   }
 
-  async put(id: string): Promise<void> {
-    this.write(await this.updateUser(id, validateUser(this.jsonBody())));
+  async put(): Promise<void> {
+    const { path, body } = this.valid("put");
+    this.write(await this.updateUser(path.id, body));
   }
 
-  async patch(id: string): Promise<void> {
-    this.write(await this.updateUser(id, validateUserChanges(this.jsonBody())));
+  async patch(): Promise<void> {
+    const { path, body } = this.valid("patch");
+    this.write(await this.updateUser(path.id, body));
   }
 
-  async delete(id: string): Promise<void> {
-    if (!(await this.users.delete(id))) throw new HTTPError(404, `no user with id ${id}`);
+  async delete(): Promise<void> {
+    const { id } = this.valid("delete").path;
+    if (!(await usersOf(this.settings).delete(id))) throw new HTTPError(404, `no user with id ${id}`);
     this.setStatus(204);
+  }
+
+  private async findUser(id: string): Promise<StoredUser> {
+    const user = await usersOf(this.settings).get(id);
+    if (!user) throw new HTTPError(404, `no user with id ${id}`);
+    return user;
+  }
+
+  private async updateUser(id: string, changes: Partial<StoredInput>): Promise<StoredUser> {
+    const user = await usersOf(this.settings).update(id, changes);
+    if (!user) throw new HTTPError(404, `no user with id ${id}`);
+    return user;
   }
 }

@@ -1,4 +1,4 @@
-import { Finish, HTTPError, RequestHandler, type ErrorDetails } from "tornado";
+import { Finish, HTTPError, RequestHandler, RequestValidationError, withSchemas, type ErrorDetails, type HandlerSchemas } from "tornado";
 import { TimeoutError, withTimeout } from "tornado/gen";
 import type { Releaser } from "tornado/locks";
 import type { AppSettings } from "../app.js";
@@ -82,27 +82,51 @@ export class DatabaseHandler extends RequestHandler {
     throw new Finish();
   }
 
-  /**
-   * The query argument `name` as a number from `min` to `max`; `fallback` when absent.
-   *
-   * @example
-   * const seconds = this.numberArgument("seconds", 2, 0, 60);
-   */
-  protected numberArgument(name: string, fallback: number, min: number, max: number): number {
-    const text = this.getQueryArgument(name, undefined);
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
-      throw new HTTPError(400, `${name} must be a number from ${min} to ${max}`);
-    }
-    return value;
-  }
-
-  /** Every error is JSON: `{ "error": { "status", "message" } }`. */
+  /** Every error is JSON: `{ "error": { "status", "message", "issues"? } }`. */
   override writeError(status: number, { error }: ErrorDetails): void {
-    const explained = error instanceof HTTPError && error.logMessage && status !== 500;
-    this.finish({ error: { status, message: explained ? error.logMessage : this.reason } });
+    this.finish(errorBody(status, error, this.reason));
   }
+}
+
+// An issue's location names the field, and a field's name comes from the client: a bounded piece of it.
+const MAX_LOCATION_LENGTH = 60;
+
+/**
+ * This app's error body (the `ApiError` schema): an HTTPError's message was written for the
+ * client, any other error's is not (500); a request that failed its schemas lists its issues.
+ *
+ * @example
+ * this.finish(errorBody(504, new HTTPError(504, "the query took too long"), "Gateway Timeout"));
+ */
+export function errorBody(status: number, error: unknown, reason: string): { error: { status: number; message: string; issues?: { location: string; message: string }[] } } {
+  if (error instanceof RequestValidationError) {
+    const issues = error.issues.map(({ location, message }) => ({
+      location: location.length > MAX_LOCATION_LENGTH ? `${location.slice(0, MAX_LOCATION_LENGTH)}…` : location,
+      message,
+    }));
+    return { error: { status, message: "Invalid request", issues } };
+  }
+  const explained = status !== 500 && error instanceof HTTPError && error.logMessage;
+  return { error: { status, message: explained ? error.logMessage! : reason } };
+}
+
+/**
+ * `withSchemas` over `DatabaseHandler`: each method declares its query, body and responses
+ * (zod), checked before the method runs (a 400 listing each issue) and described at
+ * `/openapi.json`. Errors keep this app's JSON shape.
+ *
+ * @example
+ * export class SlowReportHandler extends withDbSchemas({ get: { query: SlowQuery } }) {
+ *   async get() { const { seconds } = this.valid("get").query; … }
+ * }
+ */
+export function withDbSchemas<S extends HandlerSchemas>(schemas: S) {
+  abstract class SchemaDatabaseHandler extends withSchemas(schemas, DatabaseHandler) {
+    override writeError(status: number, { error }: ErrorDetails): void {
+      this.finish(errorBody(status, error, this.reason));
+    }
+  }
+  return SchemaDatabaseHandler;
 }
 
 /** Answers paths no route matches with a JSON 404. */

@@ -1,4 +1,5 @@
-import { DatabaseHandler } from "./base.js";
+import { Health } from "../schemas.js";
+import { withDbSchemas } from "./base.js";
 
 /**
  * GET /health: a load balancer's check. It never touches the database, so it answers at once
@@ -8,7 +9,9 @@ import { DatabaseHandler } from "./base.js";
  * (`"starting"`: the embedded database creates its files and orders on first start) or if it
  * could not open (`"failed"`): a load balancer sends requests only to an app that can answer them.
  */
-export class HealthHandler extends DatabaseHandler {
+export class HealthHandler extends withDbSchemas({
+  get: { responses: { 200: Health, 503: { schema: Health, description: "The database is starting, or failed to open (Retry-After)" } }, summary: "Load balancer check", tags: ["health"] },
+}) {
   get(): void {
     const status = this.db.status;
     if (status !== "ready") {

@@ -1,10 +1,15 @@
 import { performance } from "node:perf_hooks";
 import { IOLoop } from "tornado/ioloop";
 import { orderStats } from "../stats.js";
-import { DatabaseHandler } from "./base.js";
+import { z } from "zod";
+import { ApiError, SlowQuery, StatsQuery, TopCustomersQuery } from "../schemas.js";
+import { withDbSchemas } from "./base.js";
 
-/** The most `seconds` a report may ask for (a query past the timeout is cancelled anyway). */
-export const MAX_SECONDS = 30;
+const tags = ["reports"];
+const busy = {
+  503: { schema: ApiError, description: "Too many of these at once, or the database is unavailable (Retry-After)" },
+  504: { schema: ApiError, description: "The query ran past the query timeout and was cancelled" },
+};
 
 /**
  * GET /reports/slow?seconds=2: a report behind a slow query (`pg_sleep` stands in for a big
@@ -13,9 +18,19 @@ export const MAX_SECONDS = 30;
  * At most `slowQueries` of these run at once (fewer than the pool's connections, so /orders
  * always finds one); more wait briefly for a turn, and beyond that get a 503 with Retry-After.
  */
-export class SlowReportHandler extends DatabaseHandler {
+export class SlowReportHandler extends withDbSchemas({
+  get: {
+    query: SlowQuery,
+    responses: {
+      200: z.object({ report: z.literal("slow"), seconds: z.number(), orders: z.number().int(), revenueCents: z.number().nullable(), tookMs: z.number().int() }),
+      ...busy,
+    },
+    summary: "A report behind a slow query",
+    tags,
+  },
+}) {
   async get(): Promise<void> {
-    const seconds = this.numberArgument("seconds", 2, 0, MAX_SECONDS);
+    const { seconds } = this.valid("get").query;
     const turn = await this.takeTurn(this.settings.slowQueries);
     try {
       const started = performance.now();
@@ -37,10 +52,22 @@ export class SlowReportHandler extends DatabaseHandler {
  * and one that waits longer than its limit gets a 503 with Retry-After instead of piling
  * more work on a busy database.
  */
-export class TopCustomersHandler extends DatabaseHandler {
+export class TopCustomersHandler extends withDbSchemas({
+  get: {
+    query: TopCustomersQuery,
+    responses: {
+      200: z.object({
+        report: z.literal("top-customers"),
+        customers: z.array(z.object({ customer: z.string(), orders: z.number().int(), revenueCents: z.number(), p90Cents: z.number() })),
+      }),
+      ...busy,
+    },
+    summary: "The customers who spend most (a heavy aggregate)",
+    tags,
+  },
+}) {
   async get(): Promise<void> {
-    const seconds = this.numberArgument("seconds", 1, 0, MAX_SECONDS);
-    const limit = this.numberArgument("limit", 10, 1, 100);
+    const { seconds, limit } = this.valid("get").query;
     const turn = await this.takeTurn(this.settings.heavyQueries);
     try {
       const customers = await this.query<{ customer: string; orders: number; revenueCents: number; p90Cents: number }>(
@@ -50,7 +77,7 @@ export class TopCustomersHandler extends DatabaseHandler {
           GROUP BY customer
           ORDER BY "revenueCents" DESC, customer
           LIMIT $2`,
-        [seconds, Math.trunc(limit)],
+        [seconds, limit],
       );
       this.write({ report: "top-customers", customers });
     } finally {
@@ -65,9 +92,16 @@ export class TopCustomersHandler extends DatabaseHandler {
  * runs in a worker thread (`runInExecutor`) and the server stays free meanwhile. The worker
  * threads take `executorJobs` at a time, with a short line behind them; beyond, a 503.
  */
-export class OrderStatsHandler extends DatabaseHandler {
+export class OrderStatsHandler extends withDbSchemas({
+  get: {
+    query: StatsQuery,
+    responses: { 200: z.looseObject({ report: z.literal("order-stats"), computeMs: z.number().int() }), ...busy },
+    summary: "Statistics of every order amount, computed in a worker thread",
+    tags,
+  },
+}) {
   async get(): Promise<void> {
-    const resamples = Math.trunc(this.numberArgument("resamples", 2000, 1, 20_000));
+    const { resamples } = this.valid("get").query;
     const rows = await this.query<{ amountCents: number }>(`SELECT amount_cents AS "amountCents" FROM orders`);
     const amounts = rows.map((row) => row.amountCents);
     const turn = await this.takeTurn(this.settings.executorJobs);
