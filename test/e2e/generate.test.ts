@@ -126,7 +126,8 @@ describe("tornado generate handler", () => {
     const result = await tornado(["generate", "handler", "orders", "--dry-run"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("--- /dev/null\n+++ b/src/handlers/orders.ts\n@@ -0,0 +1,");
-    expect(result.stdout).toContain("+export class OrdersHandler extends ApiHandler {");
+    expect(result.stdout).toContain("+export class OrdersHandler extends withSchemas(");
+    expect(result.stdout).toContain("+  ApiHandler,\n+) {");
     expect(result.stdout).toContain('--- a/src/app.ts\n+++ b/src/app.ts\n');
     expect(result.stdout).toContain('+      url("/orders", OrdersHandler, { name: "orders" }),');
     expect(result.stdout).toContain("Dry run: 4 files would change; nothing was written.");
