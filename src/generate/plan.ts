@@ -175,13 +175,11 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
   const values = {
     ...names,
     pluralTextCap: names.pluralText[0]!.toUpperCase() + names.pluralText.slice(1),
-    tornadoImport: appBase
-      ? `import { HTTPError, type Application, type RequestHandler } from "tornado";`
-      : `import { HTTPError, RequestHandler, type Application, type ErrorDetails } from "tornado";`,
+    tornadoImport: `import { HTTPError, withSchemas, type Application, type RequestHandler } from "tornado";`,
     baseImport: appBase ? `import { ${appBase} } from "./base.js";` : "",
-    // Without a base of the app's own, the generated file brings a small one: JSON errors.
-    localBase: appBase === null,
-    baseClass: appBase ?? "JsonErrorHandler",
+    // Without a base of the app's own, the handlers extend withSchemas' default (RequestHandler),
+    // whose errors are JSON too: { "error": { "status", "message", "issues"? } }.
+    baseClass: appBase ?? "",
     appImport: importSpecifier(testPath, appFile),
   };
   const files = [

@@ -170,6 +170,8 @@ describe("create-tornado-app <dir>", () => {
       expect(stdout).toContain("Add a handler: npm run generate -- handler orders · Routes: npm run routes\n");
       const pkg = JSON.parse(readFileSync(join(dir, template, "package.json"), "utf8"));
       expect(pkg.scripts).toMatchObject({ generate: "tornado generate", destroy: "tornado destroy", routes: "tornado routes", openapi: "tornado openapi" });
+      // The generated handlers declare zod schemas (the _base template's package.json; rest and slow-db have their own).
+      if (template === "websocket") expect(pkg.dependencies.zod).toBe("4.6.7");
       const readme = readFileSync(join(dir, template, "README.md"), "utf8");
       expect(readme).toContain("## Generate code\n");
       expect(readme).toMatch(/^npm run generate -- handler \w+$/m);

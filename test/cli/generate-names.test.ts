@@ -123,19 +123,23 @@ describe("generated names read as English", () => {
 });
 
 describe("a generated handler answers errors as JSON in every app template", () => {
-  it("extends the app's own base handler where there is one, else brings a JSON writeError", async () => {
+  it("declares zod schemas through withSchemas, extending the app's own base handler where there is one", async () => {
     for (const [template, base] of [
-      ["rest", 'import { ApiHandler } from "./base.js";'],
-      ["slow-db", 'import { DatabaseHandler } from "./base.js";'],
+      ["rest", "ApiHandler"],
+      ["slow-db", "DatabaseHandler"],
     ] as const) {
       const result = await tornado(template, "generate", "handler", "invoices", "--dry-run");
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain(`+${base}`);
-      expect(result.stdout).not.toContain("JsonErrorHandler");
+      expect(result.stdout).toContain(`+import { ${base} } from "./base.js";`);
+      expect(result.stdout).toContain('+import { z } from "zod";');
+      expect(result.stdout).toContain(`+export class InvoicesHandler extends withSchemas(`);
+      expect(result.stdout).toContain(`+  ${base},\n+) {`);
     }
+    // No base of the app's own: withSchemas' default, whose errors are JSON too.
     const ws = await tornado("websocket", "generate", "handler", "invoices", "--dry-run");
-    expect(ws.stdout).toContain("+class JsonErrorHandler extends RequestHandler {");
-    expect(ws.stdout).toContain("+export class InvoicesHandler extends JsonErrorHandler {");
-    expect(ws.stdout).toContain("+  override writeError(status: number, { error }: ErrorDetails): void {");
+    expect(ws.code, ws.stderr).toBe(0);
+    expect(ws.stdout).toContain("+export class InvoicesHandler extends withSchemas(");
+    expect(ws.stdout).not.toContain("./base.js");
+    expect(ws.stdout).not.toMatch(/^\+  \w+,\n\+\) \{/m);
   });
 });

@@ -79,7 +79,7 @@ describe("the websocket template", () => {
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
     const tests = await runCommand("npm", ["test"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
-    expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(8 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(9 tests\)/);
     // The tests assert the warnings they expect (expectLog): none is printed.
     expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
   }, 120_000);

@@ -60,7 +60,7 @@ describe("tornado generate handler", () => {
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
     const tests = await runCommand("npm", ["test"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
-    expect(tests.stdout).toMatch(/✓ test\/user-profile\.test\.ts \(4 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/user-profile\.test\.ts \(5 tests\)/);
     // The generated test asserts the 404/400 warnings it causes (expectLog): none is printed.
     expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
 
@@ -126,7 +126,8 @@ describe("tornado generate handler", () => {
     const result = await tornado(["generate", "handler", "orders", "--dry-run"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("--- /dev/null\n+++ b/src/handlers/orders.ts\n@@ -0,0 +1,");
-    expect(result.stdout).toContain("+export class OrdersHandler extends ApiHandler {");
+    expect(result.stdout).toContain("+export class OrdersHandler extends withSchemas(");
+    expect(result.stdout).toContain("+  ApiHandler,\n+) {");
     expect(result.stdout).toContain('--- a/src/app.ts\n+++ b/src/app.ts\n');
     expect(result.stdout).toContain('+      url("/orders", OrdersHandler, { name: "orders" }),');
     expect(result.stdout).toContain("Dry run: 4 files would change; nothing was written.");
@@ -310,7 +311,7 @@ describe("a generated handler in the websocket app (no base handler of its own)"
     // The generated test asserts a 404 is application/json with { error: { status: 404 } }.
     const tests = await runCommand("npx", ["vitest", "run", "test/notes.test.ts"], ws.app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
-    expect(tests.stdout).toMatch(/✓ test\/notes\.test\.ts \(4 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/notes\.test\.ts \(5 tests\)/);
     expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
     const routes = await runCommand("npm", ["run", "--silent", "routes"], ws.app);
     expect(routes.stdout).toMatch(/^\/chat\s+ChatSocket\s+websocket\s+chat$/m);

@@ -62,6 +62,7 @@ describe("/chat", () => {
       [{ type: "join", room: "no spaces", name: "ann" }, /"room" must be/],
       [{ type: "say", room: "lobby", text: "hi" }, /join lobby before/],
       [{ type: "say", room: "lobby", text: "x".repeat(2001) }, /longer than 2000/],
+      [{ type: "join", room: "lobby", name: "a\u0007b" }, /control characters/],
     ];
     for (const [message, error] of cases) {
       await ws.writeMessage(typeof message === "string" ? message : JSON.stringify(message));
@@ -71,6 +72,28 @@ describe("/chat", () => {
     }
     await send(ws, { type: "join", room: "lobby", name: "ann" });
     expect(await next(ws)).toMatchObject({ type: "joined" });
+  });
+
+  it("names the field a message got wrong in its error frame (each message type is a schema)", async () => {
+    const ws = await t.websocket("/chat");
+    const cases: [unknown, ServerMessage][] = [
+      [{ type: "say", room: "lobby", text: "   " }, { type: "error", error: '"text" is empty', field: "text" }],
+      [{ type: "say", room: "lobby", text: 7 }, { type: "error", error: '"text" must be a string', field: "text" }],
+      [{ type: "join", room: "lobby" }, { type: "error", error: '"name" must be a string', field: "name" }],
+      [{ type: "join", room: "lobby", name: "x".repeat(33) }, { type: "error", error: '"name" must be 1 to 32 characters', field: "name" }],
+      [{ type: "leave", room: "" }, { type: "error", error: '"room" must be 1 to 32 letters, digits, "-" or "_"', field: "room" }],
+      [{ room: "lobby" }, { type: "error", error: "unknown message type (none): use join, say or leave", field: "type" }],
+      ["[]", { type: "error", error: "a message must be a JSON object" }],
+    ];
+    for (const [message, reply] of cases) {
+      await ws.writeMessage(typeof message === "string" ? message : JSON.stringify(message));
+      expect(await next(ws)).toEqual(reply);
+    }
+    // At the limits: a 32-character name (trimmed) and a 2000-character text pass.
+    await send(ws, { type: "join", room: "lobby", name: ` ${"n".repeat(32)} ` });
+    expect(await next(ws)).toMatchObject({ type: "joined", name: "n".repeat(32) });
+    await send(ws, { type: "say", room: "lobby", text: "x".repeat(2000) });
+    expect(await next(ws)).toMatchObject({ type: "message", text: "x".repeat(2000) });
   });
 
   it("closes a connection that sends a message over the size limit with 1009", async () => {

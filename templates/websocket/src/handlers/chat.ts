@@ -65,7 +65,7 @@ export class ChatSocket extends WebSocketHandler {
       message = parseClientMessage(frame);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.send({ type: "error", error: error.message });
+      this.send(error.field === undefined ? { type: "error", error: error.message } : { type: "error", error: error.message, field: error.field });
       return;
     }
     if (message.type === "join") await this.join(message.room, message.name);
