@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Application, createTestServer, expectLog, url, withSchemas, type TestServer } from "../../runtime/index.js";
+import { Application, HTTPError, RequestHandler, createTestServer, expectLog, url, withSchemas, type ErrorDetails, type TestServer } from "../../runtime/index.js";
 
 const MiB = 1024 * 1024;
 const read = (res: Response): Promise<any> => res.json();
@@ -77,6 +77,19 @@ class AnyBody extends withSchemas({ post: { body: z.object({ data: z.unknown() }
   }
 }
 
+// An app's own JSON errors: a schema handler built on it keeps them, except for a failed
+// validation, whose issues it lists.
+class AppErrors extends RequestHandler {
+  override writeError(status: number, { error }: ErrorDetails = {}) {
+    this.finish({ problem: { status, detail: error instanceof HTTPError ? (error.logMessage ?? null) : null } });
+  }
+}
+class OnAppErrors extends withSchemas({ get: { path: z.object({ id: z.number().int() }) } }, AppErrors) {
+  get() {
+    throw new HTTPError(404, `no item ${this.valid("get").path.id}`);
+  }
+}
+
 let server: TestServer;
 beforeAll(async () => {
   const app = new Application(
@@ -86,6 +99,7 @@ beforeAll(async () => {
       ["/valibot/users", ValibotUsers],
       ["/ark/users", ArkUsers],
       ["/any", AnyBody],
+      url("/items/:id", OnAppErrors),
     ],
     { debug: true, jsonSchema: (schema: any) => (schema["~standard"].vendor === "valibot" ? toJsonSchema(schema, { errorMode: "ignore" }) : undefined) },
   );
@@ -161,6 +175,25 @@ describe("withSchemas: query, path and errors", () => {
     await expectLog("tornado.general", /400 POST \/zod\/users .*Invalid request: body\.email/, () =>
       expectLog("tornado.access", /^400 /, () => server.fetch("/zod/users", json({ name: "A", email: "x" }))),
     );
+  });
+
+  it("lists an unknown field together with the library's own issues", async () => {
+    const res = await refused("/zod/users", json({ name: "", email: "ann@example.com", admin: true }));
+    expect((await read(res)).error.issues.map((i: { location: string }) => i.location).sort()).toEqual(["body.admin", "body.name"]);
+  });
+
+  it("cuts a long key from the client in an issue's location", async () => {
+    const key = "k".repeat(10_000);
+    const res = await refused("/zod/users", json({ name: "Ann", email: "ann@example.com", [key]: 1 }));
+    expect((await read(res)).error.issues).toEqual([{ location: `body["${"k".repeat(60)}…"]`, message: "Unknown field" }]);
+  });
+
+  it("keeps the base handler's own error body for other errors, and lists issues for a failed validation", async () => {
+    const missing = await expectLog("tornado.general", /^404 GET \/items\/7/, () => expectLog("tornado.access", /^404 /, () => server.fetch("/items/7")));
+    expect(missing.status).toBe(404);
+    expect(await read(missing)).toEqual({ problem: { status: 404, detail: "no item 7" } });
+    const bad = await refused("/items/x", {});
+    expect((await read(bad)).error.issues.map((i: { location: string }) => i.location)).toEqual(["path.id"]);
   });
 
   it("answers 415 to a body that is not JSON", async () => {

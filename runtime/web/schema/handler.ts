@@ -113,6 +113,9 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
 ): SchemaHandlerClass<S, H> {
   const declared = new Map<string, MethodSchemas>();
   for (const [method, spec] of Object.entries(schemas)) if (spec !== undefined) declared.set(method.toUpperCase(), spec);
+  // A base with its own error page (an app's JSON errors) keeps it for every error but a
+  // failed validation, whose issues only this class knows how to list.
+  const baseWritesErrors = (base as unknown as typeof RequestHandler).prototype.writeError !== RequestHandler.prototype.writeError;
   abstract class SchemaHandler extends (base as unknown as typeof RequestHandler) {
     static readonly schemas = schemas;
 
@@ -148,6 +151,7 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
 
     override writeError(status: number, details: ErrorDetails = {}): void | Promise<void> {
       WRITTEN.delete(this);
+      if (baseWritesErrors && !(details.error instanceof RequestValidationError)) return super.writeError(status, details);
       if (prefersHtml(this.request)) return super.writeError(status, details.error instanceof RequestValidationError ? {} : details);
       const error = details.error;
       const body: Record<string, unknown> = { status, message: error instanceof RequestValidationError ? "Invalid request" : this.reason };

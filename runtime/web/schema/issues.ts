@@ -53,13 +53,24 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 export function issueLocation(prefix: string, path: StandardSchemaV1.Issue["path"]): string {
   let out = prefix;
   for (const segment of path ?? []) {
-    const key = typeof segment === "object" && segment !== null ? segment.key : segment;
-    if (typeof key === "number") out += `[${key}]`;
-    else if (typeof key === "string" && IDENTIFIER.test(key)) out += `.${key}`;
-    else out += `[${JSON.stringify(String(key))}]`;
+    const raw = typeof segment === "object" && segment !== null ? segment.key : segment;
+    if (typeof raw === "number") {
+      out += `[${raw}]`;
+      continue;
+    }
+    // A key comes from the client: a long one is cut, so that a 400 body and its log line stay
+    // small whatever the body holds.
+    const text = String(raw);
+    const key = text.length > MAX_KEY_IN_LOCATION ? `${text.slice(0, MAX_KEY_IN_LOCATION)}…` : text;
+    if (IDENTIFIER.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(key)}]`;
   }
-  return out;
+  return out.length > MAX_LOCATION ? `${out.slice(0, MAX_LOCATION)}…` : out;
 }
+
+// How much of a client's key, and of a whole location, an issue repeats.
+const MAX_KEY_IN_LOCATION = 60;
+const MAX_LOCATION = 300;
 
 // Keys that reach an object's prototype when code copies them with `obj[key] = …`.
 const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);

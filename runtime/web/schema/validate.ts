@@ -172,7 +172,9 @@ function readJsonBody(handler: HandlerArguments, schema: StandardSchemaV1, conve
   const before = issues.length;
   checkJsonBody(value, maxDepth, issues);
   if (issues.length > before) return undefined;
+  // Unknown fields are issues of their own; the library still validates the rest, so that a
+  // 400 lists every issue at once.
   const jsonSchema = jsonSchemaOf(schema, "input", converter);
   if (jsonSchema !== null) unknownFields(value, jsonSchema, jsonSchema, "body", issues);
-  return issues.length > before ? undefined : { value };
+  return { value };
 }
