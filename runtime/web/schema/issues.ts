@@ -61,9 +61,10 @@ export function issueLocation(prefix: string, path: StandardSchemaV1.Issue["path
     // A key comes from the client: a long one is cut, so that a 400 body and its log line stay
     // small whatever the body holds.
     const text = String(raw);
-    const key = text.length > MAX_KEY_IN_LOCATION ? `${text.slice(0, MAX_KEY_IN_LOCATION)}…` : text;
-    if (IDENTIFIER.test(key)) out += `.${key}`;
-    else out += `[${JSON.stringify(key)}]`;
+    const cut = text.length > MAX_KEY_IN_LOCATION;
+    const key = cut ? text.slice(0, MAX_KEY_IN_LOCATION) : text;
+    if (IDENTIFIER.test(key)) out += `.${key}${cut ? "…" : ""}`;
+    else out += `[${JSON.stringify(cut ? `${key}…` : key)}]`;
   }
   return out.length > MAX_LOCATION ? `${out.slice(0, MAX_LOCATION)}…` : out;
 }

@@ -35,7 +35,8 @@ it("describes the API at /openapi.json, from the handlers' schemas", async () =>
   expect(res.status).toBe(200);
   const doc = (await res.json()) as { info: unknown; paths: Record<string, Record<string, { operationId: string }>> };
   expect(doc.info).toEqual({ title: "Users API", version: "0.1.0" });
-  expect(Object.keys(doc.paths)).toEqual(["/health", "/users", "/users/{id}"]);
+  // Handlers generated later add their own paths.
+  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/health", "/users", "/users/{id}"]));
   expect(doc.paths["/users"]!.post!.operationId).toBe("postUsers");
 });
 
