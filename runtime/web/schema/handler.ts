@@ -116,12 +116,17 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
   abstract class SchemaHandler extends (base as unknown as typeof RequestHandler) {
     static readonly schemas = schemas;
 
+    // A programming error (a 500, logged) for a method without schemas, another method than the
+    // one served, or before validation (in prepare()); never undefined values.
     valid(method: string): ValidatedParts {
+      const name = String(method).toUpperCase();
       const found = PARTS.get(this);
-      if (found === undefined || found.method !== method.toUpperCase()) {
-        throw new Error(`valid("${method}") is for the ${method.toUpperCase()} request and only once validated (this is ${this.request.method})`);
-      }
-      return found.parts;
+      if (found !== undefined && found.method === name) return found.parts;
+      const call = `valid(${JSON.stringify(method)})`;
+      if (!declared.has(name)) throw new TypeError(`${call}: no schemas are declared for ${name} (withSchemas declares ${[...declared.keys()].join(", ") || "none"})`);
+      const served = this.request.method === "HEAD" && !declared.has("HEAD") ? "GET" : this.request.method;
+      if (served !== name) throw new TypeError(`${call}: this request is a ${this.request.method}; valid() returns the values of the method being served`);
+      throw new TypeError(`${call}: the request is not validated yet (it is, after prepare() and before the ${name} method)`);
     }
 
     protected override _validateRequest(): void | Promise<void> {
