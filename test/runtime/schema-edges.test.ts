@@ -174,11 +174,16 @@ describe("withSchemas: a 10 MB JSON array under a raised maxJsonBodySize", () =>
     expect((await server.fetch("/obj", json({ data: [1, 2] }))).status).toBe(200);
   });
 
-  it("is a 400 listing at most 100 of its 5 million issues, and the server serves the next request", async () => {
-    const res = await refused("/strings", json(big));
+  it("a 1 MB array failing at every item is a 400 listing 100 issues and counting the rest", async () => {
+    // (10 MB would be 5 million issues: the runtime locates only the 100 it lists, but zod
+    // still builds every one, tens of seconds on a loaded machine; see maxJsonBodySize.)
+    const res = await expectLog("tornado.general", /^400 POST \/strings .*Invalid request: body\[0\]: .* \(and 524285 more\)$/, () =>
+      expectLog("tornado.access", /^400 /, () => server.fetch("/strings", json(JSON.stringify(new Array(MiB / 2).fill(0))))),
+    );
+    expect(res.status).toBe(400);
     const body = await read(res);
     expect(body.error.issues).toHaveLength(100);
-    expect(body.error.issues[0].location).toBe("body[0]");
+    expect(body.error.issues[99].location).toBe("body[99]");
     expect((await server.fetch("/strings", json(["a"]))).status).toBe(200);
   }, 60_000);
 });
