@@ -1,0 +1,138 @@
+// Schema-validated POST throughput (issue 15, "Speed"): a JSON body checked by a zod 4 schema
+// through withSchemas (tornado-validated), the same handler reading jsonBody() unchecked
+// (tornado-plain), and Fastify 5 with its JSON-schema (Ajv) body validation (fastify-validated).
+// Each server runs in its own process (NODE_ENV=production); autocannon runs here. Rounds are
+// interleaved (A, B, C, A, B, C, …: the order rotated each round) and the report gives, for
+// each pair, the median of the per-round ratios of requests per second.
+//
+//   node bench/schema.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 10]
+//
+// Needs `npm run build` at the root (dist/runtime) and `npm ci` in bench/.
+
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { BENCH_DIR, handleExits, machine, makeUsage, median, parseOptions, signalChildren } from "./lib.mjs";
+
+const usage = makeUsage("schema.mjs", "usage: node bench/schema.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]");
+const opts = { rounds: 5, duration: 3, warmup: 1, connections: 10 };
+parseOptions(process.argv.slice(2), usage, (name, value, arg) => {
+  if (!(name in opts)) usage(`unknown option ${arg}`);
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) usage(`${arg} must be an integer from 1 to 1000`);
+  opts[name] = n;
+});
+
+const BODY = JSON.stringify({ name: "Ann", email: "ann@example.com", age: 30 });
+const EXPECTED = JSON.stringify({ id: 1, name: "Ann", email: "ann@example.com" });
+const CONTENDERS = [
+  { name: "tornado-validated", file: "tornado-schema.mjs", path: "/validated", validates: true },
+  { name: "tornado-plain", file: "tornado-schema.mjs", path: "/plain", validates: false },
+  { name: "fastify-validated", file: "fastify-schema.mjs", path: "/validated", validates: true },
+];
+
+const children = new Set();
+let stopping = false;
+handleExits({
+  cleanUp: () => {
+    stopping = true;
+    signalChildren(children, "SIGTERM");
+  },
+  stopping: "stopping the servers",
+});
+
+function startServer(file) {
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, "servers", file)], {
+    cwd: BENCH_DIR,
+    env: { ...process.env, PORT: "0", NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  child.on("exit", (code, signal) => {
+    children.delete(child);
+    if (!stopping) {
+      console.error(`schema.mjs: server ${file} exited (code ${code}, signal ${signal})`);
+      process.exit(1);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} did not print PORT=<n> within 15 s`)), 15_000);
+    let out = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = /^PORT=(\d+)\s*$/m.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.removeAllListeners("data");
+        child.stdout.resume();
+        resolve(Number(match[1]));
+      }
+    });
+  });
+}
+
+// Each route answers the body we expect, and a validated route refuses a bad one with a 400.
+async function check(c) {
+  const post = (body) => fetch(c.url, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+  const ok = await post(BODY);
+  const text = await ok.text();
+  if (ok.status !== 200 || text !== EXPECTED) throw new Error(`${c.name} answered ${ok.status} ${text}; expected 200 ${EXPECTED}`);
+  if (c.validates) {
+    const bad = await post(JSON.stringify({ name: "", email: "nope" }));
+    await bad.text();
+    if (bad.status !== 400) throw new Error(`${c.name} answered ${bad.status} to an invalid body; expected 400`);
+  }
+}
+
+function load(autocannon, c, seconds) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: c.url,
+        method: "POST",
+        body: BODY,
+        headers: { "content-type": "application/json" },
+        connections: opts.connections,
+        pipelining: 1,
+        duration: seconds,
+        expectBody: EXPECTED,
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+const { default: autocannon } = await import("autocannon");
+const ports = new Map();
+for (const file of new Set(CONTENDERS.map((c) => c.file))) ports.set(file, await startServer(file));
+for (const c of CONTENDERS) {
+  c.url = `http://127.0.0.1:${ports.get(c.file)}${c.path}`;
+  await check(c);
+}
+
+const rps = new Map(CONTENDERS.map((c) => [c.name, []]));
+for (let round = 0; round < opts.rounds; round++) {
+  const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]);
+  const line = [];
+  for (const c of order) {
+    await load(autocannon, c, opts.warmup);
+    const result = await load(autocannon, c, opts.duration);
+    const bad = result.errors + result.timeouts + result.non2xx + result.mismatches;
+    if (bad > 0) throw new Error(`${c.name}: ${bad} failed requests in round ${round + 1}`);
+    const value = result.requests.total / (result.duration || opts.duration);
+    rps.get(c.name)[round] = value;
+    line.push(`${c.name} ${Math.round(value)}`);
+  }
+  console.log(`round ${round + 1}/${opts.rounds}: ${line.join(", ")} req/s`);
+}
+
+const ratio = (a, b) => median(rps.get(a).map((x, i) => x / rps.get(b)[i]));
+const m = machine();
+console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}`);
+console.log(`autocannon, ${opts.connections} connections, ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
+for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s`);
+console.log(`  tornado-validated / fastify-validated: median of per-round ratios ${ratio("tornado-validated", "fastify-validated").toFixed(3)}`);
+console.log(`  tornado-validated / tornado-plain:     median of per-round ratios ${ratio("tornado-validated", "tornado-plain").toFixed(3)}`);
+stopping = true;
+signalChildren(children, "SIGTERM");
