@@ -1,22 +1,40 @@
 // Schema-validated POST throughput (issue 15, "Speed"): a JSON body checked by a zod 4 schema
 // through withSchemas (tornado-validated), the same handler reading jsonBody() unchecked
 // (tornado-plain), and Fastify 5 with its JSON-schema (Ajv) body validation (fastify-validated).
-// Each server runs in its own process (NODE_ENV=production); autocannon runs here. Rounds are
+// Each server runs in its own process (NODE_ENV=production); the load comes from wrk when it is
+// installed (one thread: it takes far less CPU than autocannon, which matters on 2 cores), else
+// from autocannon in this process (--client chooses). Rounds are
 // interleaved (A, B, C, A, B, C, …: the order rotated each round) and the report gives, for
 // each pair, the median of the per-round ratios of requests per second.
 //
-//   node bench/schema.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 10]
+//   node bench/schema.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 10] [--client wrk|autocannon]
 //
 // Needs `npm run build` at the root (dist/runtime) and `npm ci` in bench/.
 
-import { spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { BENCH_DIR, handleExits, machine, makeUsage, median, parseOptions, signalChildren } from "./lib.mjs";
 
-const usage = makeUsage("schema.mjs", "usage: node bench/schema.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]");
-const opts = { rounds: 5, duration: 3, warmup: 1, connections: 10 };
+const usage = makeUsage("schema.mjs", "usage: node bench/schema.mjs [--rounds N] [--duration S] [--warmup S] [--connections N] [--client wrk|autocannon]");
+const hasWrk = (() => {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch (e) {
+    return e.code !== "ENOENT"; // wrk --version exits 1 after printing its version
+  }
+})();
+const opts = { rounds: 5, duration: 3, warmup: 1, connections: 10, client: hasWrk ? "wrk" : "autocannon" };
 parseOptions(process.argv.slice(2), usage, (name, value, arg) => {
   if (!(name in opts)) usage(`unknown option ${arg}`);
+  if (name === "client") {
+    if (value !== "wrk" && value !== "autocannon") usage(`${arg} must be wrk or autocannon`);
+    if (value === "wrk" && !hasWrk) usage("wrk is not installed (apt-get install -y wrk)");
+    opts.client = value;
+    return;
+  }
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000) usage(`${arg} must be an integer from 1 to 1000`);
   opts[name] = n;
@@ -84,7 +102,33 @@ async function check(c) {
   }
 }
 
-function load(autocannon, c, seconds) {
+// wrk posts BODY through a Lua script; resolves with { rps, bad } (bad: non-2xx and socket errors).
+const luaDir = mkdtempSync(path.join(os.tmpdir(), "schema-bench-"));
+process.on("exit", () => rmSync(luaDir, { recursive: true, force: true }));
+const lua = path.join(luaDir, "post.lua");
+writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+function loadWrk(c, seconds) {
+  const args = ["-t1", `-c${opts.connections}`, `-d${seconds}s`, "--timeout", "10s", "-s", lua, c.url];
+  return new Promise((resolve, reject) => {
+    execFile("wrk", args, (error, stdout) => {
+      if (error) return reject(error);
+      const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(stdout);
+      if (rps === null) return reject(new Error(`wrk printed no Requests/sec:\n${stdout}`));
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+      const errors = socket === null ? 0 : socket.slice(1).reduce((a, b) => a + Number(b), 0);
+      resolve({ rps: Number(rps[1]), bad: non2xx + errors });
+    });
+  });
+}
+
+async function load(autocannon, c, seconds) {
+  if (opts.client === "wrk") return loadWrk(c, seconds);
+  const result = await loadAutocannon(autocannon, c, seconds);
+  return { rps: result.requests.total / (result.duration || seconds), bad: result.errors + result.timeouts + result.non2xx + result.mismatches };
+}
+
+function loadAutocannon(autocannon, c, seconds) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -103,7 +147,7 @@ function load(autocannon, c, seconds) {
   });
 }
 
-const { default: autocannon } = await import("autocannon");
+const autocannon = opts.client === "autocannon" ? (await import("autocannon")).default : null;
 const ports = new Map();
 for (const file of new Set(CONTENDERS.map((c) => c.file))) ports.set(file, await startServer(file));
 for (const c of CONTENDERS) {
@@ -117,10 +161,8 @@ for (let round = 0; round < opts.rounds; round++) {
   const line = [];
   for (const c of order) {
     await load(autocannon, c, opts.warmup);
-    const result = await load(autocannon, c, opts.duration);
-    const bad = result.errors + result.timeouts + result.non2xx + result.mismatches;
+    const { rps: value, bad } = await load(autocannon, c, opts.duration);
     if (bad > 0) throw new Error(`${c.name}: ${bad} failed requests in round ${round + 1}`);
-    const value = result.requests.total / (result.duration || opts.duration);
     rps.get(c.name)[round] = value;
     line.push(`${c.name} ${Math.round(value)}`);
   }
@@ -130,7 +172,7 @@ for (let round = 0; round < opts.rounds; round++) {
 const ratio = (a, b) => median(rps.get(a).map((x, i) => x / rps.get(b)[i]));
 const m = machine();
 console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}`);
-console.log(`autocannon, ${opts.connections} connections, ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
+console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}, ${opts.connections} connections, ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
 for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s`);
 console.log(`  tornado-validated / fastify-validated: median of per-round ratios ${ratio("tornado-validated", "fastify-validated").toFixed(3)}`);
 console.log(`  tornado-validated / tornado-plain:     median of per-round ratios ${ratio("tornado-validated", "tornado-plain").toFixed(3)}`);
