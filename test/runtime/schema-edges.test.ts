@@ -56,7 +56,7 @@ class Positional extends withSchemas({ get: { path: z.object({ "0": z.number().i
 // GET has no schemas: valid("get") is a programming error, as is valid("put") while serving
 // POST, and valid() in prepare() (before validation). The thrown message is written back.
 class Misused extends withSchemas({ post: { body: z.object({ a: z.number() }) }, put: { body: z.object({ b: z.number() }) } }) {
-  prepare() {
+  override prepare() {
     if (this.getQueryArguments("early").length > 0) this.finish({ message: thrown(() => this.valid("post")) });
   }
   get() {
