@@ -155,6 +155,10 @@ for (const c of CONTENDERS) {
   await check(c);
 }
 
+// One longer warm-up of each route before the rounds, so that the first round's first contender
+// is not measured while its code is still being compiled.
+for (const c of CONTENDERS) await load(autocannon, c, 3);
+
 const rps = new Map(CONTENDERS.map((c) => [c.name, []]));
 for (let round = 0; round < opts.rounds; round++) {
   const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]);
@@ -172,7 +176,7 @@ for (let round = 0; round < opts.rounds; round++) {
 const ratio = (a, b) => median(rps.get(a).map((x, i) => x / rps.get(b)[i]));
 const m = machine();
 console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}`);
-console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}, ${opts.connections} connections, ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
+console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}, ${opts.connections} connections, 3 s warm-up each, then ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
 for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s`);
 console.log(`  tornado-validated / fastify-validated: median of per-round ratios ${ratio("tornado-validated", "fastify-validated").toFixed(3)}`);
 console.log(`  tornado-validated / tornado-plain:     median of per-round ratios ${ratio("tornado-validated", "tornado-plain").toFixed(3)}`);
