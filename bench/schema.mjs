@@ -5,7 +5,8 @@
 // installed (one thread: it takes far less CPU than autocannon, which matters on 2 cores), else
 // from autocannon in this process (--client chooses). Rounds are
 // interleaved (A, B, C, A, B, C, …: the order rotated each round) and the report gives, for
-// each pair, the median of the per-round ratios of requests per second.
+// each pair, the median of the per-round ratios of requests per second, and of server CPU time
+// per request (from /proc: less swayed than throughput by other work on a loaded machine).
 //
 //   node bench/schema.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 10] [--client wrk|autocannon]
 //
@@ -15,7 +16,7 @@ import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BENCH_DIR, handleExits, machine, makeUsage, median, parseOptions, signalChildren } from "./lib.mjs";
+import { BENCH_DIR, handleExits, machine, makeUsage, median, parseOptions, procStat, signalChildren } from "./lib.mjs";
 
 const usage = makeUsage("schema.mjs", "usage: node bench/schema.mjs [--rounds N] [--duration S] [--warmup S] [--connections N] [--client wrk|autocannon]");
 const hasWrk = (() => {
@@ -49,6 +50,12 @@ const CONTENDERS = [
 ];
 
 const children = new Set();
+const pids = new Map();
+// A server's CPU seconds so far (user + system; USER_HZ 100), from /proc/<pid>/stat.
+const cpuSeconds = (pid) => {
+  const fields = procStat(pid);
+  return fields === null ? NaN : (Number(fields[11]) + Number(fields[12])) / 100;
+};
 let stopping = false;
 handleExits({
   cleanUp: () => {
@@ -65,6 +72,7 @@ function startServer(file) {
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.add(child);
+  pids.set(file, child.pid);
   child.on("exit", (code, signal) => {
     children.delete(child);
     if (!stopping) {
@@ -160,25 +168,29 @@ for (const c of CONTENDERS) {
 for (const c of CONTENDERS) await load(autocannon, c, 3);
 
 const rps = new Map(CONTENDERS.map((c) => [c.name, []]));
+const cpu = new Map(CONTENDERS.map((c) => [c.name, []]));
 for (let round = 0; round < opts.rounds; round++) {
   const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]);
   const line = [];
   for (const c of order) {
     await load(autocannon, c, opts.warmup);
+    const cpuBefore = cpuSeconds(pids.get(c.file));
     const { rps: value, bad } = await load(autocannon, c, opts.duration);
+    cpu.get(c.name)[round] = ((cpuSeconds(pids.get(c.file)) - cpuBefore) * 1e6) / (value * opts.duration);
     if (bad > 0) throw new Error(`${c.name}: ${bad} failed requests in round ${round + 1}`);
     rps.get(c.name)[round] = value;
-    line.push(`${c.name} ${Math.round(value)}`);
+    line.push(`${c.name} ${Math.round(value)} (${Math.round(cpu.get(c.name)[round])} µs CPU)`);
   }
   console.log(`round ${round + 1}/${opts.rounds}: ${line.join(", ")} req/s`);
 }
 
-const ratio = (a, b) => median(rps.get(a).map((x, i) => x / rps.get(b)[i]));
+const ratio = (a, b, m = rps) => median(m.get(a).map((x, i) => x / m.get(b)[i]));
 const m = machine();
 console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}`);
 console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}, ${opts.connections} connections, 3 s warm-up each, then ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
-for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s`);
+for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s, ${Math.round(median(cpu.get(c.name)))} µs server CPU per request`);
 console.log(`  tornado-validated / fastify-validated: median of per-round ratios ${ratio("tornado-validated", "fastify-validated").toFixed(3)}`);
 console.log(`  tornado-validated / tornado-plain:     median of per-round ratios ${ratio("tornado-validated", "tornado-plain").toFixed(3)}`);
+console.log(`  CPU per request, tornado-validated / fastify-validated: ${ratio("tornado-validated", "fastify-validated", cpu).toFixed(3)}; tornado-validated / tornado-plain: ${ratio("tornado-validated", "tornado-plain", cpu).toFixed(3)} (below 1: less CPU)`);
 stopping = true;
 signalChildren(children, "SIGTERM");
