@@ -173,9 +173,11 @@ function prefersHtml(request: HTTPServerRequest): boolean {
   return json === -1 || html < json;
 }
 
+// NODE_ENV is read at the first response written, not at every one (process.env is slow to read).
+let nodeEnvTest: boolean | undefined;
 function checksResponses(handler: RequestHandler): boolean {
   const setting = handler.settings.validateResponses as boolean | undefined;
-  return setting ?? (handler.settings.debug === true || process.env.NODE_ENV === "test");
+  return setting ?? (handler.settings.debug === true || (nodeEnvTest ??= process.env.NODE_ENV === "test"));
 }
 
 // A response that does not match its schema is logged (the route, the status, each bad field),
