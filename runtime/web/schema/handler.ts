@@ -73,9 +73,6 @@ export interface SchemaHandlerClass<S extends HandlerSchemas, H extends RequestH
   readonly prototype: H & SchemaHandlerMethods<S>;
 }
 
-const PARTS = new WeakMap<RequestHandler, { method: string; parts: ValidatedParts }>();
-const WRITTEN = new WeakMap<RequestHandler, { value: unknown }>();
-
 /**
  * The schemas a handler class declares (through `withSchemas`), or `undefined`.
  *
@@ -118,39 +115,48 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
   const baseWritesErrors = (base as unknown as typeof RequestHandler).prototype.writeError !== RequestHandler.prototype.writeError;
   abstract class SchemaHandler extends (base as unknown as typeof RequestHandler) {
     static readonly schemas = schemas;
+    // The validated request, and the object written (when responses are checked): fields rather
+    // than WeakMaps keyed by the handler, which cost the garbage collector on every request.
+    #parts: { method: string; parts: ValidatedParts } | undefined;
+    #written: { value: unknown } | undefined;
 
+    // A programming error (a 500, logged) for a method without schemas, another method than the
+    // one served, or before validation (in prepare()); never undefined values.
     valid(method: string): ValidatedParts {
-      const found = PARTS.get(this);
-      if (found === undefined || found.method !== method.toUpperCase()) {
-        throw new Error(`valid("${method}") is for the ${method.toUpperCase()} request and only once validated (this is ${this.request.method})`);
-      }
-      return found.parts;
+      const name = String(method).toUpperCase();
+      const found = this.#parts;
+      if (found !== undefined && found.method === name) return found.parts;
+      const call = `valid(${JSON.stringify(method)})`;
+      if (!declared.has(name)) throw new TypeError(`${call}: no schemas are declared for ${name} (withSchemas declares ${[...declared.keys()].join(", ") || "none"})`);
+      const served = this.request.method === "HEAD" && !declared.has("HEAD") ? "GET" : this.request.method;
+      if (served !== name) throw new TypeError(`${call}: this request is a ${this.request.method}; valid() returns the values of the method being served`);
+      throw new TypeError(`${call}: the request is not validated yet (it is, after prepare() and before the ${name} method)`);
     }
 
     protected override _validateRequest(): void | Promise<void> {
       const method = this.request.method;
       const spec = declared.get(method) ?? (method === "HEAD" ? declared.get("GET") : undefined);
       if (spec === undefined) return;
-      const store = (parts: ValidatedParts) => void PARTS.set(this, { method: declared.has(method) ? method : "GET", parts });
+      const store = (parts: ValidatedParts) => void (this.#parts = { method: declared.has(method) ? method : "GET", parts });
       const result = validateRequest(this, spec);
       if (isThenable(result)) return result.then(store);
       store(result);
     }
 
     override write(chunk: Chunk): void {
-      if (chunk !== null && typeof chunk === "object" && !(chunk instanceof Uint8Array) && checksResponses(this)) WRITTEN.set(this, { value: chunk });
+      if (chunk !== null && typeof chunk === "object" && !(chunk instanceof Uint8Array) && checksResponses(this)) this.#written = { value: chunk };
       super.write(chunk);
     }
 
     override finish(chunk?: Chunk): void {
       if (chunk !== undefined && chunk !== null) this.write(chunk);
-      const written = WRITTEN.get(this);
+      const written = this.#written;
       if (written !== undefined) checkResponse(this, declared.get(this.request.method === "HEAD" ? "GET" : this.request.method), written.value);
       super.finish();
     }
 
     override writeError(status: number, details: ErrorDetails = {}): void | Promise<void> {
-      WRITTEN.delete(this);
+      this.#written = undefined;
       if (baseWritesErrors && !(details.error instanceof RequestValidationError)) return super.writeError(status, details);
       if (prefersHtml(this.request)) return super.writeError(status, details.error instanceof RequestValidationError ? {} : details);
       const error = details.error;
@@ -171,9 +177,11 @@ function prefersHtml(request: HTTPServerRequest): boolean {
   return json === -1 || html < json;
 }
 
+// NODE_ENV is read at the first response written, not at every one (process.env is slow to read).
+let nodeEnvTest: boolean | undefined;
 function checksResponses(handler: RequestHandler): boolean {
   const setting = handler.settings.validateResponses as boolean | undefined;
-  return setting ?? (handler.settings.debug === true || process.env.NODE_ENV === "test");
+  return setting ?? (handler.settings.debug === true || (nodeEnvTest ??= process.env.NODE_ENV === "test"));
 }
 
 // A response that does not match its schema is logged (the route, the status, each bad field),

@@ -86,32 +86,52 @@ const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
  * checkJsonBody(JSON.parse('{"n": 9007199254740993}'), 64, issues); // body.n: integer past 2^53
  */
 export function checkJsonBody(value: unknown, maxDepth: number, issues: ValidationIssue[]): void {
-  const stack: [unknown, string, number][] = [[value, "body", 0]];
-  while (stack.length > 0 && issues.length < MAX_LISTED_ISSUES) {
-    const [node, where, depth] = stack.pop()!;
+  // One frame per open array or object (its depth is its place on the stack); a location is
+  // spelled out only for an issue, so a body of millions of values makes no string per value.
+  const stack: JsonFrame[] = [];
+  const check = (node: unknown, parent: JsonFrame | null, index: number): void => {
     if (typeof node === "string") {
-      if (node.includes("\0")) issues.push({ location: where, message: "NUL characters are not allowed" });
+      if (node.includes("\0")) issues.push({ location: locate(parent, index), message: "NUL characters are not allowed" });
     } else if (typeof node === "number") {
       if (Number.isInteger(node) && !Number.isSafeInteger(node)) {
-        issues.push({ location: where, message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" });
+        issues.push({ location: locate(parent, index), message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" });
       }
     } else if (node !== null && typeof node === "object") {
-      if (depth >= maxDepth) {
-        issues.push({ location: where, message: `Nested deeper than ${maxDepth} levels` });
-        continue;
-      }
-      if (Array.isArray(node)) {
-        for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${where}[${i}]`, depth + 1]);
-      } else {
-        for (const key of Object.keys(node)) {
-          const at = issueLocation(where, [key]);
-          if (PROTOTYPE_KEYS.has(key)) issues.push({ location: at, message: `The key ${key} is not allowed` });
-          else if (key.includes("\0")) issues.push({ location: at, message: "NUL characters are not allowed" });
-          else stack.push([(node as Record<string, unknown>)[key], at, depth + 1]);
-        }
-      }
+      if (stack.length >= maxDepth) issues.push({ location: locate(parent, index), message: `Nested deeper than ${maxDepth} levels` });
+      else stack.push({ node: node as Record<string, unknown>, keys: Array.isArray(node) ? null : Object.keys(node), next: 0, parent, index });
+    }
+  };
+  check(value, null, 0);
+  while (stack.length > 0 && issues.length < MAX_LISTED_ISSUES) {
+    const frame = stack[stack.length - 1]!;
+    const i = frame.next++;
+    if (frame.keys === null) {
+      if (i < (frame.node as unknown as unknown[]).length) check((frame.node as unknown as unknown[])[i], frame, i);
+      else stack.pop();
+    } else if (i < frame.keys.length) {
+      const key = frame.keys[i]!;
+      if (PROTOTYPE_KEYS.has(key)) issues.push({ location: locate(frame, i), message: `The key ${key} is not allowed` });
+      else if (key.includes("\0")) issues.push({ location: locate(frame, i), message: "NUL characters are not allowed" });
+      else check(frame.node[key], frame, i);
+    } else {
+      stack.pop();
     }
   }
+}
+
+interface JsonFrame {
+  node: Record<string, unknown>;
+  keys: string[] | null; // null for an array
+  next: number;
+  parent: JsonFrame | null;
+  index: number; // where this container sits in its parent
+}
+
+// The location of child `index` of `frame` ("body" for the body itself).
+function locate(frame: JsonFrame | null, index: number): string {
+  const path: (string | number)[] = [];
+  for (let f = frame, i = index; f !== null; i = f.index, f = f.parent) path.push(f.keys === null ? i : f.keys[i]!);
+  return issueLocation("body", path.reverse());
 }
 
 /**

@@ -95,5 +95,10 @@ export function objectProperties(root: JSONSchema, schema: unknown): Map<string,
   const resolved = resolveRef(root, schema);
   const properties = resolved?.properties;
   if (properties === null || typeof properties !== "object") return null;
-  return new Map(Object.entries(properties as JSONSchema));
+  let map = PROPERTIES.get(properties);
+  if (map === undefined) PROPERTIES.set(properties, (map = new Map(Object.entries(properties as JSONSchema))));
+  return map;
 }
+// The Map of each `properties` object (read on every request; the JSON Schemas are cached, so
+// their objects live as long as the schemas). Read-only for callers.
+const PROPERTIES = new WeakMap<object, Map<string, unknown>>();

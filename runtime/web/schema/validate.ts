@@ -8,7 +8,7 @@
 import { HTTPError } from "../errors.js";
 import type { HandlerArguments } from "../handler/arguments.js";
 import { isThenable } from "../handler/types.js";
-import { checkJsonBody, issueLocation, RequestValidationError, unknownFields, type ValidationIssue } from "./issues.js";
+import { checkJsonBody, issueLocation, MAX_LISTED_ISSUES, RequestValidationError, unknownFields, type ValidationIssue } from "./issues.js";
 import { allowedTypes, jsonSchemaOf, objectProperties, resolveRef, type JSONSchema, type JSONSchemaSetting } from "./jsonschema.js";
 import type { StandardSchemaV1 } from "./standard.js";
 
@@ -110,12 +110,17 @@ export function validateRequest(handler: HandlerArguments & { pathKwargs: Record
   const results = inputs.map(([, schema, value]) => schema["~standard"].validate(value));
   const finish = (settled: StandardSchemaV1.Result<unknown>[]): ValidatedParts => {
     const out: ValidatedParts = { path: undefined, query: undefined, headers: undefined, body: undefined };
+    let total = issues.length;
     settled.forEach((result, i) => {
       const part = inputs[i]![0];
-      if (result.issues) for (const issue of result.issues) issues.push({ location: issueLocation(part, issue.path), message: issue.message });
-      else out[part] = result.value;
+      if (!result.issues) out[part] = result.value;
+      else {
+        // Only the listed issues get a location (a 10 MB array can fail millions of times).
+        total += result.issues.length;
+        for (const issue of result.issues.slice(0, Math.max(0, MAX_LISTED_ISSUES - issues.length))) issues.push({ location: issueLocation(part, issue.path), message: issue.message });
+      }
     });
-    if (issues.length > 0) throw new RequestValidationError(issues);
+    if (total > 0) throw new RequestValidationError(issues, total);
     return out;
   };
   if (results.some(isThenable)) return Promise.all(results).then(finish);
