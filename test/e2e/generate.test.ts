@@ -76,8 +76,9 @@ describe("tornado generate handler", () => {
       ]),
     );
     const json = JSON.parse((await runCommand("npm", ["run", "--silent", "routes", "--", "--json"], app)).stdout) as { pattern: string; methods: string[] }[];
-    expect(json.map((r) => r.pattern)).toEqual(["/health", "/users", "/users/:id", "/user-profiles", "/user-profiles/:id"]);
-    expect(json[0]!.methods).toEqual(["get"]);
+    // The OpenAPI document and docs page come first (the app's openapi setting), then the app's routes.
+    expect(json.map((r) => r.pattern)).toEqual(["/openapi\\.json", "/docs(?:/([\\w.-]+))?", "/health", "/users", "/users/:id", "/user-profiles", "/user-profiles/:id"]);
+    expect(json.find((r) => r.pattern === "/health")!.methods).toEqual(["get"]);
   }, 120_000);
 
   it("runs as the README says: npm run generate -- … and npm run destroy -- …", async () => {
