@@ -3,12 +3,12 @@
 // the NODE_ENV=test default of validateResponses (in real child processes), and a 10 MB JSON
 // array under a raised maxJsonBodySize.
 
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Application, createTestServer, expectLog, withSchemas, type StandardSchemaV1, type TestServer } from "../../runtime/index.js";
+import { runCommand } from "../helpers/cli.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MiB = 1024 * 1024;
@@ -203,17 +203,8 @@ function runChild(env: Record<string, string | undefined>): Promise<{ code: numb
     await server.close();
     process.exit(0);
   `;
-  const childEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  // runCommand leaves out a variable set to undefined (NODE_ENV unset).
+  return runCommand(process.execPath, ["--input-type=module", "-e", script], ROOT, env);
 }
 
 describe("withSchemas: validateResponses defaults", () => {
