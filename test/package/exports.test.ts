@@ -34,6 +34,13 @@ describe("package.json", () => {
     }
   });
 
+  it("turns off the install-time analytics of swagger-ui-dist's Scarf wherever it is a dependency (nothing phones home)", () => {
+    const manifests = [`${root}package.json`, ...readdirSync(`${root}templates`).map((name) => `${root}templates/${name}/package.json.hbs`).filter((file) => existsSync(file))];
+    const withSwagger = manifests.filter((file) => readFileSync(file, "utf8").includes('"swagger-ui-dist"'));
+    expect(withSwagger.length).toBeGreaterThan(0);
+    for (const file of withSwagger) expect(readFileSync(file, "utf8"), file).toMatch(/"scarfSettings":\s*\{\s*"enabled":\s*false\s*\}/);
+  });
+
   it("has VERSION equal to its version", () => {
     expect(VERSION).toBe(pkg.version);
   });
