@@ -646,7 +646,9 @@ describe("StaticFileHandler: streaming a large file", () => {
       expect(result.bodyBytes).toBe(SIZE);
       child.send("report");
       const { baseline, peak } = await reply("report");
-      expect(peak! - baseline!).toBeLessThan(64 * 1024 * 1024);
+      // Flat: a file held in memory would add 400 MB. Node 24 and 26 keep more in their socket and
+      // allocator buffers than 20 did (64-72 MiB measured there), so the bound leaves room for that.
+      expect(peak! - baseline!).toBeLessThan(100 * 1024 * 1024);
     } finally {
       child.kill("SIGKILL");
     }
