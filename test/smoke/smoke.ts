@@ -68,9 +68,10 @@ export function smokeTemplate(template: string): void {
         expect(await ready(t)).toMatchObject({ status: 200, body: { status: "ok" } });
 
         const mark = t.mark();
-        editFile(health, (s) => s.replace('status: "ok"', 'status: "saved"'));
+        // The "ok" each template's /health answers with (slow-db: `status: status === "ready" ? "ok" : …`).
+        editFile(health, (s) => s.replace(/(status: [^,\n]*?)"ok"/, '$1"saved"'));
         await t.waitFor(/src\/handlers\/health\.ts changed · restarted in \d+ ms/, { since: mark, timeout: 60_000 });
-        const after = await pollUntil(() => healthStatus(t), (r) => r.body.status === "saved");
+        const after = await pollUntil(() => healthStatus(t), (r) => r.body.status === "saved", 90_000);
         expect(after.status).toBe(200);
         expect(await t.stop("SIGINT")).toEqual({ code: 0, signal: null });
       } finally {
