@@ -115,6 +115,14 @@ export interface ApplicationSettings {
   loginUrl?: string;
 }
 
+// Gives handler modules (web/application-type.ts) this module's types without an import circle.
+declare module "./application-type.js" {
+  interface ApplicationTypes {
+    application: Application;
+    settings: ApplicationSettings;
+  }
+}
+
 /**
  * What the `staticPath` setting needs: the default handler class and the routes it adds.
  * handlers/routes.ts registers it when loaded (web.ts loads it), so that this module does not
