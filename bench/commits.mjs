@@ -56,7 +56,7 @@ function prepare(commit) {
   console.log(`preparing ${commit} (${sha}) in ${dir}`);
   execFileSync("git", ["worktree", "add", "--detach", dir, commit], { cwd: ROOT_DIR, stdio: "ignore" });
   worktrees.push(dir);
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: dir, stdio: "ignore" });
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
   execFileSync("npm", ["run", "build"], { cwd: dir, stdio: "ignore" });
   // The same server file for both, so only the runtime differs.
   copyFileSync(path.join(BENCH_DIR, "servers", "tornado.mjs"), path.join(dir, "bench", "servers", "tornado.mjs"));
