@@ -113,6 +113,11 @@ export interface ApplicationSettings {
   maxJsonDepth?: number;
   /** Where `authenticated` sends visitors who are not logged in (`next=` is added). */
   loginUrl?: string;
+  /**
+   * Send each request's id back in `X-Request-Id` (see `request.requestId`). Default: on with
+   * JSON logs (`LOG_FORMAT=json`), else off.
+   */
+  requestIds?: boolean;
 }
 
 // Gives handler modules (web/application-type.ts) this module's types without an import circle.
@@ -222,7 +227,7 @@ export class Application {
     if (found !== null) {
       const handler = new found.rule.handlerClass(this, request);
       const run = () => handler._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
-      void runForRequest(found.rule.pattern, request, () => (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run()));
+      void runForRequest(found.rule.pattern, request, () => (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run()), found.rule.name);
       return;
     }
     const fallback = this.settings.defaultHandlerClass;
@@ -262,7 +267,9 @@ export class Application {
     const level: LogLevel = status < 400 ? "info" : status < 500 ? "warning" : "error";
     if (!accessLog.isEnabledFor(level)) return;
     const request = handler.request;
-    accessLog.log(level, `${status} ${request} ${request.requestTime().toFixed(2)}ms`);
+    const durationMs = request.requestTime();
+    const fields = { requestId: request.requestId, method: request.method, path: request.path, status, durationMs: Math.round(durationMs * 1000) / 1000 };
+    accessLog.log(level, `${status} ${request} ${durationMs.toFixed(2)}ms`, undefined, fields);
   }
 
   /**

@@ -12,7 +12,7 @@ import { HTTPInputError } from "../httputil/body.js";
 import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
-import { appLog, genLog } from "../log.js";
+import { appLog, genLog, logFormat } from "../log.js";
 import { VERSION } from "../version.js";
 import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
@@ -144,6 +144,7 @@ export class RequestHandler extends HandlerEtag {
    */
   clear(): void {
     this.headers = HTTPHeaders.fromFlat(["Server", SERVER_HEADER, "Content-Type", HTML_TYPE], false);
+    if (this.settings.requestIds ?? logFormat() === "json") this.headers.set("X-Request-Id", this.request.requestId);
     this.setDefaultHeaders();
     this.writeBuffer = [];
     this.statusCode = 200;

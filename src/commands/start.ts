@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command } from "commander";
-import { loadDotenv, portOrigin, resolvePort } from "../cli/env.js";
+import { checkLogFormat, loadDotenv, portOrigin, resolvePort } from "../cli/env.js";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
 import { singleProcessReason } from "../start/manifest.js";
@@ -61,6 +61,7 @@ export function startCommand(): Command {
       if (refusal !== null) throw new UserError(`This app cannot run with --workers ${options.workers}: ${refusal}.`);
       // The same environment as under `tornado dev`: .env under the real environment.
       const dotenv = loadDotenv(root);
+      checkLogFormat({ ...dotenv, ...process.env });
       const { port, source } = resolvePort(options.port, process.env, dotenv);
       const env: NodeJS.ProcessEnv = {
         ...process.env,
