@@ -13,6 +13,10 @@ import { installProcessGuards } from "../ioloop/process-guard.js";
  */
 export interface ClosableServer {
   close(options?: { timeout?: number }): Promise<void>;
+  /** Requests being served now (what the metrics report). */
+  readonly requestsInFlight?: number;
+  /** WebSockets open now (what the metrics report). */
+  readonly openWebSockets?: number;
 }
 
 const live = new Set<ClosableServer>();
@@ -57,4 +61,14 @@ export async function closeAllServers(timeout: number): Promise<void> {
  */
 export function listeningServerCount(): number {
   return live.size;
+}
+
+/**
+ * The servers listening in this process now.
+ *
+ * @example
+ * liveServers().reduce((sum, s) => sum + (s.requestsInFlight ?? 0), 0)
+ */
+export function liveServers(): ClosableServer[] {
+  return [...live];
 }
