@@ -29,6 +29,7 @@ import { drainSupervisedSockets, serveSupervised, supervisedPort } from "./https
 import { GOING_AWAY, SERVICE_RESTART, UpgradeTracker } from "./httpserver/upgrades.js";
 
 export { errorPage };
+export { isDraining, onShutdown, shutDownGracefully, type ShutdownOptions } from "./httpserver/registry.js";
 export { DEFAULT_LIMITS, type ServerLimits } from "./httpserver/limits.js";
 export type { CloseOptions, HTTPServerOptions, RequestDelegate } from "./httpserver/options.js";
 

@@ -28,7 +28,7 @@ class Slow extends RequestHandler {
   }
 }
 class Echo extends WebSocketHandler {
-  onMessage(message: string | Buffer) {
+  override onMessage(message: string | Buffer) {
     return this.writeMessage(message);
   }
 }
