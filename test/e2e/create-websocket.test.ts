@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { websocketConnect, type WebSocketClientConnection } from "../../runtime/websocket.js";
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, editFile, freePort, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { checkDockerfile } from "../helpers/dockerfile.js";
 import { REDIS_URL, requireService } from "../helpers/services.js";
 
 const redisUrl = new URL(REDIS_URL);
@@ -33,6 +34,13 @@ beforeAll(async () => {
 }, 300_000);
 afterEach(() => stopAll());
 afterAll(() => created?.remove());
+
+it("runs what its Dockerfile runs: a production install (no dev dependencies), the built app serving its page and /health as a non-root user, exit 0 on SIGTERM", async () => {
+  const { body, installed } = await checkDockerfile(app, { port: await freePort(), path: "/" });
+  expect(body).toContain("<html");
+  expect(installed).toContain("tornado");
+  expect(installed).not.toContain("vitest");
+}, 300_000);
 
 type Event = { type: string; room?: string; name?: string; text?: string; presence?: number; error?: string };
 
