@@ -31,7 +31,9 @@ describe("create-tornado-app <dir>", () => {
     expect(pkg.dependencies.tornado).toBe("file:vendor/tornado-0.1.0.tgz");
     expect(filesUnder(join(dir, "my-api")).sort()).toEqual(
       [
+        ".dockerignore",
         ".gitignore",
+        "Dockerfile",
         "README.md",
         "package.json",
         "src/app.ts",
@@ -138,7 +140,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 17 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 19 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(readdirSync(dir)).toEqual([]);
