@@ -6,7 +6,7 @@
  * working handler.
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +41,18 @@ it("runs what its Dockerfile runs: a production install (no dev dependencies), t
   expect(installed).toContain("tornado");
   expect(installed).not.toContain("vitest");
 }, 300_000);
+
+it("checks its environment at start: .env.example names every variable src/env.ts reads, and a bad value is one sentence and exit 1", async () => {
+  const listed = await runCommand(process.execPath, ["--input-type=module", "-e", "const m = await import('./dist/env.js'); console.log(JSON.stringify(Object.keys(m.envSchema.shape)))"], app);
+  expect(listed.code).toBe(0);
+  const read = (JSON.parse(listed.stdout) as string[]).sort();
+  const example = [...readFileSync(join(app, ".env.example"), "utf8").matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!).sort();
+  expect(example).toEqual(read);
+  expect(read).toEqual(expect.arrayContaining(["PORT", "REDIS_URL", "LOG_FORMAT"]));
+  const bad = startTornado(app, ["start"], { port: await freePort(), env: { REDIS_URL: "http://127.0.0.1:6379" } });
+  expect(await bad.waitForExit(30_000)).toEqual({ code: 1, signal: null });
+  expect(bad.stderr()).toContain('REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379").');
+}, 60_000);
 
 type Event = { type: string; room?: string; name?: string; text?: string; presence?: number; error?: string };
 
