@@ -94,9 +94,11 @@ async function startBuilt(env: NodeJS.ProcessEnv): Promise<Tornado> {
 }
 
 describe("the websocket template", () => {
-  it("type-checks and passes its own tests", async () => {
+  it("type-checks, passes its linter and its own tests", async () => {
     const typecheck = await runCommand("npm", ["run", "typecheck"], app);
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    const lint = await runCommand("npm", ["run", "lint"], app);
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
     const tests = await runCommand("npm", ["test"], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(9 tests\)/);

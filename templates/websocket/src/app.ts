@@ -1,4 +1,4 @@
-import { Application, Broadcast, ReadinessHandler, url, type ApplicationSettings } from "tornado";
+import { Application, type ApplicationSettings, Broadcast, ReadinessHandler, url } from "tornado";
 import { ChatSocket } from "./handlers/chat.js";
 import { HealthHandler } from "./handlers/health.js";
 import { PageHandler } from "./handlers/page.js";

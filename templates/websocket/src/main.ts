@@ -1,12 +1,13 @@
-import { configureLogging, onShutdown } from "tornado";
+import { Broadcast, configureLogging, onShutdown } from "tornado";
 import { makeApp } from "./app.js";
 import { readEnv } from "./env.js";
 
 const env = readEnv();
 configureLogging({ level: "info" });
 
-const app = makeApp();
-const broadcast = app.settings.broadcast!;
+// Chat messages go through Redis when REDIS_URL is set (every process sees them), else memory.
+const broadcast = Broadcast.fromEnv({ REDIS_URL: env.REDIS_URL });
+const app = makeApp({ broadcast });
 const server = await app.listen(env.PORT);
 console.log(`Listening on http://localhost:${server.port} (broadcast: ${broadcast.kind})`);
 
