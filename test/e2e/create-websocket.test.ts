@@ -14,6 +14,7 @@ import { websocketConnect, type WebSocketClientConnection } from "../../runtime/
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, editFile, freePort, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { checkDockerfile } from "../helpers/dockerfile.js";
+import { runWorkflowJob } from "../helpers/workflow.js";
 import { REDIS_URL, requireService } from "../helpers/services.js";
 
 const redisUrl = new URL(REDIS_URL);
@@ -94,13 +95,11 @@ async function startBuilt(env: NodeJS.ProcessEnv): Promise<Tornado> {
 }
 
 describe("the websocket template", () => {
-  it("type-checks, passes its linter and its own tests", async () => {
-    const typecheck = await runCommand("npm", ["run", "typecheck"], app);
-    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
-    const lint = await runCommand("npm", ["run", "lint"], app);
-    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
-    const tests = await runCommand("npm", ["test"], app);
-    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+  it("passes its own CI workflow's steps: npm ci, type check, lint, its tests", async () => {
+    const steps = await runWorkflowJob(app, "test");
+    expect(steps.map((s) => s.run)).toEqual(["npm ci", "npm run typecheck", "npm run lint", "npm test"]);
+    for (const { run, result } of steps) expect(result.code, `${run}:\n${result.stdout}${result.stderr}`).toBe(0);
+    const tests = steps.at(-1)!.result;
     expect(tests.stdout).toMatch(/✓ test\/chat\.test\.ts \(9 tests\)/);
     // The tests assert the warnings they expect (expectLog): none is printed.
     expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);

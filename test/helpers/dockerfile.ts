@@ -164,7 +164,9 @@ export function runDockerfile(context: string): DockerfileRun {
       }
       case "RUN": {
         const stage = current();
-        const result = spawnSync("sh", ["-c", args], { cwd: onHost(stage, stage.workdir), env: { ...process.env, ...stage.env }, encoding: "utf8", maxBuffer: 64 << 20 });
+        // BuildKit's --mount options (a cache for npm) change where files live, not what runs.
+        const command = args.replace(/^(--mount=\S+\s+)+/, "");
+        const result = spawnSync("sh", ["-c", command], { cwd: onHost(stage, stage.workdir), env: { ...process.env, ...stage.env }, encoding: "utf8", maxBuffer: 64 << 20 });
         if (result.status !== 0) throw new Error(`RUN ${args} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
         break;
       }
