@@ -2,15 +2,20 @@
  * `create-tornado-app --template slow-db`: the app installs (pg and PGlite from the npm
  * registry), type-checks, and passes its own tests against the embedded database and against
  * the machine's PostgreSQL; started with `tornado start`, it says which database it uses, and
- * answers /health every time, quickly, while 200 slow reports are in flight.
+ * answers /health every time, quickly, while 200 slow reports are in flight; a handler from
+ * `tornado generate handler` passes its tests in it; and every operation of its OpenAPI document
+ * answers as the document says.
  */
 
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
 const postgresAddress = new URL(POSTGRES_URL);
@@ -148,4 +153,66 @@ describe("the slow-db template", () => {
       await runCommand(process.execPath, ["-e", drop], app);
     }
   }, 60_000);
+  it("tornado generate handler adds a handler whose tests pass in the app (embedded database), and its routes to the document", async () => {
+    const generated = await runCommand("npm", ["run", "generate", "--", "handler", "invoices"], app);
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout).toContain("handler invoices: classes InvoicesHandler, InvoiceHandler; routes /invoices, /invoices/:id");
+    // On this app's base handler: its JSON errors and its database.
+    expect(readFileSync(join(app, "src/handlers/invoices.ts"), "utf8")).toContain('import { DatabaseHandler } from "./base.js";');
+    const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    // The generated test, and the app's own test of its document (which the new paths join).
+    const tests = await runCommand("npx", ["vitest", "run", "test/invoices.test.ts", "test/health.test.ts"], app, EMBEDDED);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/✓ test\/invoices\.test\.ts \(5 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/health\.test\.ts \(\d+ tests\)/);
+    // The generated test asserts the 404/400 warnings it causes (expectLog): none is printed.
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
+    // tornado start runs the build: the next test calls the new routes too.
+    const build = await runCommand("npm", ["run", "build"], app);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+  }, 120_000);
+
+  it("its OpenAPI 3.1 document is valid, and every operation in it answers, errors included, with the status and body it documents (Ajv, Draft 2020-12)", async () => {
+    const api = await ApiContract.ofApp(app);
+    expect(api.operations()).toEqual(
+      expect.arrayContaining(["get /health", "get /orders", "post /orders", "get /reports/slow", "get /reports/top-customers", "get /reports/order-stats"]),
+    );
+    // A short query timeout, so that a slow report is cancelled (504) in a test's time.
+    const t = await startBuilt({ ...EMBEDDED, QUERY_TIMEOUT_MS: "1500" });
+    const base = `http://127.0.0.1:${t.port}`;
+    expect(await (await fetch(`${base}/openapi.json`)).json()).toEqual(api.doc);
+    const invoice = await api.call(base, "post /invoices", { body: { title: "first" } });
+    expect(invoice.status).toBe(201);
+    const { id } = invoice.body as { id: string };
+    const valid: Record<string, ContractRequest> = {
+      "get /health": {},
+      "get /orders": { query: { limit: "3" } },
+      "post /orders": { body: { customer: "ann", amountCents: 1234 } },
+      "get /reports/slow": { query: { seconds: "0.01" } },
+      "get /reports/top-customers": { query: { seconds: "0", limit: "3" } },
+      "get /reports/order-stats": { query: { resamples: "10" } },
+      // From tornado generate handler (the test before).
+      "get /invoices": { query: { limit: "5", offset: "0" } },
+      "post /invoices": { body: { title: "second" } },
+      "get /invoices/{id}": { path: { id } },
+      "put /invoices/{id}": { path: { id }, body: { title: "renamed" } },
+      "delete /invoices/{id}": { path: { id } },
+    };
+    expect(api.operations().sort()).toEqual(Object.keys(valid).sort());
+    const keys = api.operations().sort((a, b) => Number(a.startsWith("delete ")) - Number(b.startsWith("delete ")));
+    for (const key of keys) expect((await api.call(base, key, valid[key])).status, key).toBeLessThan(300);
+    for (const key of keys) await api.callRefused(base, key, valid[key]!, { missing: { id: "999999" } });
+    // Past the query timeout: the documented 504, and its body.
+    for (const key of ["get /reports/slow", "get /reports/top-customers"]) {
+      expect((await api.call(base, key, { query: { seconds: "5" } })).status, key).toBe(504);
+    }
+    expect(api.uncalled()).toEqual([]);
+    // Not provoked here: /orders at 504 (a quick query), and the 503s (the database starting
+    // is the first-start test's; too many reports at once is the load tests').
+    expect(api.unanswered().sort()).toEqual(
+      ["get /health 503", "get /orders 503", "get /orders 504", "post /orders 503", "post /orders 504", "get /reports/slow 503", "get /reports/top-customers 503", "get /reports/order-stats 503", "get /reports/order-stats 504"].sort(),
+    );
+    await t.stop("SIGTERM");
+  }, 90_000);
 });

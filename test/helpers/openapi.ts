@@ -198,12 +198,50 @@ export class ApiContract {
     for (const parameter of this.operation(key).parameters ?? []) {
       if (parameter.in !== "path" && parameter.in !== "query") continue;
       const check = coercing.compile(parameter.schema ?? {});
-      const refused = ["abc", "-1", "0", "1.5", "", "x".repeat(300), "99999999999999999999"].find((candidate) => !check(candidate));
+      // An empty path segment would match no route at all (a 404, not the parameter's 400).
+      const candidates = ["abc", "-1", "0", "1.5", "", "x".repeat(300), "99999999999999999999"].filter((c) => c !== "" || parameter.in !== "path");
+      const refused = candidates.find((candidate) => !check(candidate));
       if (refused === undefined) continue;
       const request = { ...valid, [parameter.in]: { ...valid[parameter.in], [parameter.name]: refused } };
       out.push({ parameter: `${parameter.in}.${parameter.name}`, request });
     }
     return out;
+  }
+
+  /**
+   * Sends `key` each request its document says it refuses, built from `valid` (a request it
+   * accepts), and checks each answer against the document as `call` does: a body with a field
+   * too many (400 naming `body.<field>`), a body whose first field has the wrong type (400
+   * naming it), a body that is not JSON (415), each parameter with a value its schema refuses
+   * (400 naming `query.<name>` or `path.<name>`), and, when the operation lists a 404, the path
+   * parameters in `missing` (404).
+   *
+   * @example
+   * await api.callRefused(base, "put /users/{id}", { path: { id }, body: user }, { missing: { id: "999999" } });
+   */
+  async callRefused(base: string, key: string, valid: ContractRequest, { missing }: { missing?: Record<string, string> } = {}): Promise<void> {
+    const issues = (answer: ContractAnswer) => (answer.body as { error?: { issues?: { location: string }[] } }).error?.issues?.map((issue) => issue.location);
+    const operation = this.operation(key);
+    if (operation.requestBody) {
+      const body = valid.body as Record<string, unknown>;
+      const extra = await this.call(base, key, { ...valid, body: { ...body, unexpectedField: true } });
+      expect(extra.status, `${key} with a field too many`).toBe(400);
+      expect(issues(extra), `${key} with a field too many`).toEqual(["body.unexpectedField"]);
+      const [first, value] = Object.entries(body)[0]!;
+      const wrongType = await this.call(base, key, { ...valid, body: { ...body, [first]: typeof value === "string" ? 5 : "5" } });
+      expect(wrongType.status, `${key} with ${first} of the wrong type`).toBe(400);
+      expect(issues(wrongType), `${key} with ${first} of the wrong type`).toEqual([`body.${first}`]);
+      const form = await this.call(base, key, { ...valid, body: "a=1", contentType: "application/x-www-form-urlencoded" });
+      expect(form.status, `${key} with a form body`).toBe(415);
+    }
+    for (const { parameter, request } of this.refusedParameters(key, valid)) {
+      const answer = await this.call(base, key, request);
+      expect(answer.status, `${key} with a bad ${parameter}`).toBe(400);
+      expect(issues(answer), `${key} with a bad ${parameter}`).toEqual([parameter]);
+    }
+    if (missing && operation.responses["404"]) {
+      expect((await this.call(base, key, { ...valid, path: { ...valid.path, ...missing } })).status, `${key} for ${JSON.stringify(missing)}`).toBe(404);
+    }
   }
 
   private validator(path: string, method: string, status: string, mediaType: string): ValidateFunction {
