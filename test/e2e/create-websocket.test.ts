@@ -3,7 +3,7 @@
  * own tests; two processes of it sharing Redis deliver each other's messages; a real browser
  * (Debian's Chromium, headless) joins a room and sees a message from a second client;
  * `tornado dev` closes chats with 1012 on a restart; `tornado generate websocket` adds a
- * working handler.
+ * working handler; its OpenAPI document is valid and its operations answer as it says.
  */
 
 import { existsSync, readFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { websocketConnect, type WebSocketClientConnection } from "../../runtime/
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, editFile, freePort, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { checkDockerfile } from "../helpers/dockerfile.js";
+import { ApiContract } from "../helpers/openapi.js";
 import { runWorkflowJob } from "../helpers/workflow.js";
 import { REDIS_URL, requireService } from "../helpers/services.js";
 
@@ -185,4 +186,18 @@ describe("the websocket template", () => {
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(existsSync(join(app, "src/handlers/live-feed.ts"))).toBe(false);
   }, 90_000);
+  it("its OpenAPI 3.1 document is valid, and each operation in it answers with the status and body it documents (Ajv, Draft 2020-12)", async () => {
+    const api = await ApiContract.ofApp(app);
+    // The page and /health; the chat is a WebSocket, which OpenAPI does not describe (its
+    // messages are the zod schemas of src/chat/protocol.ts).
+    expect(api.operations().sort()).toEqual(["get /", "get /health"]);
+    const t = await startBuilt({});
+    const base = `http://127.0.0.1:${t.port}`;
+    const page = await api.call(base, "get /");
+    expect(page.status).toBe(200);
+    const health = await api.call(base, "get /health");
+    expect(health.body).toMatchObject({ status: "ok" });
+    expect(api.uncalled()).toEqual([]);
+    expect(api.unanswered()).toEqual([]);
+  }, 60_000);
 });
