@@ -16,6 +16,8 @@ import { createBuiltApp, editFile, freePort, startTornado, stopAll, type Created
 import { checkDockerfile } from "../helpers/dockerfile.js";
 import { ApiContract } from "../helpers/openapi.js";
 import { runWorkflowJob } from "../helpers/workflow.js";
+import { nginxAvailable, startNginx } from "../helpers/nginx.js";
+import { WebSocket as WsClient } from "ws";
 import { REDIS_URL, requireService } from "../helpers/services.js";
 
 const redisUrl = new URL(REDIS_URL);
@@ -55,6 +57,129 @@ it("checks its environment at start: .env.example names every variable src/env.t
   expect(await bad.waitForExit(30_000)).toEqual({ code: 1, signal: null });
   expect(bad.stderr()).toContain('REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379").');
 }, 60_000);
+
+const nginx = nginxAvailable();
+
+/**
+ * A chat member through nginx that reconnects and joins again whenever its connection closes,
+ * and keeps every message text it receives (the publisher's sequence numbers) and when it joined.
+ */
+class Member {
+  ws: WsClient | undefined;
+  readonly received: number[] = [];
+  /** Index into `received` at the last join: what came after must be complete. */
+  joinedAt = -1;
+  joins = 0;
+  readonly closeCodes: number[] = [];
+  stopped = false;
+  constructor(
+    private readonly url: string,
+    private readonly room: string,
+    readonly name: string,
+  ) {}
+
+  connect(): void {
+    const ws = (this.ws = new WsClient(this.url));
+    ws.on("open", () => ws.send(JSON.stringify({ type: "join", room: this.room, name: this.name })));
+    ws.on("message", (data) => {
+      const event = JSON.parse(String(data)) as Event;
+      if (event.type === "joined" && event.name === this.name) {
+        this.joinedAt = this.received.length;
+        this.joins++;
+      } else if (event.type === "message" && event.name === "publisher") this.received.push(Number(event.text));
+    });
+    ws.on("error", () => {});
+    ws.on("close", (code) => {
+      this.closeCodes.push(code);
+      this.joinedAt = -1;
+      if (!this.stopped) setTimeout(() => this.connect(), 100);
+    });
+  }
+
+  get joined(): boolean {
+    return this.joinedAt >= 0 && this.ws?.readyState === WsClient.OPEN;
+  }
+
+  send(text: string): boolean {
+    if (!this.joined) return false;
+    this.ws!.send(JSON.stringify({ type: "say", room: this.room, text }));
+    return true;
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.ws?.close();
+  }
+}
+
+it.skipIf(!redis || !nginx)(
+  "behind nginx with three processes on Redis, a rolling restart: members of a stopped process get 1001, reconnect through nginx to another, and miss no message after they rejoin",
+  async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const env = { REDIS_URL };
+    const start = async (port: number) => {
+      const t = startTornado(app, ["start", "--drain-delay", "300"], { port, env });
+      await t.waitFor(/Listening on http:\/\/localhost:\d+ \(broadcast: redis\)/);
+      return t;
+    };
+    const processes = await Promise.all(ports.map(start));
+    const lb = await startNginx(join(app, "deploy/nginx.conf"), await freePort(), ports);
+    const url = `ws://127.0.0.1:${lb.port}/chat`;
+    const room = `nginx-${randomUUID().slice(0, 8)}`;
+    const members = Array.from({ length: 9 }, (_, i) => new Member(url, room, `member-${i}`));
+    const publisher = new Member(url, room, "publisher");
+    const everyone = [...members, publisher];
+    const until = async (what: string, ok: () => boolean, timeout = 20_000) => {
+      const deadline = Date.now() + timeout;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}\n${lb.errors()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    let sent = 0;
+    const publishing = setInterval(() => {
+      if (publisher.send(String(sent + 1))) sent++;
+    }, 150); // under the app's 10 messages a second per connection
+    try {
+      for (const m of everyone) m.connect();
+      await until("everyone joined", () => everyone.every((m) => m.joined));
+      await until("messages flow", () => sent >= 5);
+      // The rolling restart: each process in turn gets SIGTERM and is replaced on its port.
+      for (let i = 0; i < processes.length; i++) {
+        const closesBefore = everyone.map((m) => m.closeCodes.length);
+        expect(await processes[i]!.stop("SIGTERM", 30_000)).toEqual({ code: 0, signal: null });
+        const moved = everyone.filter((m, j) => m.closeCodes.length > closesBefore[j]!);
+        // nginx spreads connections, so the stopped process had some, and each was told 1001.
+        expect(moved.length).toBeGreaterThan(0);
+        for (const m of moved) expect(m.closeCodes.slice(closesBefore[everyone.indexOf(m)]!)).toContain(1001);
+        processes[i] = await start(ports[i]!);
+        await until("everyone rejoined", () => everyone.every((m) => m.joined));
+        const mark = sent;
+        await until("messages flow again", () => sent >= mark + 3);
+      }
+      const last = sent + 5;
+      await until("the last messages are out", () => sent >= last);
+      clearInterval(publishing);
+      await until("every member has the last message", () => members.every((m) => m.received.includes(sent)));
+      let reconnects = 0;
+      for (const m of members) {
+        // After its last join, a member got every message, in order, to the last one.
+        const after = m.received.slice(m.joinedAt);
+        expect(after.length).toBeGreaterThan(0);
+        expect(after).toEqual(Array.from({ length: after.length }, (_, k) => after[0]! + k));
+        expect(after.at(-1)).toBe(sent);
+        reconnects += m.joins - 1;
+      }
+      console.log(`rolling restart behind nginx: ${sent} messages to ${members.length} members, ${reconnects} reconnects, none lost after a rejoin`);
+      expect(reconnects).toBeGreaterThanOrEqual(3);
+    } finally {
+      clearInterval(publishing);
+      for (const m of everyone) m.close();
+      await lb.stop();
+    }
+  },
+  180_000,
+);
 
 type Event = { type: string; room?: string; name?: string; text?: string; presence?: number; error?: string };
 
