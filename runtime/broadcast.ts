@@ -170,7 +170,10 @@ export class RedisBackend implements BroadcastBackend {
 
   private async open(): Promise<void> {
     // ioredis is loaded only by apps that use Redis.
-    const { Redis } = await import("ioredis");
+    const { Redis } = await import("ioredis").catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
+      throw new Error("REDIS_URL needs ioredis, which this app does not install: run `npm install ioredis`", { cause: error });
+    });
     const make = () =>
       new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: "tornado-broadcast" }) as unknown as RedisClient;
     const commands = make();

@@ -32,6 +32,5 @@ export * from "./queues.js";
 export * from "./httpclient.js";
 export * from "./options.js";
 export * from "./openapi.js";
-export type { MetricsOptions } from "./metrics.js";
 export { EnvironmentError, readEnvironment, type ReadEnvironmentOptions } from "./env.js";
 export { VERSION } from "./version.js";

@@ -10,6 +10,7 @@
  * await new Application([url("/hello/:name", Hello)]).listen(8888);
  */
 export { Application, ErrorHandler, type ApplicationSettings } from "./web/application.js";
+export type { MetricsOptions } from "./metrics/process.js";
 // Loaded for its effect: registers the routes of the staticPath setting with Application.
 import "./handlers/routes.js";
 export type { CorsOptions } from "./web/cors.js";

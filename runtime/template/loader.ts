@@ -68,7 +68,14 @@ export class SafeHtml {
 // Handlebars takes ~100 ms to import: only apps that render templates pay it, on first use.
 let handlebarsModule: Promise<Handlebars> | undefined;
 function importHandlebars(): Promise<Handlebars> {
-  return (handlebarsModule ??= import("handlebars").then((m) => m.default));
+  return (handlebarsModule ??= import("handlebars").then(
+    (m) => m.default,
+    (error: NodeJS.ErrnoException) => {
+      handlebarsModule = undefined;
+      if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
+      throw new Error("Templates need handlebars, which this app does not install: run `npm install handlebars`", { cause: error });
+    },
+  ));
 }
 
 // Request getters templates may read (`{{request.host}}`); Handlebars refuses prototype

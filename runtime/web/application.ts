@@ -16,7 +16,7 @@ import type { CookieOptions } from "./cookies.js";
 import type { CookieSecret } from "./signing.js";
 import type { OpenAPIOptions } from "../openapi/document.js";
 import type { JSONSchemaSetting } from "./schema/jsonschema.js";
-import { ProcessMetrics, serveMetricsPort, type MetricsOptions } from "../metrics.js";
+import { ProcessMetrics, serveMetricsPort, type MetricsOptions } from "../metrics/process.js";
 import { MetricsHandler } from "./metrics-handler.js";
 
 /**

@@ -1,6 +1,6 @@
 /** The handler behind `/metrics` when the `metrics` setting serves them on the app's port. */
 
-import type { ProcessMetrics } from "../metrics.js";
+import type { ProcessMetrics } from "../metrics/process.js";
 import { RequestHandler } from "./handler.js";
 
 /**

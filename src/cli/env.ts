@@ -7,7 +7,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "./errors.js";
+import { UserError } from "./user-error.js";
 
 /**
  * The largest `.env` file read (1 MiB): a bigger one is a mistake (a dump, a binary), refused

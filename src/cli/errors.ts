@@ -1,38 +1,9 @@
 /** How the CLI ends: a user mistake is one sentence and an exit code; a bug is a stack. */
 
-import { CommanderError } from "commander";
 import { style } from "./output.js";
+import { CancelledError, UserError } from "./user-error.js";
 
-/**
- * A mistake the user can fix: printed as one line (no stack) and the process exits with
- * `exitCode`.
- *
- * @example
- * throw new UserError(`The folder ${dir} is not empty: choose another name or pass --force.`);
- */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = "UserError";
-  }
-}
-
-/**
- * The user stopped the run (Ctrl-C at a question): one plain line, exit 130 like any
- * interrupted command.
- *
- * @example
- * throw new CancelledError("Cancelled: nothing was written.");
- */
-export class CancelledError extends UserError {
-  constructor(message: string) {
-    super(message, 130);
-    this.name = "CancelledError";
-  }
-}
+export { CancelledError, UserError } from "./user-error.js";
 
 /**
  * Runs a CLI entry point and turns its outcome into an exit code: 0 on success, the
@@ -51,7 +22,7 @@ export async function runCli(main: () => Promise<unknown>): Promise<void> {
     await main();
     process.exitCode ??= 0;
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (isCommanderError(error)) {
       // commander has already printed its one-line message (or the help/version text).
       process.exitCode = error.exitCode;
     } else if (error instanceof CancelledError) {
@@ -65,4 +36,12 @@ export async function runCli(main: () => Promise<unknown>): Promise<void> {
       process.exitCode = 70;
     }
   }
+}
+
+// commander's own errors (a bad option, --help, --version) have printed their line already.
+// Recognised by shape, so that this module loads without commander (tornado start in an app's
+// production install has none).
+function isCommanderError(error: unknown): error is { exitCode: number } {
+  const e = error as { code?: unknown; exitCode?: unknown } | null;
+  return typeof e?.code === "string" && e.code.startsWith("commander.") && typeof e.exitCode === "number";
 }

@@ -8,13 +8,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { VERSION } from "../../runtime/version.js";
 import type { PackageManager } from "./install.js";
-import { packRuntime, runtimeTarballName } from "./pack.js";
+import { packRuntime, packTools, runtimeTarballName, toolsTarballName } from "./pack.js";
 import { renderTemplate, type PlannedFile } from "./template.js";
 
 let packed: Buffer | undefined;
+let packedTools: Buffer | undefined;
 
 /**
- * The files a new app gets: the rendered template plus the packed runtime in `vendor/`.
+ * The files a new app gets: the rendered template plus the packed runtime and development tools
+ * in `vendor/`.
  *
  * @example
  * const files = await planFiles("rest", "my-api", "npm");
@@ -25,11 +27,13 @@ export async function planFiles(template: string, packageName: string, packageMa
     name: packageName,
     tornadoVersion: VERSION,
     runtimeTarball: tarball,
+    toolsTarball: toolsTarballName(),
     packageManager,
     run: packageManager === "npm" ? "npm run" : packageManager,
     argsSep: packageManager === "npm" ? " --" : "",
   });
   files.push({ path: `vendor/${tarball}`, content: (packed ??= packRuntime()) });
+  files.push({ path: `vendor/${toolsTarballName()}`, content: (packedTools ??= packTools()) });
   return files;
 }
 

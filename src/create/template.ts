@@ -40,12 +40,14 @@ export function availableTemplates(): string[] {
  * Values a template's `.hbs` files can use.
  *
  * @example
- * const values: TemplateValues = { name: "my-api", tornadoVersion: "0.1.0", runtimeTarball: "tornado-0.1.0.tgz", packageManager: "npm", run: "npm run", argsSep: " --" };
+ * const values: TemplateValues = { name: "my-api", tornadoVersion: "0.1.0", runtimeTarball: "tornado-0.1.0.tgz", toolsTarball: "tornado-tools-0.1.0.tgz", packageManager: "npm", run: "npm run", argsSep: " --" };
  */
 export interface TemplateValues {
   name: string;
   tornadoVersion: string;
   runtimeTarball: string;
+  /** The packed development tools' file name in `vendor/` (`tornado-tools-<version>.tgz`). */
+  toolsTarball: string;
   packageManager: string;
   /** How to run a package script: `npm run`, `pnpm` or `yarn`. */
   run: string;

@@ -10,7 +10,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../cli/user-error.js";
 
 /**
  * The longest `reason` shown; a longer one is cut.

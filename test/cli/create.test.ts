@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { packageNameProblem, toPackageName } from "../../src/create/name.js";
-import { packRuntime } from "../../src/create/pack.js";
+import { packRuntime, packTools } from "../../src/create/pack.js";
 import { writeFilesAtomically } from "../../src/create/write.js";
 import { repoRoot, runBin, tempDir } from "../helpers/cli.js";
 
@@ -35,6 +35,7 @@ describe("create-tornado-app <dir>", () => {
         ".gitignore",
         "Dockerfile",
         "README.md",
+        "biome.json",
         "package.json",
         "src/app.ts",
         "src/handlers/base.ts",
@@ -49,6 +50,7 @@ describe("create-tornado-app <dir>", () => {
         "tsconfig.build.json",
         "tsconfig.json",
         "vendor/tornado-0.1.0.tgz",
+        "vendor/tornado-tools-0.1.0.tgz",
         "vitest.config.ts",
       ].sort(),
     );
@@ -140,9 +142,10 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 19 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 21 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
+    expect(stdout).toContain("  vendor/tornado-tools-0.1.0.tgz\n");
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -350,13 +353,20 @@ describe("packRuntime()", () => {
       expect(listing).toContain("package/package.json");
       expect(listing).toContain("package/dist/runtime/index.js");
       expect(listing).toContain("package/bin/tornado.js");
-      expect(listing).toContain("package/templates/_base/package.json.hbs");
-      expect(listing).toContain("package/templates/rest/src/app.ts");
+      // The generators' templates are there; the app templates are create-tornado-app's alone.
+      expect(listing).toContain("package/templates/generators/handler/handler.ts.hbs");
+      expect(listing.some((f) => f.startsWith("package/templates/rest/") || f.startsWith("package/templates/_base/"))).toBe(false);
       expect(listing.some((f) => f.includes("node_modules") || f.startsWith("package/dist/test/"))).toBe(false);
       const manifest = JSON.parse(execFileSync("tar", ["xzOf", join(out, "t.tgz"), "package/package.json"], { encoding: "utf8" }));
       expect(manifest.name).toBe("tornado");
       expect(manifest.devDependencies).toBeUndefined();
+      // What every app runs with, and nothing of the CLI's.
+      expect(Object.keys(manifest.dependencies)).toEqual(["ws"]);
       expect(Object.keys(manifest.exports)).toContain("./testing");
+      const tools = execFileSync("tar", ["xzOf", "-", "package/package.json"], { input: packTools(), encoding: "utf8" });
+      const toolsManifest = JSON.parse(tools);
+      expect(toolsManifest.name).toBe("tornado-tools");
+      expect(Object.keys(toolsManifest.dependencies).sort()).toEqual(["chokidar", "commander", "diff", "handlebars", "tsx", "typescript"]);
     } finally {
       cleanup();
     }

@@ -13,9 +13,9 @@
 import cluster from "node:cluster";
 import http from "node:http";
 import { createRequire } from "node:module";
-import type { HTTPServerRequest } from "./httputil/request.js";
-import { appLog } from "./log.js";
-import { liveServers } from "./httpserver/registry.js";
+import type { HTTPServerRequest } from "../httputil/request.js";
+import { appLog } from "../log.js";
+import { liveServers } from "../httpserver/registry.js";
 
 /**
  * The `metrics` setting: `true` serves `/metrics` on the app's port; an object moves it.
