@@ -40,7 +40,11 @@ afterEach(() => stopAll());
 afterAll(() => created?.remove());
 
 it("runs what its Dockerfile runs: a production install without the CLI's dependencies, the built app serving its page and /health as a non-root user, exit 0 on SIGTERM", async () => {
-  const { body, installed } = await checkDockerfile(app, { port: await freePort(), path: "/" });
+  const { body, installed, devCommand } = await checkDockerfile(app, { port: await freePort(), path: "/" });
+  expect(devCommand).toEqual({
+    status: 1,
+    stderr: "error: tornado routes needs the app's development dependencies (tornado-tools), which a production install (npm ci --omit=dev) leaves out: run npm install.\n",
+  });
   expect(body).toContain("<html");
   expect(installed).toEqual(expect.arrayContaining(["tornado", "ws", "ioredis", "zod"]));
   for (const devOnly of ["typescript", "tsx", "esbuild", "@esbuild", "chokidar", "prompts", "commander", "diff", "handlebars", "vitest", "tornado-tools"]) {

@@ -230,13 +230,16 @@ function readdirSafe(path: string): string[] | null {
  * @example
  * await checkDockerfile(app, { port: await freePort(), path: "/health" });
  */
-export async function checkDockerfile(app: string, options: { port: number; path: string; env?: NodeJS.ProcessEnv }): Promise<{ body: string; installed: string[] }> {
+export async function checkDockerfile(app: string, options: { port: number; path: string; env?: NodeJS.ProcessEnv }): Promise<{ body: string; installed: string[]; devCommand: { status: number | null; stderr: string } }> {
   const image = runDockerfile(app);
   try {
     for (const from of image.images) if (!/^node:\d+\.\d+\.\d+(-[\w.-]+)?$/.test(from)) throw new Error(`the base image ${from} is not pinned to a Node release`);
     if (image.user === undefined || image.user === "root" || image.user === "0") throw new Error(`the image runs as ${image.user ?? "root"}`);
     if (image.stopSignal !== "SIGTERM") throw new Error(`STOPSIGNAL is ${image.stopSignal}`);
     const installed = readdirSync(join(image.workdir, "node_modules"));
+    // A development command in the image: one sentence, not a stack about a missing module.
+    const dev = spawnSync(process.execPath, ["node_modules/tornado/bin/tornado.js", "routes"], { cwd: image.workdir, encoding: "utf8" });
+    const devCommand = { status: dev.status, stderr: dev.stderr };
     const env = { ...options.env, PORT: String(options.port), TORNADO_DRAIN_DELAY: undefined };
     const child = image.start(env);
     let output = "";
@@ -256,7 +259,7 @@ export async function checkDockerfile(app: string, options: { port: number; path
       child.kill("SIGTERM");
       const code = await exited;
       if (code !== 0) throw new Error(`after SIGTERM the app exited with ${code}:\n${output}`);
-      return { body, installed };
+      return { body, installed, devCommand };
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }
