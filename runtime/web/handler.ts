@@ -13,6 +13,7 @@ import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog, logFormat } from "../log.js";
+import { isDraining } from "../httpserver/registry.js";
 import { VERSION } from "../version.js";
 import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
@@ -145,6 +146,9 @@ export class RequestHandler extends HandlerEtag {
   clear(): void {
     this.headers = HTTPHeaders.fromFlat(["Server", SERVER_HEADER, "Content-Type", HTML_TYPE], false);
     if (this.settings.requestIds ?? logFormat() === "json") this.headers.set("X-Request-Id", this.request.requestId);
+    // While the process drains (SIGTERM under tornado start), no connection is kept alive: a
+    // load balancer then holds no idle connection to it when it stops accepting.
+    if (isDraining()) this.headers.set("Connection", "close");
     this.setDefaultHeaders();
     this.writeBuffer = [];
     this.statusCode = 200;

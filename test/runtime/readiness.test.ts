@@ -53,7 +53,10 @@ describe("shutDownGracefully({ drainDelay })", () => {
     const ready = await expectLog("tornado.access", /503 GET \/ready/, () => t.fetch("/ready"));
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: "draining" });
-    expect(await (await t.fetch("/health")).text()).toBe("ok");
+    const health = await t.fetch("/health");
+    expect(await health.text()).toBe("ok");
+    // Draining: every answer closes its connection, so that no balancer keeps one idle here.
+    expect(health.headers.get("Connection")).toBe("close");
     expect(ran).toEqual([]);
     await done;
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
