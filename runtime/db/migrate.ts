@@ -292,15 +292,16 @@ interface PgError {
   code?: string;
 }
 
-/** A failure of `sql` (which starts at character `offset` of its file) as a `MigrationError`. */
-function failure(error: unknown, file: string, sql: string, lineOffset: number, outcome: string): MigrationError {
+/** A failure of `sql` (which starts after line `lineOffset` of its file) as a `MigrationError`. */
+function failure(error: unknown, file: string, sql: string, lineOffset: number, outcome: string, section?: { name: string }): MigrationError {
   const pgError = error as PgError;
   const position = Number(pgError?.position);
   const line = Number.isInteger(position) && position >= 1 ? lineOffset + lineAt(sql, position) : null;
   const extra = [pgError?.detail, pgError?.hint].filter(Boolean).join(" ");
-  const where = line === null ? `${file}: ` : `${file}:${line}: `;
-  const noLine = line === null ? " PostgreSQL gave no position for this error." : "";
-  return new MigrationError(`${where}${pgError?.message ?? String(error)}${extra ? ` (${extra})` : ""} — ${outcome}.${noLine}`, file, line, { cause: error });
+  // Errors raised while a statement runs (a missing table in DROP TABLE) come without a position:
+  // then the section is named, from its first line.
+  const where = line !== null ? `${file}:${line}` : section ? `${file} (${section.name})` : file;
+  return new MigrationError(`${where}: ${pgError?.message ?? String(error)}${extra ? ` (${extra})` : ""} — ${outcome}.`, file, line, { cause: error });
 }
 
 /** node-pg-migrate's error, with the failed migration's file and line when it has them. */
@@ -336,5 +337,9 @@ async function explain(error: unknown, dir: string, current: { name: string; dir
   if (!existsSync(path)) return failure(error, shown(path), "", 0, outcome);
   const text = await readFile(path, "utf8");
   const start = Math.max(0, text.search(SECTION_MARKER[current.direction]));
-  return failure(error, shown(path), text.slice(start), lineAt(text, [...text.slice(0, start)].length + 1) - 1, outcome);
+  const before = lineAt(text, [...text.slice(0, start)].length + 1) - 1;
+  const section = text.slice(start);
+  // The marker may follow blank lines the section's text starts with: name the marker's own line.
+  const marker = before + (section.slice(0, section.search(/\S/) + 1).split("\n").length - 1);
+  return failure(error, shown(path), section, before, outcome, { name: `its ${current.direction === "up" ? "Up" : "Down"} section, from line ${marker + 1}` });
 }
