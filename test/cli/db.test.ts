@@ -60,6 +60,22 @@ describe("tornado db create", () => {
   });
 });
 
+describe("the slow-db template", () => {
+  it("gives the app db:create, db:migrate, db:rollback, db:status and db:seed scripts, and node-pg-migrate", async () => {
+    const { code } = await runBin("create-tornado-app", ["shop", "--template", "slow-db", "--no-install", "--no-git"], dir);
+    expect(code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(dir, "shop", "package.json"), "utf8"));
+    expect(pkg.scripts).toMatchObject({
+      "db:create": "tornado db create",
+      "db:migrate": "tornado db migrate",
+      "db:rollback": "tornado db rollback",
+      "db:status": "tornado db status",
+      "db:seed": "tornado db seed",
+    });
+    expect(pkg.dependencies["node-pg-migrate"]).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
 describe("tornado db without a database", () => {
   it("refuses in one sentence when DATABASE_URL is not set", async () => {
     for (const command of ["migrate", "rollback", "status", "seed"]) {
