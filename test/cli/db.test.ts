@@ -4,7 +4,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -22,6 +22,22 @@ beforeEach(() => {
   writeFileSync(join(dir, "package.json"), '{ "name": "db-app", "type": "module" }\n');
 });
 afterEach(() => remove());
+
+/** Waits (up to 20 s) for the embedded database's supervisor to stop once its last lease is gone. */
+async function supervisorGone(dbDir: string): Promise<void> {
+  const info = join(dbDir, "supervisor.json");
+  if (!existsSync(info)) return;
+  const { pid } = JSON.parse(readFileSync(info, "utf8")) as { pid: number };
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the embedded database's supervisor (pid ${pid}) still runs 20 s after the last command`);
+}
 
 const migrations = () => (existsSync(join(dir, "migrations")) ? readdirSync(join(dir, "migrations")).sort() : []);
 
@@ -76,15 +92,34 @@ describe("the slow-db template", () => {
   });
 });
 
-describe("tornado db without a database", () => {
-  it("refuses in one sentence when DATABASE_URL is not set", async () => {
-    for (const command of ["migrate", "rollback", "status", "seed"]) {
-      const { code, stdout, stderr } = await runBin("tornado", ["db", command], dir, { DATABASE_URL: "" });
-      expect(code).toBe(1);
-      expect(stdout).toBe("");
-      expect(stderr).toBe("error: DATABASE_URL is not set: set it (in the environment or in .env) to the PostgreSQL database to use.\n");
+describe("tornado db without DATABASE_URL: the app's embedded PostgreSQL", () => {
+  it("migrates, shows status, seeds and rolls back in .tornado/db, and leaves no process behind", async () => {
+    mkdirSync(join(dir, "migrations"));
+    mkdirSync(join(dir, "db"));
+    writeFileSync(join(dir, "migrations/20261207090000000_create_notes.sql"), "-- Up Migration\nCREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);\n-- Down Migration\nDROP TABLE notes;\n");
+    writeFileSync(join(dir, "db/seed.sql"), "INSERT INTO notes VALUES (1, 'hello') ON CONFLICT DO NOTHING;\nSELECT 1/0;\n");
+    // PostgreSQL refuses root, so under root the embedded one runs as nobody, who must be able to enter the folder.
+    chmodSync(dir, 0o755);
+    const env = { DATABASE_URL: "", DATABASE_SCHEMA: "", EMBEDDED_DB_GRACE_MS: "200" };
+    const db = (...args: string[]) => runBin("tornado", ["db", ...args], dir, env);
+    const banner = `Database: embedded PostgreSQL (no DATABASE_URL), files in ${join(dir, ".tornado/db")}.\n`;
+    try {
+      let run = await db("migrate");
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`${banner}Applying 20261207090000000_create_notes\nApplied 1 migration.\n`);
+      run = await db("status");
+      expect(run.stdout).toMatch(new RegExp(`^${banner.replace(/[.()/]/g, "\\$&")}applied {2}20261207090000000_create_notes {2}\\S+\\n1 applied, 0 pending\\.\\n$`));
+      // The seed's second statement fails: nothing of it stays.
+      run = await db("seed");
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe("error: db/seed.sql: division by zero — rolled back: nothing of the seed was applied.\n");
+      run = await db("rollback");
+      expect(run.stdout).toBe(`${banner}Rolling back 20261207090000000_create_notes\nRolled back 1 migration.\n`);
+    } finally {
+      await supervisorGone(join(dir, ".tornado/db"));
     }
-  });
+  }, 180_000);
 });
 
 describe.skipIf(!postgres)("tornado db on PostgreSQL", () => {
