@@ -32,6 +32,7 @@ export {
 export {
   migrate,
   migrationStatus,
+  checkMigrations,
   seed,
   lineAt,
   MigrationError,

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lineAt, migrate, MigrationError, migrationStatus, seed } from "../../runtime/db.js";
+import { checkMigrations, lineAt, migrate, MigrationError, migrationStatus, seed } from "../../runtime/db.js";
 import { tempDir } from "../helpers/cli.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
@@ -164,6 +164,31 @@ describe.skipIf(!postgres)("migrations on PostgreSQL", () => {
     await seed({ url: POSTGRES_URL, schema, file });
     await seed({ url: POSTGRES_URL, schema, file });
     expect((await client.query(`SELECT count(*)::int AS n FROM "${schema}".a`)).rows[0].n).toBe(2);
+  });
+
+  it("checkMigrations runs each migration up, down and up, and names a Down section that does not undo its Up section", async () => {
+    write("20261207090000000_create_a", "-- Up Migration\nCREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE TABLE a (id bigserial PRIMARY KEY, m mood NOT NULL DEFAULT 'ok');\n-- Down Migration\nDROP TABLE a;\nDROP TYPE mood;\n");
+    write(
+      "20261207090100000_add_paid",
+      "-- Up Migration\nALTER TABLE a ADD COLUMN paid boolean NOT NULL DEFAULT false;\nCREATE INDEX a_paid ON a (paid);\n-- Down Migration\nALTER TABLE a DROP COLUMN paid;\n",
+    );
+    expect(await checkMigrations({ ...target() })).toEqual(["20261207090000000_create_a", "20261207090100000_add_paid"]);
+    expect((await migrationStatus(target())).map((m) => m.applied)).toEqual([true, true]);
+    // Again on a schema with migrations applied: refused, nothing run.
+    await expect(checkMigrations(target())).rejects.toThrow(`checkMigrations needs a schema where no migration is applied yet, and ${schema} has 2: give it a schema of its own.`);
+
+    await migrate({ ...target(), direction: "down", count: 2 });
+    write("20261207090100000_add_paid", "-- Up Migration\nALTER TABLE a ADD COLUMN paid boolean NOT NULL DEFAULT false;\nCREATE INDEX a_paid ON a (paid);\n-- Down Migration\nDROP INDEX a_paid;\n");
+    const error = (await checkMigrations(target()).catch((e: unknown) => e)) as MigrationError;
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error.message).toMatch(
+      /migrations\/20261207090100000_add_paid\.sql: its Down section does not give back the schema from before its Up section: left behind: column a\.paid boolean NOT NULL DEFAULT false\.$/,
+    );
+    // A Down section that drops too much.
+    await migrate({ ...target(), direction: "down", count: 2 });
+    write("20261207090100000_add_paid", "-- Up Migration\nALTER TABLE a ADD COLUMN paid boolean;\n-- Down Migration\nALTER TABLE a DROP COLUMN paid;\nALTER TABLE a ALTER COLUMN m DROP DEFAULT;\n");
+    const tooMuch = (await checkMigrations(target()).catch((e: unknown) => e)) as MigrationError;
+    expect(tooMuch.message).toMatch(/add_paid\.sql: its Down section does not give back the schema from before its Up section: left behind: column a\.m mood NOT NULL; missing: column a\.m mood NOT NULL DEFAULT 'ok'::mood\.$/);
   });
 
   it("says what is missing: no database, no folder, a bad count", async () => {
