@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -84,6 +84,24 @@ describe("the embedded PostgreSQL (no DATABASE_URL)", () => {
     await gone(dir);
   });
 });
+
+// PostgreSQL refuses root: as root it runs as nobody (above: the folders are open to others), or,
+// under a folder only root may enter, as an ordinary user in a user namespace of its own.
+const asRoot = process.getuid?.() === 0;
+it.skipIf(!asRoot)("as root, in a folder only root may enter, still starts (in a user namespace) and keeps root's files root's", async () => {
+  const closed = mkdtempSync(join(tmpdir(), "h16-closed-"));
+  try {
+    expect(statSync(closed).mode & 0o777).toBe(0o700);
+    const db = openDatabase({ dir: join(closed, "db"), url: "" });
+    await db.ready;
+    expect(await db.query<{ n: number }>("SELECT 1 AS n")).toEqual([{ n: 1 }]);
+    expect(statSync(join(closed, "db", "data")).uid).toBe(0);
+    await db.close();
+    await gone(join(closed, "db"));
+  } finally {
+    rmSync(closed, { recursive: true, force: true });
+  }
+}, 120_000);
 
 describe("processes that hold the embedded PostgreSQL", () => {
   it("a new process that starts before the old one exits keeps the same PostgreSQL (as a `tornado dev` restart)", async () => {
