@@ -29,9 +29,10 @@ export interface DatabaseOptions {
   schema?: string;
   /**
    * Runs once the database is reachable, before `ready` resolves (create tables, seed data).
-   * Its queries do not wait for `ready`.
+   * Its queries do not wait for `ready`. `target` is the database's URL and schema, for work
+   * that needs a connection of its own: `setup: (_db, target) => migrate(target)`.
    */
-  setup?: (db: Queryable) => Promise<void>;
+  setup?: (db: Queryable, target: { url: string; schema: string }) => Promise<void>;
 }
 
 /**
@@ -137,7 +138,7 @@ export interface ResolvedOptions {
   acquireTimeout: number;
   statementTimeout: number;
   schema: string;
-  setup: ((db: Queryable) => Promise<void>) | undefined;
+  setup: DatabaseOptions["setup"];
 }
 
 /**
