@@ -72,8 +72,9 @@ export async function initialise(dir: string, binDir: string): Promise<number> {
   if (existsSync(join(data, "PG_VERSION"))) return 0;
   const mode = runMode(dir, binDir);
   const started = performance.now();
+  // Left by an initdb that was interrupted (the supervisor holds the folder's lock: none runs now).
+  for (const entry of readdirSync(dir)) if (entry.startsWith("data.init-")) rmSync(join(dir, entry), { recursive: true, force: true });
   const staging = join(dir, `data.init-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { mode: 0o700 });
   const password = randomBytes(18).toString("base64url");
   const pwfile = join(dir, `pwfile-${process.pid}`);
