@@ -243,7 +243,7 @@ async function runner() {
 - Runtime: ${gitRevision(["runtime", "templates/slow-db"])}
 - Node.js: ${node}
 - CPU: ${cpu}
-- Command: \`${command}\`
+- Command: ${command}
 - App: the slow-db template (\`create-tornado-app app --template slow-db\`, \`npm run build\`), two \`tornado start\` processes side by side with NODE_ENV=production and the template's defaults (pool of 20, acquire timeout 10 s, statement timeout 5 s, 16 slow reports at once and 200 waiting)
 - postgres: ${postgres.database}
 - embedded: ${embedded.database}; first start (initdb, start, schema and 10,000 orders) ${(embedded.readyMs / 1000).toFixed(2)} s, of which initdb ${initdbMs} ms

@@ -18,6 +18,8 @@ export interface Server {
   url: string;
 }
 
+// Windows names its programs with .exe.
+const EXE = process.platform === "win32" ? ".exe" : "";
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /**
@@ -72,8 +74,9 @@ export async function initialise(dir: string, binDir: string): Promise<number> {
   if (existsSync(join(data, "PG_VERSION"))) return 0;
   const mode = runMode(dir, binDir);
   const started = performance.now();
+  // Left by an initdb that was interrupted (the supervisor holds the folder's lock: none runs now).
+  for (const entry of readdirSync(dir)) if (entry.startsWith("data.init-")) rmSync(join(dir, entry), { recursive: true, force: true });
   const staging = join(dir, `data.init-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { mode: 0o700 });
   const password = randomBytes(18).toString("base64url");
   const pwfile = join(dir, `pwfile-${process.pid}`);
@@ -86,7 +89,7 @@ export async function initialise(dir: string, binDir: string): Promise<number> {
     }
     // --no-sync: a new, empty cluster is not worth several seconds of fsync; PostgreSQL syncs
     // the data folder itself if it ever starts after a crash.
-    await run(mode, join(binDir, "initdb"), ["-D", staging, "-U", "postgres", "-A", "scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], join(dir, "initdb.log"));
+    await run(mode, join(binDir, `initdb${EXE}`), ["-D", staging, "-U", "postgres", "-A", "scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], join(dir, "initdb.log"));
     writeFileSync(join(dir, "password"), password, { mode: 0o600 });
     renameSync(staging, data);
   } catch (error) {
@@ -118,7 +121,7 @@ export async function startServer(dir: string, binDir: string): Promise<Server> 
     const log = join(dir, "postgres.log");
     const out = openSync(log, "a");
     const args = ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", "", "-c", "max_connections=200", "-c", "logging_collector=off"];
-    const postgres = command(mode, join(binDir, "postgres"), args);
+    const postgres = command(mode, join(binDir, `postgres${EXE}`), args);
     const child = spawn(postgres.file, postgres.args, { ...postgres.user, stdio: ["ignore", out, out] });
     closeSync(out);
     const outcome = await waitUntilReady(child, data);
