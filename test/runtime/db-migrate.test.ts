@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkMigrations, lineAt, migrate, MigrationError, migrationStatus, seed } from "../../runtime/db.js";
+import { checkMigrations, migrate, MigrationError, migrationStatus, seed } from "../../runtime/db.js";
+import { lineAt } from "../../runtime/db/migrate.js";
 import { tempDir } from "../helpers/cli.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
