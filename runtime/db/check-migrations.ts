@@ -5,13 +5,12 @@
 
 import { join } from "node:path";
 import {
-  connectionUrl,
   migrate,
   MigrationError,
   migrationStatus,
   MIGRATIONS_TABLE,
   quoteIdentifier,
-  schemaName,
+  resolveTarget,
   shown,
   withClient,
   type MigrateOptions,
@@ -32,8 +31,7 @@ import {
  * });
  */
 export async function checkMigrations(options: Omit<MigrateOptions, "direction" | "count"> = {}): Promise<string[]> {
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   const target = { ...options, database: undefined, url, schema };
   const applied = (await migrationStatus(target)).filter((m) => m.applied);
   if (applied.length > 0) {

@@ -27,6 +27,8 @@ import { basename, extname, join, relative, resolve, sep } from "node:path";
  */
 export interface ConnectionSource {
   connectionString(): Promise<string>;
+  /** When present, the schema defaults to the one its connections look in first. */
+  query?(sql: string): Promise<Record<string, unknown>[]>;
 }
 
 /**
@@ -43,7 +45,10 @@ export interface MigrationTarget {
   url?: string;
   /** The folder of migration files, relative to the working folder (default `migrations`). */
   dir?: string;
-  /** The schema the migrations and their `pgmigrations` table live in (created if missing). */
+  /**
+   * The schema the migrations and their `pgmigrations` table live in (created if missing).
+   * Default: `database`'s own schema, else DATABASE_SCHEMA, else `public`.
+   */
   schema?: string;
 }
 
@@ -129,8 +134,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
   }
   const dir = options.dir ?? "migrations";
   if (!existsSync(dir)) throw new MigrationError(`The migrations folder ${dir} does not exist.`);
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   const { runner } = await loadPeer<typeof import("node-pg-migrate")>("node-pg-migrate");
   const log = options.log ?? (() => {});
   let current: { name: string; direction: "up" | "down" } | null = null;
@@ -169,8 +173,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
  */
 export async function migrationStatus(options: MigrationTarget = {}): Promise<MigrationState[]> {
   const dir = options.dir ?? "migrations";
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   const { getMigrationFilePaths } = await loadPeer<typeof import("node-pg-migrate/migration")>("node-pg-migrate/migration");
   const files = existsSync(dir) ? await getMigrationFilePaths(dir) : [];
   const applied = await withClient(url, async (client) => {
@@ -201,8 +204,7 @@ export async function seed(options: Omit<MigrationTarget, "dir"> & { file?: stri
   const file = options.file ?? join("db", "seed.sql");
   if (!existsSync(file)) throw new MigrationError(`The seed file ${file} does not exist.`);
   const sql = await readFile(file, "utf8");
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   await withClient(url, async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     await client.query("BEGIN");
@@ -273,16 +275,23 @@ async function loadPeer<T>(name: string): Promise<T> {
 }
 
 /**
- * The URL of the target: `database`'s connection string, else `url`, else DATABASE_URL.
+ * The URL and schema of the target: `database`'s connection string (and the schema its
+ * connections use), else `url`, else DATABASE_URL; the schema `schema` when given.
  *
  * @example
- * await connectionUrl({ url: "postgres://127.0.0.1/app" }) // "postgres://127.0.0.1/app"
+ * await resolveTarget({ url: "postgres://127.0.0.1/app" }) // { url: "postgres://127.0.0.1/app", schema: "public" }
  */
-export async function connectionUrl(options: MigrationTarget): Promise<string> {
-  if (options.database !== undefined) return options.database.connectionString();
+export async function resolveTarget(options: MigrationTarget): Promise<{ url: string; schema: string }> {
+  const { database } = options;
+  if (database !== undefined) {
+    const url = await database.connectionString();
+    if (options.schema !== undefined || database.query === undefined) return { url, schema: schemaName(options.schema) };
+    const [row] = await database.query("SELECT current_schema() AS schema");
+    return { url, schema: schemaName(typeof row?.schema === "string" ? row.schema : undefined) };
+  }
   const url = options.url ?? process.env.DATABASE_URL;
   if (!url) throw new MigrationError("No database to migrate: pass database or url, or set DATABASE_URL.");
-  return url;
+  return { url, schema: schemaName(options.schema) };
 }
 
 /**
