@@ -149,6 +149,9 @@ describe.skipIf(!postgres)("migrations on PostgreSQL", () => {
       ["20261207090000000_a", true, false],
       ["20261207090100000_b", true, true],
     ]);
+    // Rolling it back needs its Down section, which went with the file.
+    await expect(migrate({ ...target(), direction: "down" })).rejects.toThrow(/^Cannot roll back 20261207090100000_b: its file is no longer in .*migrations\.$/);
+    expect(await recorded()).toEqual(["20261207090000000_a", "20261207090100000_b"]);
   });
 
   it("seed runs its file in one transaction: a failure keeps nothing of it and names the line", async () => {
