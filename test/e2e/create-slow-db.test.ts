@@ -123,13 +123,13 @@ describe("the slow-db template", () => {
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
     const out = await appTests(EMBEDDED);
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
-    expect(out).toMatch(/✓ test\/reports\.test\.ts \(9 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
   }, 180_000);
 
   it.skipIf(!postgres)("passes its own tests against PostgreSQL", async () => {
     const out = await appTests({ DATABASE_URL: POSTGRES_URL, TEST_DATABASE_URL: "" });
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
-    expect(out).toMatch(/✓ test\/reports\.test\.ts \(9 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
   }, 120_000);
 
   it("started for the first time without DATABASE_URL, answers 503 'starting' until its database is ready, then a handled 504 logs no stack", async () => {

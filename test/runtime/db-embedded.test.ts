@@ -118,6 +118,21 @@ describe("processes that hold the embedded PostgreSQL", () => {
     await gone(dir);
   }, 120_000);
 
+  it("an app that comes while PostgreSQL is stopping (just past the grace) gets it started again", async () => {
+    const dir = join(root, "handover");
+    for (const delay of [0, 450, 550, 700]) {
+      const before = openDatabase({ dir, url: "" });
+      await before.ready;
+      await before.close();
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const after = openDatabase({ dir, url: "" });
+      await after.ready;
+      expect(await after.query<{ n: number }>("SELECT 1 AS n")).toEqual([{ n: 1 }]);
+      await after.close();
+    }
+    await gone(dir);
+  }, 120_000);
+
   it("leaves no process behind when the app process is killed with SIGKILL", async () => {
     const dir = join(root, "killed");
     const { child } = await hold(dir);

@@ -10,7 +10,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { tryLock, unlock } from "./lock.js";
@@ -32,7 +32,13 @@ const infoFile = join(dir, "supervisor.json");
 const errorFile = join(dir, "supervisor.error");
 const say = (line: string) => console.log(`${new Date().toISOString()} [supervisor ${process.pid}] ${line}`);
 
-if (tryLock(lockFile) !== undefined) process.exit(0); // another supervisor has this folder
+// Another supervisor may have this folder: one that serves (it has written supervisor.json) keeps
+// it, and we leave; one that is stopping (after its last lease) is waited for, and we take over.
+for (const waitUntil = Date.now() + 30_000; ; ) {
+  if (tryLock(lockFile) === undefined) break;
+  if (existsSync(infoFile) || Date.now() > waitUntil) process.exit(0);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
 // The logs are appended to on every start: keep each under about 1 MB.
 for (const log of ["supervisor.log", "postgres.log", "initdb.log"]) trimLog(join(dir, log));
 
