@@ -100,9 +100,9 @@ describe("tornado db without DATABASE_URL: the app's embedded PostgreSQL", () =>
     writeFileSync(join(dir, "db/seed.sql"), "INSERT INTO notes VALUES (1, 'hello') ON CONFLICT DO NOTHING;\nSELECT 1/0;\n");
     // PostgreSQL refuses root, so under root the embedded one runs as nobody, who must be able to enter the folder.
     chmodSync(dir, 0o755);
-    // A grace long enough that each command finds the previous one's PostgreSQL still up (a command
-    // that arrives while the supervisor stops waits 120 s: see the notes of h16-migrate).
-    const env = { DATABASE_URL: "", DATABASE_SCHEMA: "", EMBEDDED_DB_GRACE_MS: "5000" };
+    // A short grace: a command may arrive while the previous one's PostgreSQL is stopping, and
+    // still gets one.
+    const env = { DATABASE_URL: "", DATABASE_SCHEMA: "", EMBEDDED_DB_GRACE_MS: "200" };
     const db = (...args: string[]) => runBin("tornado", ["db", ...args], dir, env);
     const banner = `Database: embedded PostgreSQL (no DATABASE_URL), files in ${join(dir, ".tornado/db")}.\n`;
     try {
