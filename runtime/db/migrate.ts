@@ -4,8 +4,8 @@
  * optional peer dependencies, loaded only when one of these functions runs, so an app without a
  * database never loads them.
  *
- * Several processes may migrate at once: each run holds node-pg-migrate's advisory lock (a later
- * run waits for it, then finds nothing left to do), so every migration is applied once. Each
+ * Several processes may migrate at once: each run holds an advisory lock for its schema (a later
+ * run says it waits, waits, then finds nothing left to do), so every migration is applied once. Each
  * migration runs in its own transaction: one that fails leaves nothing of itself behind, and the
  * `MigrationError` names its file and line.
  *
@@ -14,6 +14,7 @@
  * await migrate({ url: process.env.DATABASE_URL, log: console.log }); // ["20261207093000000_create_orders"]
  */
 
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
@@ -106,6 +107,18 @@ export class MigrationError extends Error {
 }
 
 /**
+ * The advisory lock key migrations of `schema` hold while they run: one per schema (node-pg-migrate's
+ * default is one per database), so that apps and tests in different schemas of one database do
+ * not wait for each other. 48 bits of SHA-256 of `tornado migrations <schema>`.
+ *
+ * @example
+ * await client.query("SELECT pg_try_advisory_lock($1)", [migrationLockKey("public")]);
+ */
+export function migrationLockKey(schema: string): number {
+  return createHash("sha256").update(`tornado migrations ${schema}`).digest().readUIntBE(0, 6);
+}
+
+/**
  * The table node-pg-migrate records applied migrations in (column `name`).
  *
  * @example
@@ -136,6 +149,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
   if (!existsSync(dir)) throw new MigrationError(`The migrations folder ${dir} does not exist.`);
   const { url, schema } = await resolveTarget(options);
   const { runner } = await loadPeer<typeof import("node-pg-migrate")>("node-pg-migrate");
+  const lockKey = migrationLockKey(schema);
   const log = options.log ?? (() => {});
   let current: { name: string; direction: "up" | "down" } | null = null;
   const onLine = (line: unknown) => {
@@ -144,24 +158,39 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
     current = { name: match[1]!, direction: match[2] === "UP" ? "up" : "down" };
     log(`${current.direction === "up" ? "Applying" : "Rolling back"} ${current.name}`);
   };
-  try {
-    const ran = await runner({
-      databaseUrl: url,
-      dir,
-      direction,
-      count,
-      migrationsTable: MIGRATIONS_TABLE,
-      schema,
-      createSchema: true,
-      checkOrder: true,
-      singleTransaction: false, // one transaction per migration
-      advisoryLockMode: "wait",
-      logger: { debug: () => {}, info: onLine, warn: () => {}, error: () => {} },
-    });
-    return ran.map((m) => m.name);
-  } catch (error) {
-    throw await explain(error, dir, current);
-  }
+  // The lock is taken here, on the connection node-pg-migrate then runs on (`dbClient`, `noLock`),
+  // so that a run that has to wait can say so: a try first, then a wait. It is a session lock,
+  // released below, or by PostgreSQL if this process dies.
+  return withClient(url, async (client) => {
+    const [attempt] = (await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [String(lockKey)])).rows;
+    if (attempt?.locked !== true) {
+      log("Another process is migrating this database: waiting for it to finish");
+      await client.query("SELECT pg_advisory_lock($1)", [String(lockKey)]);
+    }
+    try {
+      const ran = await runner({
+        dbClient: client,
+        noLock: true,
+        dir,
+        direction,
+        count,
+        migrationsTable: MIGRATIONS_TABLE,
+        schema,
+        createSchema: true,
+        checkOrder: true,
+        singleTransaction: false, // one transaction per migration
+        logger: { debug: () => {}, info: onLine, warn: () => {}, error: () => {} },
+      });
+      return ran.map((m) => m.name);
+    } catch (error) {
+      // node-pg-migrate leaves the failed migration's transaction open (it would end with its own
+      // connection): roll it back, so that nothing of the migration stays.
+      await client.query("ROLLBACK").catch(() => {});
+      throw await explain(error, dir, current);
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [String(lockKey)]).catch(() => {});
+    }
+  });
 }
 
 /**
@@ -180,7 +209,8 @@ export async function migrationStatus(options: MigrationTarget = {}): Promise<Mi
     const table = `${quoteIdentifier(schema)}.${MIGRATIONS_TABLE}`;
     const exists = await client.query<{ found: string | null }>("SELECT to_regclass($1) AS found", [table]);
     if (exists.rows[0]?.found == null) return [];
-    return (await client.query<{ name: string; run_on: Date }>(`SELECT name, run_on FROM ${table} ORDER BY run_on, id`)).rows;
+    // run_on is a timestamp without time zone, written as now() in the session's TimeZone.
+    return (await client.query<{ name: string; run_on: Date }>(`SELECT name, run_on AT TIME ZONE current_setting('TimeZone') AS run_on FROM ${table} ORDER BY id`)).rows;
   });
   const appliedAt = new Map(applied.map((row) => [row.name, row.run_on]));
   const rows: MigrationState[] = files.map((path) => {
@@ -193,8 +223,8 @@ export async function migrationStatus(options: MigrationTarget = {}): Promise<Mi
 }
 
 /**
- * Runs a seed file (plain SQL, default `db/seed.sql`) in one transaction, with the schema on the
- * search path. A failure rolls all of it back and names the file and line. Write seeds so that a
+ * Runs a seed file (plain SQL, default `db/seed.sql`) in one transaction, with the schema first
+ * on the search path (then `public`, as `tornado/db`'s connections have it). A failure rolls all of it back and names the file and line. Write seeds so that a
  * second run changes nothing (`ON CONFLICT DO NOTHING`, `WHERE NOT EXISTS`).
  *
  * @example
@@ -209,7 +239,7 @@ export async function seed(options: Omit<MigrationTarget, "dir"> & { file?: stri
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     await client.query("BEGIN");
     try {
-      await client.query(`SET LOCAL search_path TO ${quoteIdentifier(schema)}`);
+      await client.query(`SET LOCAL search_path TO ${quoteIdentifier(schema)}, public`);
       await client.query(sql);
       await client.query("COMMIT");
     } catch (error) {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMigration, migrationSlug, migrationTimestamp } from "../../src/db/migration-file.js";
+import { migrationLockKey } from "../../runtime/db/migrate.js";
 import { runBin, tempDir } from "../helpers/cli.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
@@ -199,10 +200,12 @@ describe.skipIf(!postgres)("tornado db on PostgreSQL", () => {
     // The first migration goes on only once another session waits for the advisory lock (and fails
     // after 15 s without one), so the two runs overlap for sure; CREATE TABLE without IF NOT EXISTS
     // would fail if it ran twice.
+    const key = migrationLockKey(schema);
     const waitForRival = `DO $$
 BEGIN
   FOR i IN 1..150 LOOP
-    IF EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()) THEN RETURN; END IF;
+    IF EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()
+               AND classid::bigint = (${key}::bigint >> 32) AND objid::bigint = (${key}::bigint & 4294967295)) THEN RETURN; END IF;
     PERFORM pg_sleep(0.1);
   END LOOP;
   RAISE EXCEPTION 'no other process waited for the migration lock';
@@ -216,8 +219,8 @@ END $$;`;
     }
     const outputs = runs.map((r) => r.stdout).sort();
     expect(outputs).toEqual([
+      "Another process is migrating this database: waiting for it to finish\nNo pending migrations: the database is up to date.\n",
       "Applying 20261207090000000_slow\nApplying 20261207090100000_next\nApplied 2 migrations.\n",
-      "No pending migrations: the database is up to date.\n",
     ]);
     expect(await recorded()).toEqual(["20261207090000000_slow", "20261207090100000_next"]);
   });
