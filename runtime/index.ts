@@ -33,4 +33,5 @@ export * from "./httpclient.js";
 export * from "./options.js";
 export * from "./openapi.js";
 export { EnvironmentError, readEnvironment, type ReadEnvironmentOptions } from "./env.js";
+export * from "./db.js";
 export { VERSION } from "./version.js";

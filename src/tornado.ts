@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
 import { runCli } from "./cli/errors.js";
 import { scriptCommand } from "./cli/scripts.js";
+import { dbCommand } from "./commands/db.js";
 import { devCommand } from "./commands/dev.js";
 import { destroyCommand, generateCommand } from "./commands/generate.js";
 import { routesCommand } from "./commands/routes.js";
@@ -33,7 +34,8 @@ export function tornadoProgram(): Command {
     .addCommand(generateCommand())
     .addCommand(destroyCommand())
     .addCommand(routesCommand().exitOverride())
-    .addCommand(openapiCommand().exitOverride());
+    .addCommand(openapiCommand().exitOverride())
+    .addCommand(dbCommand());
 }
 
 await runCli(async () => {
