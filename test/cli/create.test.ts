@@ -36,6 +36,7 @@ describe("create-tornado-app <dir>", () => {
         "Dockerfile",
         "README.md",
         "biome.json",
+        "deploy/nginx.conf",
         "package.json",
         "src/app.ts",
         "src/handlers/base.ts",
@@ -142,7 +143,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 21 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 22 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(stdout).toContain("  vendor/tornado-tools-0.1.0.tgz\n");
