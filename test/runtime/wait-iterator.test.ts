@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Application, Event, RequestHandler, WaitIterator, createTestServer, type TestServer } from "../../runtime/index.js";
 import { WaitIterator as fromGen } from "../../runtime/gen.js";
 
-/** A promise and the functions that settle it, for deciding the order of completion. */
-function deferred<T>() {
+/** A promise and the functions that settle it (resolve or reject), for deciding the order of completion. */
+function settleable<T>() {
   let resolve!: (value: T) => void;
   let reject!: (reason: unknown) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -19,7 +19,7 @@ describe("WaitIterator", () => {
   });
 
   it("gives results in the order they settle, with currentIndex and currentFuture of each", async () => {
-    const [a, b, c] = [deferred<string>(), deferred<string>(), deferred<string>()];
+    const [a, b, c] = [settleable<string>(), settleable<string>(), settleable<string>()];
     const it = new WaitIterator([a.promise, b.promise, c.promise]);
     expect(it.currentIndex).toBeNull();
     const seen: Array<[string, number | string | null, unknown]> = [];
@@ -45,7 +45,7 @@ describe("WaitIterator", () => {
   });
 
   it("names each result by its key when given an object", async () => {
-    const slow = deferred<number>();
+    const slow = settleable<number>();
     const it = new WaitIterator({ slow: slow.promise, fast: Promise.resolve(1) });
     expect(await it.next()).toBe(1);
     expect(it.currentIndex).toBe("fast");
@@ -56,8 +56,8 @@ describe("WaitIterator", () => {
   });
 
   it("keeps going past a failure: next() rejects with that input's error and the rest still come", async () => {
-    const failing = deferred<string>();
-    const ok = deferred<string>();
+    const failing = settleable<string>();
+    const ok = settleable<string>();
     const it = new WaitIterator([ok.promise, failing.promise]);
     failing.reject(new Error("db down"));
     await expect(it.next()).rejects.toThrow("db down");
@@ -74,7 +74,7 @@ describe("WaitIterator", () => {
     for await (const value of new WaitIterator([Promise.resolve(1), 2, Promise.resolve(3)])) values.push(value);
     expect(values).toEqual([1, 2, 3]); // settled together: in the order given
 
-    const later = deferred<number>();
+    const later = settleable<number>();
     const seen: number[] = [];
     const loop = (async () => {
       for await (const value of new WaitIterator([later.promise, Promise.reject(new Error("boom")), Promise.resolve(7)])) seen.push(value);
@@ -85,7 +85,7 @@ describe("WaitIterator", () => {
   });
 
   it("answers next() calls made before any result in call order", async () => {
-    const [a, b] = [deferred<string>(), deferred<string>()];
+    const [a, b] = [settleable<string>(), settleable<string>()];
     const it = new WaitIterator([a.promise, b.promise]);
     const first = it.next();
     const second = it.next();
