@@ -35,9 +35,20 @@ interface Waiter<T> {
  * for await (const page of new WaitIterator({ home: load("/"), about: load("/about") })) render(page);
  */
 export class WaitIterator<T = unknown> implements AsyncIterable<T> {
-  /** The position (array) or key (object) of the input the last result came from; null before the first and once `done()`. */
+  /**
+   * The position (array) or key (object) of the input the last result came from; null before
+   * the first and once `done()`.
+   *
+   * @example
+   * const price = await it.next(); prices.set(skus[it.currentIndex as number], price);
+   */
   currentIndex: number | string | null = null;
-  /** The input the last result came from (as given); null before the first and once `done()`. */
+  /**
+   * The input the last result came from (as given); null before the first and once `done()`.
+   *
+   * @example
+   * await it.next(); pending.delete(it.currentFuture as Promise<Row>);
+   */
   currentFuture: PromiseLike<T> | T | null = null;
 
   readonly #total: number;

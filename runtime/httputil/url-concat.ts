@@ -1,6 +1,11 @@
 /** `urlConcat`: add query arguments to a URL that may already have some (Tornado's `url_concat`). */
 
-/** A query argument's value: numbers and booleans are written as `String()` gives them. */
+/**
+ * A query argument's value: numbers and booleans are written as `String()` gives them.
+ *
+ * @example
+ * const page: QueryValue = 2; // "page=2"
+ */
 export type QueryValue = string | number | boolean;
 
 /**
