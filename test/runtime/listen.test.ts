@@ -33,9 +33,9 @@ function tempDir(): string {
 }
 
 /** GET `path` on a fresh connection (no keep-alive), over TCP or a Unix socket. */
-function get(target: { port: number } | { socketPath: string }, path: string): Promise<{ status: number; body: string }> {
+function get(target: { port: number } | { socketPath: string }, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ ...target, host: "127.0.0.1", path, agent: false, headers: { Connection: "close" } }, (res) => {
+    const req = httpRequest({ ...target, host: "127.0.0.1", path, agent: false, headers: { Connection: "close", ...headers } }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
@@ -105,6 +105,21 @@ describe("HTTPServer.listenUnix(path, { mode })", () => {
     expect(await get({ socketPath: path }, "/who")).toEqual({ status: 200, body: "unix" });
     await server.close();
     expect(existsSync(path)).toBe(false);
+  });
+
+  it("gives a request over it the remote address 0.0.0.0, as Tornado, or the proxy's X-Real-Ip with xheaders", async () => {
+    class IpHandler extends RequestHandler {
+      get() {
+        this.write(this.request.remoteIp);
+      }
+    }
+    const dir = tempDir();
+    const direct = join(dir, "direct.sock");
+    const proxied = join(dir, "proxied.sock");
+    servers.push(await new HTTPServer(new Application([["/ip", IpHandler]])).listenUnix(direct));
+    servers.push(await new HTTPServer(new Application([["/ip", IpHandler]]), { xheaders: true }).listenUnix(proxied));
+    expect((await get({ socketPath: direct }, "/ip")).body).toBe("0.0.0.0");
+    expect((await get({ socketPath: proxied }, "/ip", { "X-Real-Ip": "203.0.113.7" })).body).toBe("203.0.113.7");
   });
 
   it("gives the socket the mode asked for", async () => {
