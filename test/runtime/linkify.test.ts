@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { check } from "recheck";
-import { describe, expect, it } from "vitest";
-import { linkify, type LinkifyOptions } from "../../runtime/index.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { Application, RequestHandler, createTestServer, linkify, type LinkifyOptions, type TestServer } from "../../runtime/index.js";
 import { linkify as fromEscape } from "../../runtime/escape.js";
 import { URL_PATTERN } from "../../runtime/escape/linkify.js";
 
@@ -162,4 +165,36 @@ describe("linkify(text, options)", () => {
     const long = `${"p-".repeat(20_000)}& http://example.com/x`;
     expect(linkify(long)).toBe(`${"p-".repeat(20_000)}&amp; <a href="http://example.com/x">http://example.com/x</a>`);
   }, 90_000);
+});
+
+describe("{{linkify}} in a handler's templates", () => {
+  let server: TestServer | undefined;
+  let root: string | undefined;
+  afterEach(async () => {
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+    server = root = undefined;
+  });
+
+  it("links a comment's URLs, escaping the rest, with options as hash arguments", async () => {
+    root = mkdtempSync(join(tmpdir(), "tornado-linkify-"));
+    writeFileSync(join(root, "comment.hbs"), "<p>{{linkify text}}</p>\n<p>{{linkify text shorten=true extraParams='rel=\"nofollow\"'}}</p>\n<p>{{linkify text requireProtocol=true}}|{{linkify missing}}</p>\n");
+    class CommentHandler extends RequestHandler {
+      async get() {
+        await this.render("comment.hbs", { text: this.getArgument("text") });
+      }
+    }
+    server = await createTestServer(new Application([["/comment", CommentHandler]], { templatePath: root }));
+    const text = "<b>see</b> www.example.com/a/very/long/path/to/somewhere and javascript://x";
+    const res = await server.fetch(`/comment?text=${encodeURIComponent(text)}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(
+      [
+        '<p>&lt;b&gt;see&lt;/b&gt; <a href="http://www.example.com/a/very/long/path/to/somewhere">www.example.com/a/very/long/path/to/somewhere</a> and javascript://x</p>',
+        '<p>&lt;b&gt;see&lt;/b&gt; <a href="http://www.example.com/a/very/long/path/to/somewhere" rel="nofollow" title="http://www.example.com/a/very/long/path/to/somewhere">www.example.com/a...</a> and javascript://x</p>',
+        "<p>&lt;b&gt;see&lt;/b&gt; www.example.com/a/very/long/path/to/somewhere and javascript://x|</p>",
+        "",
+      ].join("\n"),
+    );
+  });
 });

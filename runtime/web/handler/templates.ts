@@ -1,9 +1,11 @@
 /**
  * A handler's templates and URLs: `render()` and what a template sees (Tornado's
  * `get_template_namespace`: `handler`, `request`, `currentUser`, and the helpers `staticUrl`,
- * `xsrfFormHtml`, `reverseUrl`), the loader per template folder, `reverseUrl` and `staticUrl`.
+ * `xsrfFormHtml`, `reverseUrl`, `linkify`), the loader per template folder, `reverseUrl` and
+ * `staticUrl`.
  */
 
+import { linkify, type LinkifyOptions } from "../../escape/linkify.js";
 import { SafeHtml, TemplateLoader, type TemplateHelper } from "../../template/loader.js";
 import { HandlerXsrf } from "./xsrf.js";
 import type { StaticUrlOptions } from "./types.js";
@@ -18,7 +20,8 @@ export abstract class HandlerTemplates extends HandlerXsrf {
    * Renders template `templateName` (from the `templatePath` setting) with `context` and
    * finishes the response with it; `await` it (or return it). The template also sees
    * `getTemplateNamespace()` (`handler`, `request`, `currentUser`) and the helpers `staticUrl`,
-   * `xsrfFormHtml` and `reverseUrl`. A template error rejects with `TemplateError` (a 500).
+   * `xsrfFormHtml`, `reverseUrl` and `linkify` (`{{linkify comment shorten=true}}`, Tornado's
+   * `linkify` with its options as hash arguments). A template error rejects with `TemplateError` (a 500).
    *
    * @example
    * async get() {
@@ -151,6 +154,22 @@ function handlerHelpers(handler: HandlerTemplates): Record<string, TemplateHelpe
     staticUrl: (...args: unknown[]) => call("staticUrl", argsOf(args)),
     xsrfFormHtml: (...args: unknown[]) => new SafeHtml(String(call("xsrfFormHtml", argsOf(args)))),
     reverseUrl: (...args: unknown[]) => call("reverseUrl", argsOf(args)),
+    linkify: (...args: unknown[]) => {
+      const text = args.length > 1 && args[0] != null ? String(args[0]) : "";
+      return new SafeHtml(linkify(text, linkifyOptions(args.at(-1))));
+    },
+  };
+}
+
+// {{linkify text shorten=true requireProtocol=true extraParams='rel="nofollow"' permittedProtocols="http,https,ftp"}}
+function linkifyOptions(handlebarsOptions: unknown): LinkifyOptions {
+  const hash = (handlebarsOptions as { hash?: Record<string, unknown> } | undefined)?.hash ?? {};
+  const { shorten, requireProtocol, extraParams, permittedProtocols } = hash;
+  return {
+    shorten: shorten === true,
+    requireProtocol: requireProtocol === true,
+    extraParams: typeof extraParams === "string" ? extraParams : undefined,
+    permittedProtocols: typeof permittedProtocols === "string" ? permittedProtocols.split(",").map((p) => p.trim()) : undefined,
   };
 }
 
