@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { check } from "recheck";
 import { afterEach, describe, expect, it } from "vitest";
-import { Application, RequestHandler, createTestServer, linkify, type LinkifyOptions, type TestServer } from "../../runtime/index.js";
+import { Application, RequestHandler, TemplateLoader, createTestServer, linkify, type LinkifyOptions, type TestServer } from "../../runtime/index.js";
 import { linkify as fromEscape } from "../../runtime/escape.js";
 import { URL_PATTERN } from "../../runtime/escape/linkify.js";
 
@@ -167,7 +167,7 @@ describe("linkify(text, options)", () => {
   }, 90_000);
 });
 
-describe("{{linkify}} in a handler's templates", () => {
+describe("{{linkify}} in templates", () => {
   let server: TestServer | undefined;
   let root: string | undefined;
   afterEach(async () => {
@@ -196,5 +196,12 @@ describe("{{linkify}} in a handler's templates", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("is there for a TemplateLoader used on its own, with permittedProtocols as a list", async () => {
+    root = mkdtempSync(join(tmpdir(), "tornado-linkify-"));
+    writeFileSync(join(root, "mail.hbs"), '{{linkify body permittedProtocols="http, ftp"}}');
+    const html = await new TemplateLoader(root).render("mail.hbs", { body: "get ftp://files.example/a.zip or https://x.example" });
+    expect(html).toBe('get <a href="ftp://files.example/a.zip">ftp://files.example/a.zip</a> or https://x.example');
   });
 });

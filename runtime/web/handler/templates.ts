@@ -5,7 +5,6 @@
  * `staticUrl`.
  */
 
-import { linkify, type LinkifyOptions } from "../../escape/linkify.js";
 import { SafeHtml, TemplateLoader, type TemplateHelper } from "../../template/loader.js";
 import { HandlerXsrf } from "./xsrf.js";
 import type { StaticUrlOptions } from "./types.js";
@@ -154,22 +153,6 @@ function handlerHelpers(handler: HandlerTemplates): Record<string, TemplateHelpe
     staticUrl: (...args: unknown[]) => call("staticUrl", argsOf(args)),
     xsrfFormHtml: (...args: unknown[]) => new SafeHtml(String(call("xsrfFormHtml", argsOf(args)))),
     reverseUrl: (...args: unknown[]) => call("reverseUrl", argsOf(args)),
-    linkify: (...args: unknown[]) => {
-      const text = args.length > 1 && args[0] != null ? String(args[0]) : "";
-      return new SafeHtml(linkify(text, linkifyOptions(args.at(-1))));
-    },
-  };
-}
-
-// {{linkify text shorten=true requireProtocol=true extraParams='rel="nofollow"' permittedProtocols="http,https,ftp"}}
-function linkifyOptions(handlebarsOptions: unknown): LinkifyOptions {
-  const hash = (handlebarsOptions as { hash?: Record<string, unknown> } | undefined)?.hash ?? {};
-  const { shorten, requireProtocol, extraParams, permittedProtocols } = hash;
-  return {
-    shorten: shorten === true,
-    requireProtocol: requireProtocol === true,
-    extraParams: typeof extraParams === "string" ? extraParams : undefined,
-    permittedProtocols: typeof permittedProtocols === "string" ? permittedProtocols.split(",").map((p) => p.trim()) : undefined,
   };
 }
 
