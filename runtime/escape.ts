@@ -168,3 +168,5 @@ export function jsonDecode<T = unknown>(value: string | Buffer): T {
 export function squeeze(value: string): string {
   return value.replace(/[\x00-\x20]+/g, " ").trim();
 }
+
+export { linkify, type LinkifyOptions } from "./escape/linkify.js";

@@ -1,7 +1,7 @@
 /**
- * Helpers for async code, as Tornado's `tornado.gen`: `sleep`, `withTimeout`, `multi`, and the
- * `TimeoutError` that every timed wait of this package (`gen`, `locks`, `queues`) rejects with.
- * Times are in milliseconds.
+ * Helpers for async code, as Tornado's `tornado.gen`: `sleep`, `withTimeout`, `multi`,
+ * `WaitIterator`, and the `TimeoutError` that every timed wait of this package (`gen`, `locks`,
+ * `queues`) rejects with. Times are in milliseconds.
  *
  * @example
  * import { multi, sleep, withTimeout, isTimeoutError } from "tornado/gen";
@@ -19,6 +19,7 @@ import { appLog } from "./log.js";
 import { watchDeadline } from "./gen/deadline.js";
 
 export type { WaitOptions } from "./gen/deadline.js";
+export { WaitIterator } from "./gen/wait-iterator.js";
 
 /**
  * A wait ran out of time: `withTimeout`, and the `timeout` option of `Lock`, `Semaphore`,

@@ -17,11 +17,20 @@ import type http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type https from "node:https";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import { chmod } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import { genLog } from "./log.js";
 import { NodeHTTPConnection, errorHeaders, errorPage } from "./httpserver/connection.js";
 import { RequestDispatcher } from "./httpserver/dispatch.js";
 import { resolveLimits, type ServerLimits } from "./httpserver/limits.js";
+import {
+  freeUnixSocketPath,
+  isReusePortRefusal,
+  reusePortError,
+  reusePortUnsupported,
+  type ListenOptions,
+  type UnixListenOptions,
+} from "./httpserver/listen.js";
 import { createNodeServer } from "./httpserver/node-server.js";
 import type { CloseOptions, HTTPServerOptions, RequestDelegate } from "./httpserver/options.js";
 import { trackServer, untrackServer } from "./httpserver/registry.js";
@@ -32,6 +41,7 @@ export { errorPage };
 export { isDraining, onShutdown, shutDownGracefully, type ShutdownOptions } from "./httpserver/registry.js";
 export { DEFAULT_LIMITS, type ServerLimits } from "./httpserver/limits.js";
 export type { CloseOptions, HTTPServerOptions, RequestDelegate } from "./httpserver/options.js";
+export type { ListenOptions, UnixListenOptions } from "./httpserver/listen.js";
 
 /**
  * An HTTP/1.1 server for an `Application` (or any `RequestDelegate`), on `node:http` or, with
@@ -82,29 +92,66 @@ export class HTTPServer {
 
   /**
    * Starts listening on `port` (0 picks a free one) and `host` (default: all interfaces);
-   * resolves once listening. A port in use rejects with a message saying so.
+   * resolves once listening. A port in use rejects with a message saying so. With
+   * `{ reusePort: true }`, other servers may listen on the same port (`SO_REUSEPORT`).
    *
    * @example
    * await server.listen(0, "127.0.0.1");
    * console.log(server.port);
+   * await new HTTPServer(app).listen(8888, "0.0.0.0", { reusePort: true }); // one per process
    */
-  listen(port = 0, host?: string): Promise<this> {
+  listen(port = 0, host?: string, options: ListenOptions = {}): Promise<this> {
     const owned = supervisedPort();
     if (owned !== null) return Promise.resolve(this.serveForSupervisor(owned));
+    const { reusePort = false } = options;
+    const unsupported = reusePort ? reusePortUnsupported() : null;
+    if (unsupported !== null) return Promise.reject(reusePortError(unsupported));
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
+        if (reusePort && isReusePortRefusal(error)) return reject(reusePortError(`reusePort is not supported on ${process.platform}`, error));
         if (error.code === "EADDRINUSE") {
           error.message = `Port ${port} is already in use${host ? ` on ${host}` : ""}: stop the other server or choose another port`;
         }
         reject(error);
       };
       this.server.once("error", onError);
-      this.server.listen({ port, host, backlog: this.limits.backlog }, () => {
+      // `reusePort` is not in the ListenOptions of @types/node 20.
+      const listenOptions = { port, host, backlog: this.limits.backlog, ...(reusePort ? { reusePort } : {}) };
+      this.server.listen(listenOptions, () => {
         this.server.off("error", onError);
         this.listening();
         resolve(this);
       });
     });
+  }
+
+  /**
+   * Starts listening on a Unix socket at `path`, as Tornado's `bind_unix_socket`: a socket file
+   * a server left behind is removed first, a path that is not a socket is refused
+   * (`ERR_NOT_A_SOCKET`), and so is one a live server answers on (`EADDRINUSE`). The file gets
+   * `mode` (default 0o600); `close()` removes it.
+   *
+   * @example
+   * await new HTTPServer(app).listenUnix("/run/app/http.sock", { mode: 0o660 }); // nginx: proxy_pass http://unix:/run/app/http.sock;
+   */
+  async listenUnix(path: string, options: UnixListenOptions = {}): Promise<this> {
+    const { mode = 0o600 } = options;
+    await freeUnixSocketPath(path);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen({ path, backlog: this.limits.backlog }, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    if (!path.startsWith("\0")) {
+      await chmod(path, mode).catch((error: unknown) => {
+        this.server.close();
+        throw error;
+      });
+    }
+    this.listening();
+    return this;
   }
 
   // Under `tornado dev` the supervisor owns the port and hands each connection over.

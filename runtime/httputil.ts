@@ -1,9 +1,9 @@
 /**
  * HTTP utilities shared by the server and handlers, as Tornado's `tornado.httputil`: headers,
- * the request object, body parsing, status phrases.
+ * the request object, body parsing, status phrases, `urlConcat`.
  *
  * @example
- * import { HTTPHeaders, HTTPServerRequest, parseQsBytes, responses } from "tornado/httputil";
+ * import { HTTPHeaders, HTTPServerRequest, parseQsBytes, responses, urlConcat } from "tornado/httputil";
  */
 export { HTTPHeaders, assertValidHeader, type HTTPHeadersInit } from "./httputil/headers.js";
 export {
@@ -28,3 +28,4 @@ export {
   type HTTPConnection,
   type HTTPServerRequestInit,
 } from "./httputil/request.js";
+export { urlConcat, type QueryArgs, type QueryValue } from "./httputil/url-concat.js";

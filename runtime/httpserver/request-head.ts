@@ -30,13 +30,14 @@ export function checkRequestHead(headers: HTTPHeaders, version: string): string 
 }
 
 /**
- * The peer's address, with an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) written as IPv4.
+ * The peer's address, with an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) written as IPv4;
+ * `0.0.0.0` when it has none (a Unix socket), as Tornado fakes it.
  *
  * @example
  * clientAddress(req) // "127.0.0.1"
  */
 export function clientAddress(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? "unknown";
+  const address = req.socket.remoteAddress ?? "0.0.0.0";
   return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { relative, resolve, sep } from "node:path";
 import type HandlebarsModule from "handlebars";
+import { linkify, type LinkifyOptions } from "../escape/linkify.js";
 import { placeOf, templateErrorFrom, TemplateError } from "./errors.js";
 
 type Handlebars = typeof HandlebarsModule;
@@ -94,6 +95,21 @@ export interface CompiledFile {
   partialRefs: Map<string, number>;
 }
 
+// {{linkify text shorten=true requireProtocol=true extraParams='rel="nofollow"' permittedProtocols="http,https,ftp"}}:
+// Tornado's templates have linkify in their namespace.
+function linkifyHelper(...args: unknown[]): SafeHtml {
+  const text = args.length > 1 && args[0] != null ? String(args[0]) : "";
+  const hash = (args.at(-1) as { hash?: Record<string, unknown> } | undefined)?.hash ?? {};
+  const { shorten, requireProtocol, extraParams, permittedProtocols } = hash;
+  const options: LinkifyOptions = {
+    shorten: shorten === true,
+    requireProtocol: requireProtocol === true,
+    extraParams: typeof extraParams === "string" ? extraParams : undefined,
+    permittedProtocols: typeof permittedProtocols === "string" ? permittedProtocols.split(",").map((p) => p.trim()) : undefined,
+  };
+  return new SafeHtml(linkify(text, options));
+}
+
 const MISSING_PARTIAL = /^The partial (.+) could not be found/;
 
 /**
@@ -106,6 +122,7 @@ const MISSING_PARTIAL = /^The partial (.+) could not be found/;
  * `partials/layout.hbs`, which puts the block where it says `{{> @partial-block}}`.
  *
  * Each loader has its own Handlebars environment: helpers registered here are not global.
+ * Every loader has `linkify` (`{{linkify comment shorten=true}}`, as Tornado's templates do).
  * Files are read with `fs/promises`, so loading never blocks the event loop.
  *
  * @example
@@ -191,6 +208,7 @@ export class TemplateLoader {
           throw new Error(`{{${name}}} needs a request handler: render with handler.render() or handler.renderString()`);
         };
       }
+      helpers.linkify = linkifyHelper;
       Object.assign(helpers, this.helpers);
       for (const [name, helper] of Object.entries(helpers)) env.registerHelper(name, placeErrors(helper));
       return env;

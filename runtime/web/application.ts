@@ -2,7 +2,7 @@
 
 import type { StaticFileHandler } from "../handlers/static.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
-import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
+import { HTTPServer, type HTTPServerOptions, type ListenOptions } from "../httpserver.js";
 import { runForRequest } from "../ioloop/process-guard.js";
 import { accessLog, appLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
@@ -326,15 +326,16 @@ export class Application {
 
   /**
    * Starts an `HTTPServer` for this application on `port` (0 for any free port); resolves once
-   * it is listening.
+   * it is listening. `options` are the server's, plus `reusePort` (see `HTTPServer.listen`).
    *
    * @example
    * const server = await makeApp().listen(Number(process.env.PORT ?? 8888));
    * console.log(`listening on ${server.port}`);
    */
-  async listen(port = 0, host?: string, options: HTTPServerOptions = {}): Promise<HTTPServer> {
-    const server = new HTTPServer(this, options);
-    await server.listen(port, host);
+  async listen(port = 0, host?: string, options: HTTPServerOptions & ListenOptions = {}): Promise<HTTPServer> {
+    const { reusePort, ...serverOptions } = options;
+    const server = new HTTPServer(this, serverOptions);
+    await server.listen(port, host, { reusePort });
     return server;
   }
 }

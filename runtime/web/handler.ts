@@ -19,7 +19,7 @@ import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError } from "./errors.js";
 import { HandlerEtag } from "./handler/etag.js";
-import { handlerMethod, implementedMethods, methodNotAllowed, SUPPORTED_METHODS } from "./handler/methods.js";
+import { handlerMethod, implementedMethods, methodNotAllowed, supportedMethods } from "./handler/methods.js";
 import { headerValue, isThenable, type Chunk, type ErrorDetails } from "./handler/types.js";
 import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
 import { frameBody, respondSafely } from "./respond.js";
@@ -480,7 +480,7 @@ export class RequestHandler extends HandlerEtag {
     try {
       let result: unknown = this.initialize(initArgs);
       if (isThenable(result)) await result;
-      if (!SUPPORTED_METHODS.includes(request.method)) throw new HTTPError(405);
+      if (!supportedMethods(this).includes(request.method)) throw new HTTPError(405);
       // Beyond Tornado: with the cors setting, every route answers preflights (throws Finish).
       const cors = this.settings.cors;
       if (cors !== undefined && request.method === "OPTIONS") answerPreflight(this, cors, this.headers, () => implementedMethods(this));

@@ -1,6 +1,7 @@
 /** `websocketConnect`: Tornado's WebSocket client, on `ws`. */
 
 import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import { appLog } from "../log.js";
 import { WebSocketHandshakeError } from "./errors.js";
@@ -84,7 +85,7 @@ export class WebSocketClientConnection {
    * public declarations need no `@types/ws`.)
    * @internal
    */
-  constructor(socket: object, options: WebSocketConnectOptions) {
+  constructor(socket: object, options: WebSocketConnectOptions, connection?: Duplex) {
     const callback = options.onMessage;
     this.session = new WebSocketSession(
       socket as WebSocket,
@@ -105,9 +106,22 @@ export class WebSocketClientConnection {
         interval: options.pingInterval,
         timeout: options.pingTimeout,
         maxOutgoingBuffer: options.maxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER,
+        socket: connection,
       },
     );
     this.session.start();
+  }
+
+  /**
+   * Sends small messages at once (true) or lets them be combined into fewer packets (false):
+   * the TCP no-delay flag, as Tornado's `set_nodelay` (on by default here: Node's `ws` sets it).
+   * Does nothing once the connection is closed.
+   *
+   * @example
+   * conn.setNodelay(false);
+   */
+  setNodelay(value: boolean): void {
+    this.session.setNodelay(value);
   }
 
   /**
@@ -263,11 +277,13 @@ export function websocketConnect(url: string | URL, options: WebSocketConnectOpt
       res.once("close", done);
     });
     ws.once("error", fail);
+    let connection: Duplex | undefined;
+    ws.once("upgrade", (res: IncomingMessage) => (connection = res.socket));
     ws.once("open", () => {
       ws.off("error", fail);
       if (settled) return;
       settled = true;
-      resolve(new WebSocketClientConnection(ws, options));
+      resolve(new WebSocketClientConnection(ws, options, connection));
     });
     // Errors after the handshake are the session's; this one catches those after a refusal.
     ws.on("error", () => {});

@@ -142,6 +142,7 @@ export class WebSocketHandler extends RequestHandler {
       interval: this.pingInterval,
       timeout: this.pingTimeout,
       maxOutgoingBuffer: this.maxOutgoingBuffer,
+      socket: connection.socket,
     });
     this.session = session;
     const forget = connection.adopt(session);
@@ -243,6 +244,21 @@ export class WebSocketHandler extends RequestHandler {
   ping(data?: string | Buffer): void {
     if (this.session === undefined) throw new WebSocketClosedError("WebSocket is not open");
     this.session.ping(data);
+  }
+
+  /**
+   * Sends small messages at once (true) or lets them be combined into fewer packets (false):
+   * the TCP no-delay flag of the connection, as Tornado's `set_nodelay`. Node's `ws` turns
+   * no-delay on for every WebSocket, so `setNodelay(false)` is the call that changes something
+   * here (Tornado starts with it off). Throws `WebSocketClosedError` before `open()`; does
+   * nothing once the connection is closed.
+   *
+   * @example
+   * override open() { this.setNodelay(false); } // a feed of many small updates: fewer packets
+   */
+  setNodelay(value: boolean): void {
+    if (this.session === undefined) throw new WebSocketClosedError("WebSocket is not open");
+    this.session.setNodelay(value);
   }
 
   /**

@@ -9,6 +9,8 @@
  * never reach the public declarations.
  */
 
+import { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { PerMessageDeflateOptions, WebSocket } from "ws";
 import { genLog } from "../log.js";
 import { WebSocketClosedError } from "./errors.js";
@@ -32,6 +34,8 @@ export interface SessionOptions {
   timeout?: number;
   /** Bytes that may wait to be sent before the peer is closed with 1008. Default 4 MiB. */
   maxOutgoingBuffer?: number;
+  /** The connection under the `ws` socket (a TCP or TLS socket), for `setNodelay`. */
+  socket?: Duplex;
 }
 
 // Tornado gives a peer this long to answer our close frame before cutting the connection.
@@ -84,6 +88,7 @@ export class WebSocketSession {
   // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
   private overflowed = false;
   private readonly maxOutgoing: number;
+  private readonly socket: Duplex | undefined;
   // The data of the most recent ping not answered yet (its pong goes on the next turn).
   private pongData: Buffer | undefined;
   private closing = false;
@@ -101,6 +106,7 @@ export class WebSocketSession {
     options: SessionOptions = {},
   ) {
     this.maxOutgoing = options.maxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER;
+    this.socket = options.socket;
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(isBinary ? data : data.toString()));
     // The `ws` socket is made with autoPong off: pongs are answered here, within the limit.
@@ -169,6 +175,15 @@ export class WebSocketSession {
     });
     sent.catch(noop);
     return sent;
+  }
+
+  /**
+   * Turns Nagle's algorithm off (true) or on (false) for the connection, as Tornado's
+   * `IOStream.set_nodelay`: only a TCP socket (TLS included) has the flag; on a closed one, or
+   * a Unix socket, it does nothing.
+   */
+  setNodelay(value: boolean): void {
+    if (this.socket instanceof Socket && !this.socket.destroyed) this.socket.setNoDelay(value);
   }
 
   /** Sends a ping frame (at most 125 bytes of data). */

@@ -99,24 +99,27 @@ const HTTP_METHODS = ["get", "head", "post", "put", "patch", "delete", "options"
 /**
  * The HTTP methods a handler class defines, lower case, in a fixed order (`["get", "post"]`);
  * `["websocket"]` for a WebSocketHandler. Read from its prototype chain up to RequestHandler,
- * whose own methods are not the app's.
+ * whose own methods are not the app's; only those its `SUPPORTED_METHODS` allow, which may add
+ * verbs (`propfind` after the standard ones).
  *
  * @example
  * handlerMethods(UsersHandler) // ["get", "post"]
  */
-export function handlerMethods(handlerClass: { name: string; prototype?: unknown }): string[] {
+export function handlerMethods(handlerClass: { name: string; prototype?: unknown; SUPPORTED_METHODS?: readonly string[] }): string[] {
+  const supported = (handlerClass.SUPPORTED_METHODS ?? HTTP_METHODS).map((m) => m.toLowerCase());
+  const names = [...HTTP_METHODS, ...supported.filter((m) => !(HTTP_METHODS as readonly string[]).includes(m))];
   const defined = new Set<string>();
   let proto = handlerClass.prototype as object | null | undefined;
   while (proto && proto !== Object.prototype) {
     const owner = (proto as { constructor?: { name?: string } }).constructor?.name;
     if (owner === "WebSocketHandler") return ["websocket"];
     if (owner === "RequestHandler") break;
-    for (const method of HTTP_METHODS) {
+    for (const method of names) {
       if (Object.hasOwn(proto, method) && typeof Object.getOwnPropertyDescriptor(proto, method)?.value === "function") defined.add(method);
     }
     proto = Object.getPrototypeOf(proto) as object | null;
   }
-  return HTTP_METHODS.filter((m) => defined.has(m));
+  return names.filter((m) => defined.has(m) && supported.includes(m));
 }
 
 /**

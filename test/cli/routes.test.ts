@@ -32,6 +32,13 @@ class ItemHandler extends ItemsHandler {
 }
 class FeedSocket extends WebSocketHandler {}
 class EmptyHandler extends RequestHandler {}
+class DavHandler extends RequestHandler {
+  static SUPPORTED_METHODS = ["GET", "HEAD", "PROPFIND", "MKCOL"];
+  get() {}
+  post() {}
+  propfind() {}
+  mkcol() {}
+}
 
 export function makeApp() {
   return new Application([
@@ -39,6 +46,7 @@ export function makeApp() {
     url("/items/:id", ItemHandler, { name: "item" }),
     url("/feed", FeedSocket),
     url("/empty", EmptyHandler),
+    url("/dav", DavHandler),
   ]);
 }
 `;
@@ -56,6 +64,7 @@ describe("tornado routes", () => {
         "/items/:id  ItemHandler   get,post,put,delete  item",
         "/feed       FeedSocket    websocket",
         "/empty      EmptyHandler  -",
+        "/dav        DavHandler    get,propfind,mkcol",
         "",
       ].join("\n"),
     );
@@ -65,6 +74,8 @@ describe("tornado routes", () => {
       { pattern: "/items/:id", handler: "ItemHandler", methods: ["get", "post", "put", "delete"], name: "item" },
       { pattern: "/feed", handler: "FeedSocket", methods: ["websocket"], name: null },
       { pattern: "/empty", handler: "EmptyHandler", methods: [], name: null },
+      // SUPPORTED_METHODS adds WebDAV verbs and leaves POST out: post() is never called.
+      { pattern: "/dav", handler: "DavHandler", methods: ["get", "propfind", "mkcol"], name: null },
     ]);
   });
 

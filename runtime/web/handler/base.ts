@@ -7,6 +7,7 @@
 import type { HTTPHeaders } from "../../httputil/headers.js";
 import type { HTTPServerRequest } from "../../httputil/request.js";
 import type { ApplicationOf, SettingsOf } from "../application-type.js";
+import { SUPPORTED_METHODS } from "./methods.js";
 import type { Chunk } from "./types.js";
 
 /**
@@ -14,6 +15,22 @@ import type { Chunk } from "./types.js";
  * @internal
  */
 export abstract class HandlerBase {
+  /**
+   * The HTTP methods handlers of this class answer, as Tornado's `SUPPORTED_METHODS`: a request
+   * with any other method is a 405 before anything else runs. Each is served by the method of
+   * its lower-case name (`propfind()` for PROPFIND). Node's HTTP parser knows a fixed set
+   * (`http.METHODS`: the WebDAV verbs, PURGE, REPORT…); a request with another is a 400 that
+   * never reaches the handler.
+   *
+   * @example
+   * class DavHandler extends RequestHandler {
+   *   static override SUPPORTED_METHODS = [...RequestHandler.SUPPORTED_METHODS, "PROPFIND", "MKCOL"];
+   *   async propfind(path: string) { this.setStatus(207); this.write(await listing(path)); }
+   *   async mkcol(path: string) { await makeFolder(path); this.setStatus(201); }
+   * }
+   */
+  static SUPPORTED_METHODS: readonly string[] = SUPPORTED_METHODS;
+
   readonly application: ApplicationOf;
   readonly request: HTTPServerRequest;
 

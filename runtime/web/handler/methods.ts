@@ -4,14 +4,22 @@ import { HTTPError } from "../errors.js";
 
 type HandlerMethodFunction = (...args: unknown[]) => unknown;
 
-/** The methods a `RequestHandler` may define; any other is a 405. @internal */
-export const SUPPORTED_METHODS = ["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
-const METHOD_NAMES: Record<string, string> = Object.fromEntries(SUPPORTED_METHODS.map((m) => [m, m.toLowerCase()]));
+/** The methods a `RequestHandler` answers unless its class says otherwise; any other is a 405. @internal */
+export const SUPPORTED_METHODS: readonly string[] = Object.freeze(["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"]);
+const METHOD_NAMES: ReadonlyMap<string, string> = new Map(SUPPORTED_METHODS.map((m) => [m, m.toLowerCase()]));
 
-/** The handler's function for HTTP `method` (`get` for GET), or null when it has none. @internal */
+/** The methods the handler's class declares in its static `SUPPORTED_METHODS` (Tornado's class attribute). @internal */
+export function supportedMethods(handler: object): readonly string[] {
+  return (handler.constructor as { SUPPORTED_METHODS?: readonly string[] }).SUPPORTED_METHODS ?? SUPPORTED_METHODS;
+}
+
+/**
+ * The handler's function for HTTP `method` (`get` for GET, `propfind` for PROPFIND), or null
+ * when it has none. Only called for a method in `supportedMethods(handler)`. @internal
+ */
 export function handlerMethod(handler: object, method: string): HandlerMethodFunction | null {
   const self = handler as Record<string, unknown>;
-  let fn = self[METHOD_NAMES[method] ?? method.toLowerCase()];
+  let fn = self[METHOD_NAMES.get(method) ?? method.toLowerCase()];
   // Beyond Tornado: HEAD is answered from get() when there is no head().
   if (fn === undefined && method === "HEAD") fn = self.get;
   return typeof fn === "function" ? (fn as HandlerMethodFunction) : null;
@@ -19,7 +27,7 @@ export function handlerMethod(handler: object, method: string): HandlerMethodFun
 
 /** The supported methods the handler defines (the `Allow` header of its 405). @internal */
 export function implementedMethods(handler: object): string[] {
-  return SUPPORTED_METHODS.filter((m) => handlerMethod(handler, m) !== null);
+  return supportedMethods(handler).filter((m) => handlerMethod(handler, m) !== null);
 }
 
 /** The 405 for a method the handler does not define, with its `Allow` header. @internal */

@@ -1,7 +1,8 @@
 /**
  * A handler's templates and URLs: `render()` and what a template sees (Tornado's
  * `get_template_namespace`: `handler`, `request`, `currentUser`, and the helpers `staticUrl`,
- * `xsrfFormHtml`, `reverseUrl`), the loader per template folder, `reverseUrl` and `staticUrl`.
+ * `xsrfFormHtml`, `reverseUrl`, `linkify`), the loader per template folder, `reverseUrl` and
+ * `staticUrl`.
  */
 
 import { SafeHtml, TemplateLoader, type TemplateHelper } from "../../template/loader.js";
@@ -18,7 +19,8 @@ export abstract class HandlerTemplates extends HandlerXsrf {
    * Renders template `templateName` (from the `templatePath` setting) with `context` and
    * finishes the response with it; `await` it (or return it). The template also sees
    * `getTemplateNamespace()` (`handler`, `request`, `currentUser`) and the helpers `staticUrl`,
-   * `xsrfFormHtml` and `reverseUrl`. A template error rejects with `TemplateError` (a 500).
+   * `xsrfFormHtml`, `reverseUrl` and `linkify` (`{{linkify comment shorten=true}}`, Tornado's
+   * `linkify` with its options as hash arguments). A template error rejects with `TemplateError` (a 500).
    *
    * @example
    * async get() {
