@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
+import { runWorkflowJob } from "../helpers/workflow.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
 const postgresAddress = new URL(POSTGRES_URL);
@@ -129,11 +130,15 @@ describe("the slow-db template", () => {
     expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
   }, 180_000);
 
-  it.skipIf(!postgres)("passes its own tests against PostgreSQL", async () => {
-    const out = await appTests({ DATABASE_URL: POSTGRES_URL, TEST_DATABASE_URL: "" });
+  it.skipIf(!postgres)("passes its own CI workflow's steps: npm ci, type check, lint, its tests on PostgreSQL (the workflow's service)", async () => {
+    // The workflow's PostgreSQL service is this machine's.
+    const steps = await runWorkflowJob(app, "test", { TEST_DATABASE_URL: POSTGRES_URL, DATABASE_URL: "" });
+    expect(steps.map((s) => s.run)).toEqual(["npm ci", "npm run typecheck", "npm run lint", "npm test"]);
+    for (const { run, result } of steps) expect(result.code, `${run}:\n${result.stdout}${result.stderr}`).toBe(0);
+    const out = steps.at(-1)!.result.stdout;
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
     expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
-  }, 120_000);
+  }, 240_000);
 
   it("started for the first time without DATABASE_URL, answers 503 'starting' until its database is ready, then a handled 504 logs no stack", async () => {
     const t = startTornado(app, ["start"], { port: await freePort(), env: { ...EMBEDDED, QUERY_TIMEOUT_MS: "300" } });

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
-import { Application, url, type ApplicationSettings, type HTTPServerOptions } from "tornado";
-import { openAppDatabase, positiveInteger, type Database } from "./db/database.js";
+import { Application, type ApplicationSettings, type HTTPServerOptions, ReadinessHandler, url } from "tornado";
+import { type Database, openAppDatabase, positiveInteger } from "./db/database.js";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
 import { OrdersHandler } from "./handlers/orders.js";
@@ -32,9 +32,15 @@ export const serverOptions: HTTPServerOptions = { maxBodySize: 1024 * 1024 };
 
 /** Builds the application: its routes, and settings (tests pass their own). */
 export function makeApp(settings: AppSettings = {}): Application {
+  const db = settings.db ?? openAppDatabase();
   return new Application(
     [
       url("/health", HealthHandler, { name: "health" }),
+      // Ready for traffic: the database open and migrated, and not shutting down.
+      url("/ready", ReadinessHandler, {
+        name: "ready",
+        initArgs: { checks: { database: () => db.status === "ready" || `the database is ${db.status}` } },
+      }),
       url("/orders", OrdersHandler, { name: "orders" }),
       url("/reports/slow", SlowReportHandler, { name: "slow-report" }),
       url("/reports/top-customers", TopCustomersHandler, { name: "top-customers" }),
@@ -49,16 +55,29 @@ export function makeApp(settings: AppSettings = {}): Application {
       ...settings,
       heavyQueries:
         settings.heavyQueries ??
-        new Turns("heavy reports", { running: positiveInteger("HEAVY_QUERY_LIMIT", 2), waiting: 10, waitMs: positiveInteger("HEAVY_QUERY_WAIT_MS", 1000) }),
+        new Turns("heavy reports", {
+          running: positiveInteger("HEAVY_QUERY_LIMIT", 2),
+          waiting: 10,
+          waitMs: positiveInteger("HEAVY_QUERY_WAIT_MS", 1000),
+        }),
       // Fewer than the pool's connections (20, DATABASE_POOL_SIZE): slow reports never take all of
       // them from /orders. 100 one-second reports at once all get their turn within 10 s.
       slowQueries:
         settings.slowQueries ??
-        new Turns("slow reports", { running: positiveInteger("SLOW_QUERY_LIMIT", 16), waiting: 200, waitMs: positiveInteger("SLOW_QUERY_WAIT_MS", 10_000) }),
+        new Turns("slow reports", {
+          running: positiveInteger("SLOW_QUERY_LIMIT", 16),
+          waiting: 200,
+          waitMs: positiveInteger("SLOW_QUERY_WAIT_MS", 10_000),
+        }),
       // The worker pool has a thread per core; more jobs than that would only queue in it.
       executorJobs:
-        settings.executorJobs ?? new Turns("statistics jobs", { running: availableParallelism(), waiting: 2 * availableParallelism(), waitMs: 10_000 }),
-      db: settings.db ?? openAppDatabase(),
+        settings.executorJobs ??
+        new Turns("statistics jobs", {
+          running: availableParallelism(),
+          waiting: 2 * availableParallelism(),
+          waitMs: 10_000,
+        }),
+      db,
     },
   );
 }

@@ -1,4 +1,4 @@
-import { configureLogging } from "tornado";
+import { configureLogging, onShutdown } from "tornado";
 import { makeApp, serverOptions } from "./app.js";
 
 configureLogging({ level: "info" });
@@ -26,12 +26,6 @@ db.ready.then(
 const server = await app.listen(port, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
-// Finish the requests in flight, then close the database and exit.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    console.log(`${signal}: shutting down`);
-    await server.close({ timeout: 10_000 });
-    await db.close();
-    process.exit(0);
-  });
-}
+// On SIGTERM `tornado start` drains: /ready answers 503 at once, the app serves on for the drain
+// delay, stops accepting, lets the requests in flight finish; then this closes the database.
+onShutdown(() => db.close());

@@ -26,7 +26,12 @@ export const NewOrder = z.object({
 });
 
 /** An order as the API returns it. @example const order: z.infer<typeof Order> = { id: 1, customer: "ann", amountCents: 5, createdAt: "…" }; */
-export const Order = z.object({ id: z.number().int(), customer: z.string(), amountCents: z.number().int(), createdAt: z.string() });
+export const Order = z.object({
+  id: z.number().int(),
+  customer: z.string(),
+  amountCents: z.number().int(),
+  createdAt: z.string(),
+});
 
 /** GET /reports/slow: `?seconds=` (default 2). @example SlowQuery.parse({}) // { seconds: 2 } */
 export const SlowQuery = z.object({ seconds: seconds(2) });
@@ -53,4 +58,8 @@ export const ApiError = z.object({
 });
 
 /** GET /health (200 when ready, 503 before): the fields a load balancer reads; more are listed. @example Health.parse(await res.json()) */
-export const Health = z.looseObject({ status: z.enum(["ok", "starting", "failed"]), database: z.string(), uptimeSeconds: z.number().int() });
+export const Health = z.looseObject({
+  status: z.enum(["ok", "starting", "failed"]),
+  database: z.string(),
+  uptimeSeconds: z.number().int(),
+});

@@ -51,7 +51,10 @@ export function orderStats(amounts: number[], resamples: number): OrderStats {
     p50Cents: count === 0 ? 0 : sorted[Math.ceil(0.5 * count) - 1]!,
     p90Cents: count === 0 ? 0 : sorted[Math.ceil(0.9 * count) - 1]!,
     p99Cents: count === 0 ? 0 : sorted[Math.ceil(0.99 * count) - 1]!,
-    meanConfidence95: [Math.round(means[Math.ceil(0.025 * resamples) - 1]!), Math.round(means[Math.ceil(0.975 * resamples) - 1]!)],
+    meanConfidence95: [
+      Math.round(means[Math.ceil(0.025 * resamples) - 1]!),
+      Math.round(means[Math.ceil(0.975 * resamples) - 1]!),
+    ],
     resamples,
   };
 }

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
 import { interceptLogs, type LogRecord } from "tornado/log";
 import { expectLog, type TestServer } from "tornado/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Database } from "../src/db/database.js";
-import { expectRefused, openTestDatabase, startApp, waitForCounts, type TestDatabase } from "./support.js";
+import { expectRefused, openTestDatabase, startApp, type TestDatabase, waitForCounts } from "./support.js";
 
 // One query at a time (a pool of one connection): if a cancelled statement went on running, the
 // next query would wait for it.
@@ -39,7 +39,9 @@ it("a query past the timeout is a 504, and the database stops it", async () => {
     const started = performance.now();
     const slow = await expectRefused("504 GET /reports/slow", () => strict.fetch("/reports/slow?seconds=30"));
     expect(slow.status).toBe(504);
-    expect(await slow.json()).toEqual({ error: { status: 504, message: "the query took longer than 500 ms and was cancelled" } });
+    expect(await slow.json()).toEqual({
+      error: { status: 504, message: "the query took longer than 500 ms and was cancelled" },
+    });
     expect(performance.now() - started).toBeLessThan(5000);
     // The 30-second statement is gone: the next query runs without waiting for it.
     const next = await timed("/reports/slow?seconds=0");

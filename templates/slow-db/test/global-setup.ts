@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestProject } from "vitest/node";
 import { openDatabase } from "tornado/db";
+import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -37,5 +37,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 async function waitForStop(dir: string): Promise<void> {
   const { existsSync } = await import("node:fs");
   const deadline = Date.now() + 20_000;
-  while (existsSync(join(dir, "supervisor.lock")) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (existsSync(join(dir, "supervisor.lock")) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
 import { expectLog, type TestServer } from "tornado/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { expectRefused, openTestDatabase, postgresUrl, startApp, type TestDatabase } from "./support.js";
 
 let database: TestDatabase;
@@ -37,7 +37,11 @@ it("the migrations and the seed ran before the database was ready: the orders ar
 const json = { "Content-Type": "application/json" };
 
 it("POST /orders adds an order that GET /orders lists first", async () => {
-  const created = await t.fetch("/orders", { method: "POST", headers: json, body: JSON.stringify({ customer: "ann", amountCents: 1234 }) });
+  const created = await t.fetch("/orders", {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ customer: "ann", amountCents: 1234 }),
+  });
   expect(created.status).toBe(201);
   const order = (await created.json()) as { id: number; customer: string; amountCents: number };
   expect(order).toMatchObject({ customer: "ann", amountCents: 1234 });
@@ -46,25 +50,43 @@ it("POST /orders adds an order that GET /orders lists first", async () => {
 });
 
 it("POST /orders with a bad amount is a 400 that says why", async () => {
-  const res = await expectRefused("400 POST /orders", () => t.fetch("/orders", { method: "POST", headers: json, body: JSON.stringify({ customer: "ann", amountCents: -5 }) }));
+  const res = await expectRefused("400 POST /orders", () =>
+    t.fetch("/orders", { method: "POST", headers: json, body: JSON.stringify({ customer: "ann", amountCents: -5 }) }),
+  );
   expect(res.status).toBe(400);
   expect(await res.json()).toEqual({
-    error: { status: 400, message: "Invalid request", issues: [{ location: "body.amountCents", message: "Too small: expected number to be >=1" }] },
+    error: {
+      status: 400,
+      message: "Invalid request",
+      issues: [{ location: "body.amountCents", message: "Too small: expected number to be >=1" }],
+    },
   });
 });
 
 it("POST /orders with a NUL character in the customer is a 400 naming the field (PostgreSQL cannot store it)", async () => {
-  const res = await expectRefused("400 POST /orders", () => t.fetch("/orders", { method: "POST", headers: json, body: JSON.stringify({ customer: "an\u0000n", amountCents: 5 }) }));
+  const res = await expectRefused("400 POST /orders", () =>
+    t.fetch("/orders", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ customer: "an\u0000n", amountCents: 5 }),
+    }),
+  );
   expect(res.status).toBe(400);
   expect(await res.json()).toEqual({
-    error: { status: 400, message: "Invalid request", issues: [{ location: "body.customer", message: "NUL characters are not allowed" }] },
+    error: {
+      status: 400,
+      message: "Invalid request",
+      issues: [{ location: "body.customer", message: "NUL characters are not allowed" }],
+    },
   });
 });
 
 it("POST /orders takes a customer of 100 characters and an amount of 100000000, and refuses one more of either", async () => {
   const post = (body: unknown) => t.fetch("/orders", { method: "POST", headers: json, body: JSON.stringify(body) });
   expect((await post({ customer: "c".repeat(100), amountCents: 100_000_000 })).status).toBe(201);
-  const res = await expectRefused("400 POST /orders", () => post({ customer: "c".repeat(101), amountCents: 100_000_001 }));
+  const res = await expectRefused("400 POST /orders", () =>
+    post({ customer: "c".repeat(101), amountCents: 100_000_001 }),
+  );
   const { error } = (await res.json()) as { error: { issues: { location: string; message: string }[] } };
   expect(error.issues).toEqual([
     { location: "body.customer", message: "must be at most 100 characters" },
@@ -73,16 +95,32 @@ it("POST /orders takes a customer of 100 characters and an amount of 100000000, 
 });
 
 it("POST /orders refuses a field it does not know, and a body that is not JSON (415)", async () => {
-  const extra = await expectRefused("400 POST /orders", () => t.fetch("/orders", { method: "POST", headers: json, body: JSON.stringify({ customer: "ann", amountCents: 5, paid: true }) }));
-  expect(((await extra.json()) as { error: { issues: unknown[] } }).error.issues).toEqual([{ location: "body.paid", message: "Unknown field" }]);
-  const form = await expectRefused("415 POST /orders", () => t.fetch("/orders", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "customer=ann" }));
+  const extra = await expectRefused("400 POST /orders", () =>
+    t.fetch("/orders", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ customer: "ann", amountCents: 5, paid: true }),
+    }),
+  );
+  expect(((await extra.json()) as { error: { issues: unknown[] } }).error.issues).toEqual([
+    { location: "body.paid", message: "Unknown field" },
+  ]);
+  const form = await expectRefused("415 POST /orders", () =>
+    t.fetch("/orders", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "customer=ann",
+    }),
+  );
   expect(form.status).toBe(415);
 });
 
 it("describes the API at /openapi.json, and serves /docs outside production", async () => {
   const doc = (await (await t.fetch("/openapi.json")).json()) as { paths: Record<string, unknown> };
   // Handlers generated later add their own paths.
-  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/health", "/orders", "/reports/slow", "/reports/top-customers", "/reports/order-stats"]));
+  expect(Object.keys(doc.paths)).toEqual(
+    expect.arrayContaining(["/health", "/orders", "/reports/slow", "/reports/top-customers", "/reports/order-stats"]),
+  );
   expect((await t.fetch("/docs")).status).toBe(200);
 });
 
@@ -90,7 +128,9 @@ it("reads a body of 1 MiB (serverOptions.maxBodySize) and answers 413 to a large
   const order = JSON.stringify({ customer: "ann", amountCents: 7 });
   const atLimit = order + " ".repeat(1024 * 1024 - order.length);
   expect((await t.fetch("/orders", { method: "POST", headers: json, body: atLimit })).status).toBe(201);
-  const over = await expectRefused("413 POST /orders", () => t.fetch("/orders", { method: "POST", headers: json, body: `${atLimit} ` }));
+  const over = await expectRefused("413 POST /orders", () =>
+    t.fetch("/orders", { method: "POST", headers: json, body: `${atLimit} ` }),
+  );
   expect(over.status).toBe(413);
 });
 
@@ -108,7 +148,9 @@ it("while the database is starting, /health and queries answer 503 with Retry-Af
     const orders = await expectRefused("503 GET /orders", () => starting.fetch("/orders"));
     expect(orders.status).toBe(503);
     expect(orders.headers.get("Retry-After")).toBe("2");
-    expect(await orders.json()).toEqual({ error: { status: 503, message: "the database is still starting; try again in a few seconds" } });
+    expect(await orders.json()).toEqual({
+      error: { status: 503, message: "the database is still starting; try again in a few seconds" },
+    });
     open();
     await db.ready;
     const ready = await starting.fetch("/health");

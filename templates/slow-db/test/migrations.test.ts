@@ -4,8 +4,8 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { checkMigrations, type Database, migrationStatus, openDatabase } from "tornado/db";
 import { afterAll, expect, inject, it } from "vitest";
-import { checkMigrations, migrationStatus, openDatabase, type Database } from "tornado/db";
 import { MIGRATIONS_DIR } from "../src/db/schema.js";
 import { postgresUrl } from "./support.js";
 

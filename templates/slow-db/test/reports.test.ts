@@ -1,7 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestServer } from "tornado/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Turns } from "../src/turns.js";
-import { expectRefused, openTestDatabase, startApp, waitForCounts, waitForHealth, type TestDatabase } from "./support.js";
+import {
+  expectRefused,
+  openTestDatabase,
+  startApp,
+  type TestDatabase,
+  waitForCounts,
+  waitForHealth,
+} from "./support.js";
 
 let database: TestDatabase;
 let t: TestServer;
@@ -35,7 +42,9 @@ describe("GET /reports/slow", () => {
     // stalled behind its database would keep /health waiting that long.
     const seconds = 0.3;
     const batchStarted = performance.now();
-    const slow = Array.from({ length: 200 }, () => t.fetch(`/reports/slow?seconds=${seconds}`).then((res) => res.status));
+    const slow = Array.from({ length: 200 }, () =>
+      t.fetch(`/reports/slow?seconds=${seconds}`).then((res) => res.status),
+    );
     let allDone = false;
     const finished = Promise.all(slow).finally(() => (allDone = true));
     const health: { status: number; ms: number; waiting: number }[] = [];
@@ -61,7 +70,9 @@ describe("GET /reports/slow", () => {
     await db.ready;
     const app = await startApp({ db });
     try {
-      const statuses = await Promise.all(Array.from({ length: 100 }, () => app.fetch("/reports/slow?seconds=1").then((res) => res.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, () => app.fetch("/reports/slow?seconds=1").then((res) => res.status)),
+      );
       expect(statuses).toEqual(Array(100).fill(200));
     } finally {
       await app.close();
@@ -78,7 +89,9 @@ describe("GET /reports/slow", () => {
       const busy = await expectRefused("503 GET /orders", () => app.fetch("/orders?limit=1"));
       expect(busy.status).toBe(503);
       expect(busy.headers.get("Retry-After")).toBe("1");
-      expect(await busy.json()).toEqual({ error: { status: 503, message: "the database is busy: no connection came free in 200 ms (all 1 are in use)" } });
+      expect(await busy.json()).toEqual({
+        error: { status: 503, message: "the database is busy: no connection came free in 200 ms (all 1 are in use)" },
+      });
       expect((await holding).status).toBe(200);
       expect((await app.fetch("/orders?limit=1")).status).toBe(200);
     } finally {
@@ -88,7 +101,9 @@ describe("GET /reports/slow", () => {
 
   it("refuses a bad number of seconds, or more than 30, with a 400", async () => {
     for (const seconds of ["lots", "30.5", "60"]) {
-      const res = await expectRefused(`400 GET /reports/slow?seconds=${seconds}`, () => t.fetch(`/reports/slow?seconds=${seconds}`));
+      const res = await expectRefused(`400 GET /reports/slow?seconds=${seconds}`, () =>
+        t.fetch(`/reports/slow?seconds=${seconds}`),
+      );
       expect(res.status).toBe(400);
       const { error } = (await res.json()) as { error: { message: string; issues: { location: string }[] } };
       expect(error.message).toBe("Invalid request");
@@ -97,7 +112,10 @@ describe("GET /reports/slow", () => {
   });
 
   it("runs slowQueries' number at once, lets its line wait, and answers 503 with Retry-After beyond", async () => {
-    const app = await startApp({ db: database.db, slowQueries: new Turns("slow reports", { running: 1, waiting: 1, waitMs: 20_000 }) });
+    const app = await startApp({
+      db: database.db,
+      slowQueries: new Turns("slow reports", { running: 1, waiting: 1, waitMs: 20_000 }),
+    });
     try {
       const first = app.fetch("/reports/slow?seconds=3");
       await waitForHealth(app, (h) => h.turns.slowReports.running === 1);
@@ -106,7 +124,9 @@ describe("GET /reports/slow", () => {
       const third = await expectRefused("503 GET /reports/slow", () => app.fetch("/reports/slow?seconds=0"));
       expect(third.status).toBe(503);
       expect(third.headers.get("Retry-After")).toBe("20");
-      expect(await third.json()).toEqual({ error: { status: 503, message: "too many slow reports at once; the line of 1 waiting for a turn is full" } });
+      expect(await third.json()).toEqual({
+        error: { status: 503, message: "too many slow reports at once; the line of 1 waiting for a turn is full" },
+      });
       // Everyday queries are not in that line.
       expect((await app.fetch("/orders?limit=1")).status).toBe(200);
       expect((await first).status).toBe(200);
@@ -121,21 +141,30 @@ describe("GET /reports/top-customers", () => {
   it("lists the customers with the most revenue", async () => {
     const res = await t.fetch("/reports/top-customers?seconds=0&limit=3");
     expect(res.status).toBe(200);
-    const { customers } = (await res.json()) as { customers: { customer: string; orders: number; revenueCents: number; p90Cents: number }[] };
+    const { customers } = (await res.json()) as {
+      customers: { customer: string; orders: number; revenueCents: number; p90Cents: number }[];
+    };
     expect(customers).toHaveLength(3);
     expect(customers[0]!.revenueCents).toBeGreaterThanOrEqual(customers[1]!.revenueCents);
     expect(customers[0]).toMatchObject({ orders: 40, customer: expect.stringMatching(/^customer-\d{3}$/) });
   });
 
   it("answers 503 with Retry-After when a heavy report waits too long for a slot", async () => {
-    const app = await startApp({ db: database.db, heavyQueries: new Turns("heavy reports", { running: 1, waiting: 10, waitMs: 200 }) });
+    const app = await startApp({
+      db: database.db,
+      heavyQueries: new Turns("heavy reports", { running: 1, waiting: 10, waitMs: 200 }),
+    });
     try {
       const first = app.fetch("/reports/top-customers?seconds=2");
       await waitForCounts(app, (q) => q.running + q.waiting > 0);
-      const second = await expectRefused("503 GET /reports/top-customers", () => app.fetch("/reports/top-customers?seconds=0"));
+      const second = await expectRefused("503 GET /reports/top-customers", () =>
+        app.fetch("/reports/top-customers?seconds=0"),
+      );
       expect(second.status).toBe(503);
       expect(second.headers.get("Retry-After")).toBe("1");
-      expect(await second.json()).toEqual({ error: { status: 503, message: "too many heavy reports at once; waited 200 ms for a turn" } });
+      expect(await second.json()).toEqual({
+        error: { status: 503, message: "too many heavy reports at once; waited 200 ms for a turn" },
+      });
       expect((await first).status).toBe(200);
       // Once the slot is free again, the next one gets it.
       expect((await app.fetch("/reports/top-customers?seconds=0")).status).toBe(200);
@@ -152,8 +181,16 @@ describe("GET /reports/order-stats", () => {
     expect(health.status).toBe(200);
     const res = await stats;
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { count: number; meanCents: number; p50Cents: number; p99Cents: number; meanConfidence95: [number, number] };
-    const [exact] = await database.db.query<{ mean: number }>("SELECT round(avg(amount_cents))::float8 AS mean FROM orders");
+    const body = (await res.json()) as {
+      count: number;
+      meanCents: number;
+      p50Cents: number;
+      p99Cents: number;
+      meanConfidence95: [number, number];
+    };
+    const [exact] = await database.db.query<{ mean: number }>(
+      "SELECT round(avg(amount_cents))::float8 AS mean FROM orders",
+    );
     expect(body.count).toBeGreaterThanOrEqual(10_000);
     expect(body.meanCents).toBe(exact!.mean);
     expect(body.p50Cents).toBeLessThan(body.p99Cents);
@@ -163,14 +200,21 @@ describe("GET /reports/order-stats", () => {
   });
 
   it("answers 503 with Retry-After when executorJobs' line is full, instead of queueing on the worker threads", async () => {
-    const app = await startApp({ db: database.db, executorJobs: new Turns("statistics jobs", { running: 1, waiting: 0, waitMs: 1000 }) });
+    const app = await startApp({
+      db: database.db,
+      executorJobs: new Turns("statistics jobs", { running: 1, waiting: 0, waitMs: 1000 }),
+    });
     try {
       const first = app.fetch("/reports/order-stats?resamples=20000");
       await waitForHealth(app, (h) => h.turns.executorJobs.running === 1);
-      const second = await expectRefused("503 GET /reports/order-stats", () => app.fetch("/reports/order-stats?resamples=1"));
+      const second = await expectRefused("503 GET /reports/order-stats", () =>
+        app.fetch("/reports/order-stats?resamples=1"),
+      );
       expect(second.status).toBe(503);
       expect(second.headers.get("Retry-After")).toBe("1");
-      expect(await second.json()).toEqual({ error: { status: 503, message: "too many statistics jobs at once; the line of 0 waiting for a turn is full" } });
+      expect(await second.json()).toEqual({
+        error: { status: 503, message: "too many statistics jobs at once; the line of 0 waiting for a turn is full" },
+      });
       expect((await first).status).toBe(200);
       expect((await app.fetch("/reports/order-stats?resamples=1")).status).toBe(200);
     } finally {

@@ -6,11 +6,11 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { inject } from "vitest";
-import { createTestServer, expectLog, type TestServer } from "tornado/testing";
-import { makeApp, serverOptions, type AppSettings } from "../src/app.js";
 import type { DatabaseOptions } from "tornado/db";
-import { openAppDatabase, type Database, type QueryCounts } from "../src/db/database.js";
+import { createTestServer, expectLog, type TestServer } from "tornado/testing";
+import { inject } from "vitest";
+import { type AppSettings, makeApp, serverOptions } from "../src/app.js";
+import { type Database, openAppDatabase, type QueryCounts } from "../src/db/database.js";
 
 /** The PostgreSQL the tests use, if any. */
 export const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
@@ -90,12 +90,17 @@ export async function health(t: TestServer): Promise<Health> {
  * @example
  * await waitForHealth(t, (h) => h.turns.slowReports.running === 1);
  */
-export async function waitForHealth(t: TestServer, accept: (health: Health) => boolean, timeout = 20_000): Promise<Health> {
+export async function waitForHealth(
+  t: TestServer,
+  accept: (health: Health) => boolean,
+  timeout = 20_000,
+): Promise<Health> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const answer = await health(t);
     if (accept(answer)) return answer;
-    if (Date.now() > deadline) throw new Error(`/health never showed what was expected; last: ${JSON.stringify(answer)}`);
+    if (Date.now() > deadline)
+      throw new Error(`/health never showed what was expected; last: ${JSON.stringify(answer)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -119,12 +124,17 @@ export function expectRefused<T>(line: string, fn: () => Promise<T>): Promise<T>
  * @example
  * await waitForCounts(t, (q) => q.running === 1);
  */
-export async function waitForCounts(t: TestServer, accept: (counts: QueryCounts) => boolean, timeout = 20_000): Promise<QueryCounts> {
+export async function waitForCounts(
+  t: TestServer,
+  accept: (counts: QueryCounts) => boolean,
+  timeout = 20_000,
+): Promise<QueryCounts> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const counts = await queryCounts(t);
     if (accept(counts)) return counts;
-    if (Date.now() > deadline) throw new Error(`/health never showed the expected queries; last: ${JSON.stringify(counts)}`);
+    if (Date.now() > deadline)
+      throw new Error(`/health never showed the expected queries; last: ${JSON.stringify(counts)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -5,11 +5,11 @@
  * side and the event loop never waits for one.
  */
 
-import { openDatabase, type Database, type DatabaseOptions } from "tornado/db";
+import { type Database, type DatabaseOptions, openDatabase } from "tornado/db";
 import { prepareSchema } from "./schema.js";
 
-export { DatabaseBusyError, DatabaseUnavailableError, QueryCancelledError, QueryTimeoutError } from "tornado/db";
 export type { Database, QueryCounts } from "tornado/db";
+export { DatabaseBusyError, DatabaseUnavailableError, QueryCancelledError, QueryTimeoutError } from "tornado/db";
 
 /**
  * Opens the database with this app's settings, and applies its migrations and seed (the orders)

@@ -1,7 +1,15 @@
-import { Finish, HTTPError, RequestHandler, RequestValidationError, withSchemas, type ErrorDetails, type HandlerSchemas } from "tornado";
+import {
+  type ErrorDetails,
+  Finish,
+  type HandlerSchemas,
+  HTTPError,
+  RequestHandler,
+  RequestValidationError,
+  withSchemas,
+} from "tornado";
 import type { Releaser } from "tornado/locks";
 import type { AppSettings } from "../app.js";
-import { DatabaseBusyError, DatabaseUnavailableError, QueryTimeoutError, type Database } from "../db/database.js";
+import { type Database, DatabaseBusyError, DatabaseUnavailableError, QueryTimeoutError } from "../db/database.js";
 import type { Turns } from "../turns.js";
 
 /**
@@ -26,11 +34,17 @@ export class DatabaseHandler extends RequestHandler {
    * the client disconnects first, the statement is stopped too and the handler ends there
    * (logged as 499).
    */
-  protected async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], timeoutMs = this.settings.queryTimeoutMs): Promise<Row[]> {
+  protected async query<Row = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    timeoutMs = this.settings.queryTimeoutMs,
+  ): Promise<Row[]> {
     // Time spent waiting for a database that is still opening (the embedded one creates its
     // files and orders on first start) is not the query's: answer at once that it is starting.
     if (this.db.status === "starting") {
-      throw new HTTPError(503, "the database is still starting; try again in a few seconds", { headers: { "Retry-After": "2" } });
+      throw new HTTPError(503, "the database is still starting; try again in a few seconds", {
+        headers: { "Retry-After": "2" },
+      });
     }
     try {
       return await this.db.query<Row>(sql, params, { signal: this.request.signal, statementTimeout: timeoutMs });
@@ -42,7 +56,8 @@ export class DatabaseHandler extends RequestHandler {
       if (error instanceof DatabaseBusyError) {
         throw new HTTPError(503, error.message, { headers: { "Retry-After": String(error.retryAfterSeconds) } });
       }
-      if (error instanceof DatabaseUnavailableError) throw new HTTPError(503, error.message, { headers: { "Retry-After": "5" } });
+      if (error instanceof DatabaseUnavailableError)
+        throw new HTTPError(503, error.message, { headers: { "Retry-After": "5" } });
       throw error;
     }
   }
@@ -90,7 +105,11 @@ const MAX_LOCATION_LENGTH = 60;
  * @example
  * this.finish(errorBody(504, new HTTPError(504, "the query took too long"), "Gateway Timeout"));
  */
-export function errorBody(status: number, error: unknown, reason: string): { error: { status: number; message: string; issues?: { location: string; message: string }[] } } {
+export function errorBody(
+  status: number,
+  error: unknown,
+  reason: string,
+): { error: { status: number; message: string; issues?: { location: string; message: string }[] } } {
   if (error instanceof RequestValidationError) {
     const issues = error.issues.map(({ location, message }) => ({
       location: location.length > MAX_LOCATION_LENGTH ? `${location.slice(0, MAX_LOCATION_LENGTH)}…` : location,

@@ -10,7 +10,14 @@ import { withDbSchemas } from "./base.js";
  * could not open (`"failed"`): a load balancer sends requests only to an app that can answer them.
  */
 export class HealthHandler extends withDbSchemas({
-  get: { responses: { 200: Health, 503: { schema: Health, description: "The database is starting, or failed to open (Retry-After)" } }, summary: "Load balancer check", tags: ["health"] },
+  get: {
+    responses: {
+      200: Health,
+      503: { schema: Health, description: "The database is starting, or failed to open (Retry-After)" },
+    },
+    summary: "Load balancer check",
+    tags: ["health"],
+  },
 }) {
   get(): void {
     const status = this.db.status;

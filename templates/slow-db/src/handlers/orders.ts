@@ -24,7 +24,12 @@ const ORDER_COLUMNS = `id::float8 AS id, customer, amount_cents AS "amountCents"
  * Everyday quick queries, next to the slow reports.
  */
 export class OrdersHandler extends withDbSchemas({
-  get: { query: OrdersQuery, responses: { 200: z.object({ orders: z.array(OrderSchema) }), ...unavailable }, summary: "The latest orders", tags },
+  get: {
+    query: OrdersQuery,
+    responses: { 200: z.object({ orders: z.array(OrderSchema) }), ...unavailable },
+    summary: "The latest orders",
+    tags,
+  },
   post: { body: NewOrder, responses: { 201: OrderSchema, ...unavailable }, summary: "Place an order", tags },
 }) {
   async get(): Promise<void> {

@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { IOLoop } from "tornado/ioloop";
-import { orderStats } from "../stats.js";
 import { z } from "zod";
 import { ApiError, SlowQuery, StatsQuery, TopCustomersQuery } from "../schemas.js";
+import { orderStats } from "../stats.js";
 import { withDbSchemas } from "./base.js";
 
 const tags = ["reports"];
@@ -22,7 +22,13 @@ export class SlowReportHandler extends withDbSchemas({
   get: {
     query: SlowQuery,
     responses: {
-      200: z.object({ report: z.literal("slow"), seconds: z.number(), orders: z.number().int(), revenueCents: z.number().nullable(), tookMs: z.number().int() }),
+      200: z.object({
+        report: z.literal("slow"),
+        seconds: z.number(),
+        orders: z.number().int(),
+        revenueCents: z.number().nullable(),
+        tookMs: z.number().int(),
+      }),
       ...busy,
     },
     summary: "A report behind a slow query",
@@ -58,7 +64,9 @@ export class TopCustomersHandler extends withDbSchemas({
     responses: {
       200: z.object({
         report: z.literal("top-customers"),
-        customers: z.array(z.object({ customer: z.string(), orders: z.number().int(), revenueCents: z.number(), p90Cents: z.number() })),
+        customers: z.array(
+          z.object({ customer: z.string(), orders: z.number().int(), revenueCents: z.number(), p90Cents: z.number() }),
+        ),
       }),
       ...busy,
     },
