@@ -1,0 +1,161 @@
+/**
+ * `tornado generate resource <name> <field:type>...`: the values its templates are rendered
+ * with (migration, repository, handlers, test), and the migration's file name.
+ */
+
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { columnDefinition, selectExpression, sqlName, typeInfo, type Field } from "./fields.js";
+import type { ResourceNames } from "./names.js";
+
+/**
+ * The folder of migrations at the app's root (node-pg-migrate's SQL format, one file each).
+ *
+ * @example
+ * join(root, MIGRATIONS_DIR) // "/home/me/my-api/migrations"
+ */
+export const MIGRATIONS_DIR = "migrations";
+
+/**
+ * A migration's time stamp: UTC, `YYYYMMDDHHmmssSSS` (files sort in the order they were made).
+ *
+ * @example
+ * migrationStamp(new Date("2026-12-07T08:50:01.002Z")) // "20261207085001002"
+ */
+export function migrationStamp(now: Date): string {
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  return `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}${pad(now.getUTCMilliseconds(), 3)}`;
+}
+
+/**
+ * The table of a resource: its plural in snake_case (`user_profiles` for user-profile).
+ *
+ * @example
+ * tableName(resourceNames("UserProfile")) // "user_profiles"
+ */
+export function tableName(names: ResourceNames): string {
+  return names.collectionRoute.slice(1).replace(/-/g, "_");
+}
+
+/**
+ * The migrations already in the app that create this table (`*_create_<table>.sql`), oldest first.
+ *
+ * @example
+ * existingCreateMigrations(root, "orders") // ["migrations/20261207085001002_create_orders.sql"]
+ */
+export function existingCreateMigrations(root: string, table: string): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(join(root, MIGRATIONS_DIR));
+  } catch {
+    return [];
+  }
+  return files
+    .filter((file) => /^\d+_/.test(file) && file.endsWith(`_create_${table}.sql`))
+    .sort()
+    .map((file) => `${MIGRATIONS_DIR}/${file}`);
+}
+
+const quote = (text: string) => JSON.stringify(text);
+const objectKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : quote(name));
+
+// zod helpers the handler file declares when a field needs them.
+const HELPERS: ReadonlyMap<string, string> = new Map([
+  ["DecimalString", `/** A decimal as a string of digits ("19.99"): exact, as PostgreSQL's numeric keeps it. */\nconst DecimalString = z.string().regex(/^-?\\d{1,20}(\\.\\d{1,20})?$/, "a decimal number as a string, e.g. \\"19.99\\"");`],
+  [
+    "BigIntString",
+    `/** A 64-bit integer as a string of digits: beyond what a JSON number keeps exactly. */\nconst BigIntString = z.string().regex(/^-?\\d{1,19}$/, "an integer as a string of digits").refine((v) => BigInt(v) >= -(2n ** 63n) && BigInt(v) < 2n ** 63n, "out of range for a 64-bit integer");`,
+  ],
+]);
+
+function inputZod(field: Field): string {
+  const base = typeInfo(field.type).zod;
+  return field.optional ? `${base}.nullable().optional()` : base;
+}
+
+function outputZod(field: Field): string {
+  const byType: Record<string, string> = {
+    string: "z.string()",
+    text: "z.string()",
+    int: "z.number().int()",
+    float: "z.number()",
+    boolean: "z.boolean()",
+    date: "z.iso.date()",
+    timestamp: "z.iso.datetime()",
+    uuid: "z.uuid()",
+    json: "z.json()",
+  };
+  const base = Object.hasOwn(byType, field.type) ? byType[field.type]! : "z.string()";
+  return field.optional ? `${base}.nullable()` : base;
+}
+
+function sampleValue(field: Field, which: 0 | 1): string {
+  if (field.type === "references") return `await rowIn(${quote(sqlName(field.references!))})`;
+  return typeInfo(field.type).samples[which];
+}
+
+function badValue(field: Field): string {
+  return typeInfo(field.type).ts === "number" ? '"not a number"' : "42";
+}
+
+/**
+ * Everything the resource templates are rendered with, on top of the names: column lines,
+ * indexes, the repository's SQL pieces, the handler's schemas and the test's sample bodies.
+ *
+ * @example
+ * const values = resourceValues(resourceNames("orders"), parseFields(["customer:string"]), { migrationFile: "2026…_create_orders.sql", appTakesDb: true });
+ */
+export function resourceValues(names: ResourceNames, fields: readonly Field[], { migrationFile, appTakesDb }: { migrationFile: string; appTakesDb: boolean }): Record<string, unknown> {
+  const table = tableName(names);
+  const sqlTable = sqlName(table);
+  const references = fields.filter((f) => f.references !== undefined);
+  const helpers = [...new Set(fields.map((f) => typeInfo(f.type).zod).filter((zod) => HELPERS.has(zod)))].map((zod) => HELPERS.get(zod)!);
+  const firstNonJson = fields.find((f) => f.type !== "json");
+  const required = fields.find((f) => !f.optional);
+  const patchable = fields.find((f) => f.references === undefined) ?? fields[0]!;
+  const optionals = fields.filter((f) => f.optional);
+  const repositoryVar = names.pluralText.split(" ").map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join("");
+  return {
+    table: sqlTable,
+    tableFile: table,
+    migrationFile,
+    repositoryVar,
+    columns: fields.map(columnDefinition),
+    indexes: references.map((f) => `CREATE INDEX ${sqlName(`${table}_${f.column}_index`)} ON ${sqlTable} (${sqlName(f.column)});`),
+    recordFields: fields.map((f) => `${objectKey(f.property)}: ${typeInfo(f.type).ts}${f.optional ? " | null" : ""}`),
+    writeFields: fields.map((f) => `${objectKey(f.property)}${f.optional ? "?" : ""}: ${typeInfo(f.type).ts}${f.optional ? " | null" : ""}`),
+    selectColumns: ["id::text AS id", ...fields.map(selectExpression), `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`, `to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`].join(", "),
+    writable: fields.map((f) => {
+      const cast = typeInfo(f.type).cast;
+      return `{ field: ${quote(f.property)}, column: ${quote(sqlName(f.column))}, cast: ${quote(cast ? `::${cast}` : "")}, json: ${cast === "jsonb"} }`;
+    }),
+    insertColumns: fields.map((f) => sqlName(f.column)).join(", "),
+    insertValues: fields.map((f, i) => `$${i + 1}${typeInfo(f.type).cast ? `::${typeInfo(f.type).cast}` : ""}`).join(", "),
+    helpers,
+    firstProperty: fields[0]!.property,
+    inputFields: fields.map((f) => `${objectKey(f.property)}: ${inputZod(f)}`),
+    outputFields: fields.map((f) => `${objectKey(f.property)}: ${outputZod(f)}`),
+    referenceConstraints: references.length === 0 ? null : references.map((f) => `[${quote(`${table}_${f.column}_fkey`)}, { field: ${quote(f.property)}, what: ${quote(f.referencesText!)} }]`),
+    appTakesDb,
+    references: references.length > 0,
+    firstBody: fields.map((f) => `${objectKey(f.property)}: ${sampleValue(f, 0)}`),
+    secondBody: fields.filter((f) => !f.optional).map((f) => `${objectKey(f.property)}: ${sampleValue(f, 1)}`),
+    nulledOptional: optionals.map((f) => `${objectKey(f.property)}: null, `).join(""),
+    patchField: `${objectKey(patchable.property)}: ${sampleValue(patchable, 0)}`,
+    badField: firstNonJson ? `${objectKey(firstNonJson.property)}: ${badValue(firstNonJson)}` : "unexpected: 1",
+    badProperty: firstNonJson ? firstNonJson.property : "unexpected",
+    requiredProperty: required?.property ?? null,
+    referenceTests: references.map((f) => ({ what: f.referencesText!, property: objectKey(f.property) })),
+  };
+}
+
+/**
+ * Whether the app's makeApp() takes a `db` setting (its settings interface names one), so a
+ * test can pass its database to it.
+ *
+ * @example
+ * appTakesDatabase("export interface AppSettings extends ApplicationSettings { db?: Database }") // true
+ */
+export function appTakesDatabase(appText: string): boolean {
+  return /\bdb\?\s*:/.test(appText);
+}
