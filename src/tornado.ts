@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
 import { runCli } from "./cli/errors.js";
 import { scriptCommand } from "./cli/scripts.js";
+import { dbCommand } from "./commands/db.js";
 import { devCommand } from "./commands/dev.js";
 import { destroyCommand, generateCommand } from "./commands/generate.js";
 import { routesCommand } from "./commands/routes.js";
@@ -26,14 +27,15 @@ export function tornadoProgram(): Command {
     // an unrelated package of that name from the registry: point at the scripts instead.
     .addHelpText(
       "after",
-      `\nIn an app, run these through its package scripts: npm run dev, npm start, ${scriptCommand("generate", ["handler", "orders"], "npm")}, ${scriptCommand("destroy", ["handler", "orders"], "npm")}, ${scriptCommand("routes", [], "npm")}.`,
+      `\nIn an app, run these through its package scripts: npm run dev, npm start, ${scriptCommand("generate", ["handler", "orders"], "npm")}, ${scriptCommand("destroy", ["handler", "orders"], "npm")}, ${scriptCommand("routes", [], "npm")}, npm run db:migrate.`,
     )
     .addCommand(devCommand().exitOverride())
     .addCommand(startCommand().exitOverride())
     .addCommand(generateCommand())
     .addCommand(destroyCommand())
     .addCommand(routesCommand().exitOverride())
-    .addCommand(openapiCommand().exitOverride());
+    .addCommand(openapiCommand().exitOverride())
+    .addCommand(dbCommand());
 }
 
 await runCli(async () => {
