@@ -14,7 +14,8 @@ import { scriptCommand } from "../cli/scripts.js";
 import type { RouteEntry, RouteRegistration } from "./route-table.js";
 import { renderGeneratorTemplate } from "./templates.js";
 import type { Field } from "./fields.js";
-import { appTakesDatabase, existingCreateMigrations, migrationStamp, MIGRATIONS_DIR, resourceValues, tableName } from "./resource.js";
+import { appTakesDatabase, existingCreateMigrations, resourceValues, tableName } from "./resource.js";
+import { MIGRATIONS_DIR, migrationTimestamp } from "../db/migration-file.js";
 
 /**
  * Where the generator works: the app root and its app file (relative, with `/`).
@@ -150,7 +151,7 @@ function resourceMigrationPath(root: string, names: ResourceNames, now: Date): s
   const recorded = Object.keys(earlier?.files ?? {}).find((path) => path.startsWith(`${MIGRATIONS_DIR}/`));
   if (recorded !== undefined) return recorded;
   const table = tableName(names);
-  return existingCreateMigrations(root, table).at(-1) ?? `${MIGRATIONS_DIR}/${migrationStamp(now)}_create_${table}.sql`;
+  return existingCreateMigrations(root, table).at(-1) ?? `${MIGRATIONS_DIR}/${migrationTimestamp(now)}_create_${table}.sql`;
 }
 
 /**
@@ -273,7 +274,8 @@ export async function planGenerate(
 /**
  * Plans `tornado destroy <kind> <name>`: deletes the files that generate recorded and removes
  * its import and routes. A file edited since (its hash differs) is a conflict unless `force`;
- * a file already gone is skipped.
+ * a file already gone is skipped. A resource whose migration is applied to the app's database
+ * is refused (even with `force`), naming the rollback to run first.
  *
  * @example
  * const plan = await planDestroy({ root, appFile: "src/app.ts" }, "handler", resourceNames("orders"));
@@ -284,6 +286,10 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
   const entry = findEntry(manifest, kind, names.file);
   if (entry === undefined) {
     throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no ${kind} named ${names.file} (destroy only undoes what generate wrote).`);
+  }
+  if (kind === "resource") {
+    const migrations = Object.keys(entry.files).filter((path) => path.startsWith(`${MIGRATIONS_DIR}/`) && existsSync(join(root, path)));
+    await (await import("./applied.js")).refuseAppliedMigrations(root, migrations);
   }
   const changes: FileChange[] = [];
   const conflicts: string[] = [];

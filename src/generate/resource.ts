@@ -7,25 +7,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { columnDefinition, selectExpression, sqlName, typeInfo, type Field } from "./fields.js";
 import type { ResourceNames } from "./names.js";
-
-/**
- * The folder of migrations at the app's root (node-pg-migrate's SQL format, one file each).
- *
- * @example
- * join(root, MIGRATIONS_DIR) // "/home/me/my-api/migrations"
- */
-export const MIGRATIONS_DIR = "migrations";
-
-/**
- * A migration's time stamp: UTC, `YYYYMMDDHHmmssSSS` (files sort in the order they were made).
- *
- * @example
- * migrationStamp(new Date("2026-12-07T08:50:01.002Z")) // "20261207085001002"
- */
-export function migrationStamp(now: Date): string {
-  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-  return `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}${pad(now.getUTCMilliseconds(), 3)}`;
-}
+import { MIGRATIONS_DIR } from "../db/migration-file.js";
 
 /**
  * The table of a resource: its plural in snake_case (`user_profiles` for user-profile).
