@@ -1,0 +1,269 @@
+/**
+ * `tornado generate resource` and `tornado destroy resource` on a freshly created rest app, run
+ * as a user runs them (the app's own `node_modules/.bin/tornado`), with the generated migration
+ * and repository exercised on the real PostgreSQL in a schema of this file's own.
+ */
+
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand, type RunResult } from "../helpers/cli.js";
+import { createApp, type CreatedApp } from "../helpers/dev.js";
+import { POSTGRES_URL, requireService } from "../helpers/services.js";
+
+const postgres = await requireService("PostgreSQL", new URL(POSTGRES_URL).hostname, Number(new URL(POSTGRES_URL).port || 5432));
+const schema = `h16_resource_${process.pid}`;
+const FIELDS = ["customer:string", "total:decimal", "paid:boolean", "note:text?", "user:references"];
+
+let created: CreatedApp;
+let app: string;
+let client: pg.Client;
+// The app's files as create-tornado-app wrote them.
+let original: Map<string, string>;
+
+beforeAll(async () => {
+  created = await createApp("resource");
+  app = created.app;
+  original = snapshot();
+  if (!postgres) return;
+  client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  // The table `user:references` points at (the rest template keeps its users in memory).
+  await client.query(`CREATE SCHEMA "${schema}"`);
+  await client.query(`CREATE TABLE "${schema}".users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)`);
+}, 180_000);
+afterAll(async () => {
+  if (client !== undefined) {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  }
+  created?.remove();
+});
+
+const tornado = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> => runCommand(join(app, "node_modules/.bin/tornado"), args, app, env);
+
+/** Every file of the app (not node_modules, dist or vendor) with its content. */
+function snapshot(): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (["node_modules", "dist", "vendor"].includes(entry.name)) continue;
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.set(relative(app, full), readFileSync(full, "utf8"));
+    }
+  };
+  walk(app);
+  return files;
+}
+
+const read = (path: string) => readFileSync(join(app, path), "utf8");
+const migrationFile = () => readdirSync(join(app, "migrations")).find((f) => f.endsWith("_create_orders.sql"))!;
+/** The generated repository's shape, as this test uses it. */
+interface Queryable {
+  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+}
+type Order = { id: string; customer: string; total: string; paid: boolean; note: string | null; userId: string; createdAt: string; updatedAt: string };
+type OrderFields = { customer: string; total: string; paid: boolean; note?: string | null; userId: string };
+interface Repository {
+  list(page?: { limit?: number; offset?: number }): Promise<{ items: Order[]; total: number }>;
+  get(id: string): Promise<Order | undefined>;
+  create(fields: OrderFields): Promise<Order>;
+  update(id: string, fields: Partial<OrderFields>, options?: { replace?: boolean }): Promise<Order | undefined>;
+  delete(id: string): Promise<boolean>;
+}
+const section = (sql: string, which: "Up" | "Down") => sql.split(/^-- (?:Up|Down) Migration$/m)[which === "Up" ? 1 : 2]!;
+
+describe("tornado generate resource", () => {
+  it("--dry-run shows every file it would write, as a diff, and writes nothing", async () => {
+    const result = await tornado(["generate", "resource", "orders", ...FIELDS, "--dry-run"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^--- \/dev\/null\n\+\+\+ b\/migrations\/\d{17}_create_orders\.sql\n/m);
+    for (const file of ["src/repositories/orders.ts", "src/handlers/orders.ts", "test/orders.test.ts", ".tornado/manifest.json"]) {
+      expect(result.stdout).toContain(`--- /dev/null\n+++ b/${file}\n`);
+    }
+    expect(result.stdout).toContain("--- a/src/app.ts\n+++ b/src/app.ts\n");
+    expect(result.stdout).toContain("+  user_id bigint NOT NULL REFERENCES users (id),\n");
+    expect(result.stdout).toContain("Dry run: 6 files would change; nothing was written.");
+    expect(snapshot()).toEqual(original);
+  });
+
+  it("writes a migration, repository, handlers, test and routes; run twice, it changes nothing", async () => {
+    const before = Date.now();
+    const result = await tornado(["generate", "resource", "orders", ...FIELDS]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("resource orders: table orders; classes OrdersHandler, OrderHandler; routes /orders, /orders/:id");
+    const changed = [...snapshot().keys()].filter((f) => original.get(f) !== snapshot().get(f)).sort();
+    const migration = migrationFile();
+    expect(changed).toEqual([".tornado/manifest.json", `migrations/${migration}`, "src/app.ts", "src/handlers/orders.ts", "src/repositories/orders.ts", "test/orders.test.ts"]);
+    // Named by the UTC time it was made: YYYYMMDDHHmmssSSS.
+    const stamp = migration.slice(0, 17);
+    const made = Date.UTC(+stamp.slice(0, 4), +stamp.slice(4, 6) - 1, +stamp.slice(6, 8), +stamp.slice(8, 10), +stamp.slice(10, 12), +stamp.slice(12, 14), +stamp.slice(14));
+    expect(made).toBeGreaterThanOrEqual(before - 1000);
+    expect(made).toBeLessThanOrEqual(Date.now());
+    expect(read(`migrations/${migration}`)).toBe(
+      [
+        "-- Up Migration",
+        "CREATE TABLE orders (",
+        "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,",
+        "  customer varchar(255) NOT NULL,",
+        "  total numeric NOT NULL,",
+        "  paid boolean NOT NULL,",
+        "  note text,",
+        "  user_id bigint NOT NULL REFERENCES users (id),",
+        "  created_at timestamptz NOT NULL DEFAULT now(),",
+        "  updated_at timestamptz NOT NULL DEFAULT now()",
+        ");",
+        "CREATE INDEX orders_user_id_index ON orders (user_id);",
+        "",
+        "-- Down Migration",
+        "DROP TABLE orders;",
+        "",
+      ].join("\n"),
+    );
+    const appFile = read("src/app.ts");
+    expect(appFile).toContain('import { OrderHandler, OrdersHandler } from "./handlers/orders.js";\n');
+    expect(appFile).toContain('url("/orders/:id", OrderHandler, { name: "order" }),');
+    // Only the import and the two routes were added to the app file, byte for byte.
+    const added = appFile.split("\n").filter((line) => !original.get("src/app.ts")!.split("\n").includes(line));
+    expect(added).toEqual(['import { OrderHandler, OrdersHandler } from "./handlers/orders.js";', '      url("/orders", OrdersHandler, { name: "orders" }),', '      url("/orders/:id", OrderHandler, { name: "order" }),']);
+
+    const after = snapshot();
+    const again = await tornado(["generate", "resource", "orders", ...FIELDS]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("Nothing to change");
+    expect(snapshot()).toEqual(after);
+  });
+
+  it("answers a bad field spec with one sentence naming it and a non-zero exit, and writes nothing", async () => {
+    const before = snapshot();
+    const cases: [string[], string][] = [
+      [["total:money"], 'error: Field "total:money" has an unknown type "money": use one of string, text, int, bigint, float, decimal, boolean, date, timestamp, uuid, json, references.\n'],
+      [["customer:string", "note"], 'error: Field "note" has no type: write note:TYPE, TYPE one of string, text, int, bigint, float, decimal, boolean, date, timestamp, uuid, json, references (add ? to allow null).\n'],
+      [["created_at:timestamp"], 'error: Field "created_at:timestamp" would be the column created_at, which every resource has already (id, created_at, updated_at): rename it.\n'],
+      [["a:int", "A:text"], 'error: Fields "a:int" and "A:text" are both the column a: give one another name.\n'],
+      [["x:int??"], 'error: Field "x:int??" is not name:type: write it as x:TYPE, TYPE one of string, text, int, bigint, float, decimal, boolean, date, timestamp, uuid, json, references, with ? after the type to allow null (for example x:text?).\n'],
+      [[], "error: A resource needs at least one field after its name, as name:type (for example: orders customer:string total:decimal); types: string, text, int, bigint, float, decimal, boolean, date, timestamp, uuid, json, references.\n"],
+    ];
+    for (const [fields, message] of cases) {
+      const result = await tornado(["generate", "resource", "invoices", ...fields]);
+      expect(result.stderr).toBe(message);
+      expect(result.code).toBe(1);
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  it("does not overwrite a file of the user's without --force", async () => {
+    writeFileSync(join(app, "src/repositories/invoices.ts"), "// mine\n");
+    const before = snapshot();
+    const result = await tornado(["generate", "resource", "invoices", "amount:int"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: src/repositories/invoices.ts already exists with other content; nothing was written. Pass --force to overwrite it, or choose another name.\n");
+    expect(snapshot()).toEqual(before);
+    rmSync(join(app, "src/repositories/invoices.ts"));
+  });
+});
+
+describe.skipIf(!postgres)("the generated migration and repository on PostgreSQL", () => {
+  it("the migration creates the table with its types, NOT NULLs, foreign key and index, and drops it going down", async () => {
+    const sql = read(`migrations/${migrationFile()}`);
+    await client.query(`SET search_path TO "${schema}"`);
+    await client.query(section(sql, "Up"));
+    const columns = await client.query<{ column_name: string; data_type: string; is_nullable: string }>(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'orders' ORDER BY ordinal_position",
+      [schema],
+    );
+    expect(columns.rows.map((c) => `${c.column_name} ${c.data_type}${c.is_nullable === "NO" ? " NOT NULL" : ""}`)).toEqual([
+      "id bigint NOT NULL",
+      "customer character varying NOT NULL",
+      "total numeric NOT NULL",
+      "paid boolean NOT NULL",
+      "note text",
+      "user_id bigint NOT NULL",
+      "created_at timestamp with time zone NOT NULL",
+      "updated_at timestamp with time zone NOT NULL",
+    ]);
+    const index = await client.query("SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'orders_user_id_index'", [schema]);
+    expect(index.rows).toEqual([{ indexdef: `CREATE INDEX orders_user_id_index ON ${schema}.orders USING btree (user_id)` }]);
+    await client.query(section(sql, "Down"));
+    expect((await client.query("SELECT to_regclass('orders') AS t")).rows).toEqual([{ t: null }]);
+    await client.query(section(sql, "Up"));
+  });
+
+  it("the repository lists (with limit, offset and total), gets, creates, updates and deletes, with parameters only", async () => {
+    await client.query(`SET search_path TO "${schema}"`);
+    const queries: { sql: string; params: unknown[] }[] = [];
+    const db = {
+      async query<Row>(sql: string, params: unknown[] = []): Promise<Row[]> {
+        queries.push({ sql, params });
+        return (await client.query(sql, params)).rows as Row[];
+      },
+    };
+    const { OrderRepository } = (await import(join(app, "src/repositories/orders.ts"))) as { OrderRepository: new (db: Queryable) => Repository };
+    const orders = new OrderRepository(db);
+    const [{ id: userId }] = (await client.query<{ id: string }>("INSERT INTO users (name) VALUES ('Ada') RETURNING id::text AS id")).rows as [{ id: string }];
+    const evil = "Robert'); DROP TABLE orders; --";
+    const first = await orders.create({ customer: evil, total: "19.99", paid: false, userId });
+    expect(first).toEqual({ id: "1", customer: evil, total: "19.99", paid: false, note: null, userId, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), updatedAt: first.createdAt });
+    // The client's text is a parameter, never SQL.
+    expect(queries.every((q) => !q.sql.includes("Robert"))).toBe(true);
+    await orders.create({ customer: "b", total: "1234.50", paid: true, note: "second", userId });
+    await orders.create({ customer: "c", total: "0", paid: true, userId });
+    expect(await orders.get("2")).toMatchObject({ customer: "b", total: "1234.50", note: "second" });
+    expect(await orders.get("99")).toBeUndefined();
+    const page = await orders.list({ limit: 2, offset: 1 });
+    expect(page.total).toBe(3);
+    expect(page.items.map((o) => o.customer)).toEqual(["b", "c"]);
+    expect(await orders.list({ limit: 5, offset: 10 })).toEqual({ items: [], total: 3 });
+
+    const patched = await orders.update("2", { paid: false });
+    expect(patched).toMatchObject({ customer: "b", paid: false, note: "second" });
+    expect(Date.parse(patched!.updatedAt)).toBeGreaterThanOrEqual(Date.parse(patched!.createdAt));
+    // A replace sets every field: the note left out becomes NULL.
+    expect(await orders.update("2", { customer: "B", total: "2", paid: true, userId }, { replace: true })).toMatchObject({ customer: "B", total: "2", note: null });
+    expect(await orders.update("99", { paid: true })).toBeUndefined();
+    await expect(orders.create({ customer: "x", total: "1", paid: true, userId: "999999" })).rejects.toMatchObject({ code: "23503", constraint: "orders_user_id_fkey" });
+    expect(await orders.delete("2")).toBe(true);
+    expect(await orders.delete("2")).toBe(false);
+    expect((await orders.list()).total).toBe(2);
+    await client.query("DROP TABLE orders");
+  });
+});
+
+describe.skipIf(!postgres)("tornado destroy resource", () => {
+  it("refuses while its migration is applied, naming the rollback; then removes everything generate wrote", async () => {
+    // The app's migrations need node-pg-migrate and pg, as an app with a database lists them.
+    const install = await runCommand("npm", ["install", "--no-audit", "--no-fund", "pg@8.23.1", "node-pg-migrate@9.0.0"], app);
+    expect(install.code, install.stderr).toBe(0);
+    const env = { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema };
+    const migrated = await tornado(["db", "migrate"], env);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const generated = snapshot();
+
+    const refused = await tornado(["destroy", "resource", "orders"], env);
+    expect(refused.stderr).toBe(`error: migrations/${migrationFile()} is applied to the database (DATABASE_URL): roll it back first with npm run db:rollback, then run destroy again. Nothing was removed.\n`);
+    expect(refused.code).toBe(1);
+    expect(snapshot()).toEqual(generated);
+
+    // A file edited since generate wrote it is refused too.
+    const rolledBack = await tornado(["db", "rollback"], env);
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    writeFileSync(join(app, "src/handlers/orders.ts"), `${read("src/handlers/orders.ts")}// mine\n`);
+    const edited = await tornado(["destroy", "resource", "orders"], env);
+    expect(edited.stderr).toBe("error: src/handlers/orders.ts was edited after generate wrote it; nothing was removed. Pass --force to delete it anyway.\n");
+    writeFileSync(join(app, "src/handlers/orders.ts"), generated.get("src/handlers/orders.ts")!);
+
+    const destroyed = await tornado(["destroy", "resource", "orders"], env);
+    expect(destroyed.stderr).toBe("");
+    expect(destroyed.code).toBe(0);
+    const now = snapshot();
+    for (const file of ["package.json", "package-lock.json"]) now.delete(file);
+    const expected = new Map(original);
+    for (const file of ["package.json", "package-lock.json"]) expected.delete(file);
+    expect(now).toEqual(expected);
+    expect(existsSync(join(app, "migrations"))).toBe(false);
+  }, 180_000);
+});
