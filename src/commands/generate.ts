@@ -9,6 +9,7 @@ import { applyChanges, effective, printChanges, unifiedDiff } from "../generate/
 import { appFileOption, GENERATORS, planDestroy, planGenerate, type GeneratorName, type GeneratorPlan } from "../generate/plan.js";
 import { resourceNames, type ResourceNames } from "../generate/names.js";
 import { FIELD_TYPES, parseFields } from "../generate/fields.js";
+import { databaseSetupHints, missingReferencedTables, tableName } from "../generate/resource.js";
 
 interface GeneratorOptions {
   dryRun?: boolean;
@@ -88,10 +89,14 @@ function generateKind(kind: GeneratorName): Command {
       const fields = kind === "resource" ? parseFields(specs) : [];
       const root = findAppRoot(process.cwd());
       process.stdout.write(`${describeNames(kind, names)}\n`);
+      if (kind === "resource") for (const line of missingReferencedTables(root, fields, tableName(names))) process.stdout.write(`${style.yellow(line)}\n`);
       const plan = await planGenerate({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force, fields });
       await carryOut(root, plan, options, "generate");
       if (!options.dryRun && effective(plan.changes).length > 0) {
-        if (kind === "resource") process.stdout.write(`\nApply its migration with ${style.cyan(scriptCommand("db:migrate", []))}; its test applies them to a schema of its own.`);
+        if (kind === "resource") {
+          for (const line of databaseSetupHints(root)) process.stdout.write(`\n${style.yellow(line)}`);
+          process.stdout.write(`\nApply its migration with ${style.cyan(scriptCommand("db:migrate", []))}; its test applies every migration to a schema of its own.`);
+        }
         process.stdout.write(`\nRun its test with ${style.cyan(scriptCommand("test", [`test/${names.file}.test.ts`]))}\n`);
       }
     },

