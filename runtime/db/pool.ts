@@ -67,12 +67,22 @@ export class PoolDatabase implements Database {
     return this.target!.url;
   }
 
-  async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], { signal }: QueryOptions = {}): Promise<Row[]> {
+  async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], { signal, statementTimeout }: QueryOptions = {}): Promise<Row[]> {
+    if (statementTimeout !== undefined && (!Number.isInteger(statementTimeout) || statementTimeout < 1)) {
+      throw new RangeError(`statementTimeout must be a positive whole number of ms, not ${statementTimeout}`);
+    }
     await this.whenReady(signal);
     const client = await this.acquire(signal);
     let broken: Error | undefined;
     try {
-      return await this.run<Row>(client, sql, params, signal);
+      const timeout = statementTimeout ?? this.options.statementTimeout;
+      if (timeout === this.options.statementTimeout) return await this.run<Row>(client, sql, params, signal);
+      await client.query(`SET statement_timeout = ${timeout}`);
+      try {
+        return await this.run<Row>(client, sql, params, signal, timeout);
+      } finally {
+        await client.query(`SET statement_timeout = ${this.options.statementTimeout}`);
+      }
     } catch (error) {
       broken = brokenConnection(error);
       throw error;
@@ -239,7 +249,7 @@ export class PoolDatabase implements Database {
   // Runs one statement on `client`; an abort of `signal` cancels it in the server. Resolves
   // only once a cancel aimed at this connection has been handled, so that it can never hit the
   // next statement to use it.
-  private async run<Row>(client: PoolClient, sql: string, params: unknown[], signal: AbortSignal | undefined): Promise<Row[]> {
+  private async run<Row>(client: PoolClient, sql: string, params: unknown[], signal: AbortSignal | undefined, timeout = this.options.statementTimeout): Promise<Row[]> {
     if (signal?.aborted) {
       this.cancelled++;
       throw cancelledError(signal);
@@ -257,7 +267,10 @@ export class PoolDatabase implements Database {
     } catch (error) {
       if ((error as { code?: string }).code === QUERY_CANCELED) {
         if (signal?.aborted) throw cancelledError(signal, error);
-        if (/statement timeout/.test((error as Error).message)) throw new QueryTimeoutError(this.options.statementTimeout, { cause: error });
+        if (/statement timeout/.test((error as Error).message)) {
+          this.cancelled++;
+          throw new QueryTimeoutError(timeout, { cause: error });
+        }
       }
       throw error;
     } finally {

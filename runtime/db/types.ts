@@ -36,6 +36,11 @@ export interface QueryOptions {
    * one is cancelled in the database (`pg_cancel_backend`), not merely forgotten.
    */
   signal?: AbortSignal;
+  /**
+   * This statement's own timeout (ms), instead of the database's `statementTimeout` (costs two
+   * short round trips to set and reset it on the connection).
+   */
+  statementTimeout?: number;
 }
 
 /**
@@ -55,7 +60,7 @@ export interface QueryCounts {
   running: number;
   /** Queries waiting for a connection (or for the database to be ready). */
   waiting: number;
-  /** Queries stopped by their signal since the database opened. */
+  /** Queries stopped before they finished since the database opened: by their signal, or by the statement timeout. */
   cancelled: number;
 }
 

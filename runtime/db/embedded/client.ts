@@ -5,7 +5,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,8 @@ export interface SupervisorInfo {
 
 /** How long an app waits for the supervisor to start PostgreSQL (initdb included). */
 const START_TIMEOUT_MS = 120_000;
+/** A supervisor that has written no supervisor.json this long after we started it is started again. */
+const RESPAWN_MS = 10_000;
 
 /**
  * Joins (or starts) the embedded PostgreSQL of `dir` and resolves with its URL and a lease,
@@ -37,7 +39,7 @@ export async function joinEmbedded(dir: string): Promise<Target> {
   const binaries = findBinaries(process.cwd());
   mkdirSync(dir, { recursive: true });
   const deadline = Date.now() + START_TIMEOUT_MS;
-  let spawned = false;
+  let spawnedAt = 0;
   for (;;) {
     const info = readInfo(dir);
     if (info) {
@@ -45,16 +47,29 @@ export async function joinEmbedded(dir: string): Promise<Target> {
       if (!(lease instanceof Error)) return lease;
       if ((lease as { fatal?: boolean }).fatal) throw lease;
     }
+    const failure = spawnedAt ? readFailure(dir, spawnedAt) : undefined;
+    if (failure) throw new DatabaseUnavailableError(`the embedded database could not start: ${failure}`);
     // No supervisor (or a dead one): start one. Several apps may do so at once; one wins the
     // folder's lock and the others exit.
-    if (!spawned || (info && !isAlive(info.pid))) {
+    if ((!info || !isAlive(info.pid)) && Date.now() - spawnedAt > RESPAWN_MS) {
+      spawnedAt = Date.now();
       spawnSupervisor(dir, binaries.binDir);
-      spawned = true;
     }
     if (Date.now() > deadline) {
       throw new DatabaseUnavailableError(`the embedded database did not start within ${START_TIMEOUT_MS / 1000} s: see ${join(dir, "supervisor.log")}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// What a supervisor we started wrote before giving up, if it did.
+function readFailure(dir: string, since: number): string | undefined {
+  const file = join(dir, "supervisor.error");
+  try {
+    if (statSync(file).mtimeMs < since - 1000) return undefined;
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
   }
 }
 

@@ -33,6 +33,9 @@ export async function initialise(dir: string, binDir: string): Promise<number> {
   const data = join(dir, "data");
   if (existsSync(join(data, "PG_VERSION"))) return 0;
   if (asRoot) {
+    // The database's own folder may be one only its owner enters (mkdtemp makes them so): let
+    // others pass through it (not list it), so that PostgreSQL can reach data/ inside.
+    if (blockedFolder([dir]) === dir) chmodSync(dir, statSync(dir).mode | 0o001);
     const blocked = blockedFolder([dir, binDir]);
     if (blocked) {
       throw new Error(

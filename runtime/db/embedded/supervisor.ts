@@ -29,6 +29,7 @@ const FIRST_LEASE_MS = 30_000;
 
 const lockFile = join(dir, "supervisor.lock");
 const infoFile = join(dir, "supervisor.json");
+const errorFile = join(dir, "supervisor.error");
 const say = (line: string) => console.log(`${new Date().toISOString()} [supervisor ${process.pid}] ${line}`);
 
 if (tryLock(lockFile) !== undefined) process.exit(0); // another supervisor has this folder
@@ -69,7 +70,7 @@ const listener = createServer((socket) => {
     idleTimer = undefined;
     say(`lease taken by pid ${hello.pid} (${leases.size} held)`);
     socket.once("close", () => {
-      leases.delete(socket);
+      if (!leases.delete(socket)) return;
       say(`lease given back by pid ${hello.pid} (${leases.size} held)`);
       if (leases.size === 0 && !stopping) {
         idleTimer = setTimeout(() => void stop(`no lease for ${GRACE_MS} ms`), GRACE_MS);
@@ -92,11 +93,12 @@ async function stop(why: string): Promise<void> {
   clearTimeout(idleTimer);
   rmSync(infoFile, { force: true });
   listener.close();
-  for (const socket of leases) socket.destroy();
+  // end(), not destroy(): an answer still being written (the reason PostgreSQL could not start) gets through.
+  for (const socket of leases) socket.end();
   if (server) await stopServer(server.process);
   unlock(lockFile);
   say("stopped");
-  process.exit(0);
+  setTimeout(() => process.exit(failure ? 1 : 0), 200);
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(`got ${signal}`));
@@ -114,6 +116,7 @@ listener.listen(0, "127.0.0.1", () => {
 });
 
 async function boot(): Promise<void> {
+  rmSync(errorFile, { force: true });
   try {
     const initMs = await initialise(dir!, binDir!);
     if (initMs > 0) say(`created the database cluster in ${Math.round(initMs)} ms`);
@@ -129,6 +132,8 @@ async function boot(): Promise<void> {
   } catch (error) {
     failure = (error as Error).message;
     say(`cannot start PostgreSQL: ${failure}`);
+    // For apps that started us but have not connected yet.
+    writeFileSync(errorFile, failure);
   }
   for (const socket of leases) answer(socket);
   if (failure) void stop("PostgreSQL could not start");

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Application, url, type ApplicationSettings, type HTTPServerOptions } from "tornado";
-import { openDatabase, positiveInteger, type Database } from "./db/database.js";
+import { openAppDatabase, positiveInteger, type Database } from "./db/database.js";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
 import { OrdersHandler } from "./handlers/orders.js";
@@ -9,13 +9,13 @@ import { Turns } from "./turns.js";
 
 /** Settings this app's handlers read, on top of the runtime's own. */
 export interface AppSettings extends ApplicationSettings {
-  /** The database. Default: `openDatabase()`: PostgreSQL when DATABASE_URL is set, else embedded. */
+  /** The database. Default: `openAppDatabase()`: PostgreSQL when DATABASE_URL is set, else the embedded PostgreSQL. */
   db?: Database;
-  /** A query running longer is cancelled and answered with 504. Default: QUERY_TIMEOUT_MS, or 5000. */
+  /** A statement running longer (not counting its wait for a connection) is stopped and answered with 504. Default: QUERY_TIMEOUT_MS, or 5000. */
   queryTimeoutMs?: number;
   /** Turns for heavy reports. Default: HEAVY_QUERY_LIMIT (2) at once, 10 waiting, each for HEAVY_QUERY_WAIT_MS (1000). */
   heavyQueries?: Turns;
-  /** Turns for slow reports. Default: SLOW_QUERY_LIMIT (4) at once, 10 waiting, each for SLOW_QUERY_WAIT_MS (1000). */
+  /** Turns for slow reports. Default: SLOW_QUERY_LIMIT (16) at once, 200 waiting, each for SLOW_QUERY_WAIT_MS (10000). */
   slowQueries?: Turns;
   /** Turns for jobs on the worker threads (order-stats): one per core at once, two per core waiting, each for 10 s. */
   executorJobs?: Turns;
@@ -50,14 +50,15 @@ export function makeApp(settings: AppSettings = {}): Application {
       heavyQueries:
         settings.heavyQueries ??
         new Turns("heavy reports", { running: positiveInteger("HEAVY_QUERY_LIMIT", 2), waiting: 10, waitMs: positiveInteger("HEAVY_QUERY_WAIT_MS", 1000) }),
-      // Fewer than the pool's connections (10): slow reports never take all of them from /orders.
+      // Fewer than the pool's connections (20, DATABASE_POOL_SIZE): slow reports never take all of
+      // them from /orders. 100 one-second reports at once all get their turn within 10 s.
       slowQueries:
         settings.slowQueries ??
-        new Turns("slow reports", { running: positiveInteger("SLOW_QUERY_LIMIT", 4), waiting: 10, waitMs: positiveInteger("SLOW_QUERY_WAIT_MS", 1000) }),
+        new Turns("slow reports", { running: positiveInteger("SLOW_QUERY_LIMIT", 16), waiting: 200, waitMs: positiveInteger("SLOW_QUERY_WAIT_MS", 10_000) }),
       // The worker pool has a thread per core; more jobs than that would only queue in it.
       executorJobs:
         settings.executorJobs ?? new Turns("statistics jobs", { running: availableParallelism(), waiting: 2 * availableParallelism(), waitMs: 10_000 }),
-      db: settings.db ?? openDatabase(),
+      db: settings.db ?? openAppDatabase(),
     },
   );
 }

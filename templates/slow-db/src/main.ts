@@ -1,4 +1,3 @@
-import cluster from "node:cluster";
 import { configureLogging } from "tornado";
 import { makeApp, serverOptions } from "./app.js";
 
@@ -10,19 +9,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-if (!process.env.DATABASE_URL && cluster.isWorker) {
-  // `tornado start --workers N` forks processes; the embedded database's files serve one.
-  console.error("The embedded database serves one process: run `npm start` without --workers, or set DATABASE_URL to use PostgreSQL.");
-  process.exit(1);
-}
-
 const app = makeApp();
 const db = app.settings.db!;
 console.log(`Database: ${db.description}`);
 // The server listens at once: until the database is ready, /health and the queries answer 503
-// with Retry-After (a load balancer sends no traffic yet). (Under `tornado dev`
-// the previous app process keeps the embedded database until it has drained, and it only
-// drains once this one listens.)
+// with Retry-After (a load balancer sends no traffic yet). The embedded PostgreSQL is shared by
+// every process of this app folder (`tornado dev`'s restarts, `tornado start --workers`): the
+// first one starts it, and it stops a moment after the last one exits.
 db.ready.then(
   () => console.log(`Database: ready (${db.kind}; schema in place)`),
   (error: Error) => {

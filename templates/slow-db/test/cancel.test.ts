@@ -2,15 +2,15 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { interceptLogs, type LogRecord } from "tornado/log";
 import { expectLog, type TestServer } from "tornado/testing";
 import type { Database } from "../src/db/database.js";
-import { expectRefused, openTestDatabase, postgresUrl, startApp, waitForCounts, type TestDatabase } from "./support.js";
+import { expectRefused, openTestDatabase, startApp, waitForCounts, type TestDatabase } from "./support.js";
 
-// One query at a time (a pool of one connection; the embedded database is always so): if a
-// cancelled statement went on running, the next query would wait for it.
+// One query at a time (a pool of one connection): if a cancelled statement went on running, the
+// next query would wait for it.
 let database: TestDatabase;
 let db: Database;
 beforeAll(async () => {
   database = await openTestDatabase();
-  db = postgresUrl ? database.reopen(1) : database.db;
+  db = database.reopen(1);
   await db.ready; // until then the app would answer 503 "starting"
 });
 afterAll(async () => {

@@ -1,21 +1,15 @@
 /**
  * What the tests share: a database of their own, and the app on a real port. The database is
- * PostgreSQL when TEST_DATABASE_URL (or DATABASE_URL) is set, in a schema of its own that is
- * dropped afterwards (so test runs can share a server); otherwise the embedded database, in a
- * temporary folder (a copy of the one test/global-setup.ts created).
+ * PostgreSQL when TEST_DATABASE_URL (or DATABASE_URL) is set, otherwise the embedded PostgreSQL
+ * that test/global-setup.ts started; either way in a schema of its own that is dropped
+ * afterwards (so test files and runs can share a server).
  */
 
 import { randomUUID } from "node:crypto";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
 import { inject } from "vitest";
 import { createTestServer, expectLog, type TestServer } from "tornado/testing";
 import { makeApp, serverOptions, type AppSettings } from "../src/app.js";
-import type { Database, QueryCounts } from "../src/db/database.js";
-import { EmbeddedDatabase } from "../src/db/embedded.js";
-import { PostgresDatabase } from "../src/db/postgres.js";
+import { openAppDatabase, type Database, type QueryCounts } from "../src/db/database.js";
 
 /** The PostgreSQL the tests use, if any. */
 export const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
@@ -23,53 +17,41 @@ export const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE
 /** A database for one test file, and how to throw it away. */
 export interface TestDatabase {
   db: Database;
-  /** Opens another handle on the same data (PostgreSQL only: the embedded database has one). */
-  reopen(poolSize: number): Database;
+  /** Opens another handle on the same data, with a pool of `poolSize` (default: the app's default). */
+  reopen(poolSize?: number): Database;
+  /** Opens another handle on the same data that stays "starting" until `until` resolves. */
+  starting(until: Promise<void>): Database;
   close(): Promise<void>;
 }
 
 /**
- * Opens an empty database with the app's schema (and its 10,000 orders).
+ * Opens an empty database with the app's schema (and its 10,000 orders), in a schema of its own.
  *
  * @example
  * const { db, close } = await openTestDatabase();
  */
 export async function openTestDatabase({ poolSize = 10 } = {}): Promise<TestDatabase> {
-  if (postgresUrl) {
-    const schema = `test_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    const handles: Database[] = [];
-    const reopen = (size: number) => {
-      const db = new PostgresDatabase({ url: postgresUrl, schema, poolSize: size });
-      handles.push(db);
-      return db;
-    };
-    const db = reopen(poolSize);
-    await db.ready;
-    return {
-      db,
-      reopen,
-      async close() {
-        await Promise.all(handles.map((handle) => handle.close()));
-        const client = new pg.Client({ connectionString: postgresUrl });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
-      },
-    };
-  }
-  // A copy of the database that test/global-setup.ts made, so that each file gets its own.
-  const dir = mkdtempSync(join(tmpdir(), "slow-db-test-"));
-  cpSync(join(inject("embeddedTemplate"), "data"), join(dir, "data"), { recursive: true });
-  const db = new EmbeddedDatabase({ dir });
+  const schema = `test_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const where = postgresUrl ? { url: postgresUrl } : { dir: inject("embeddedDir") };
+  const handles: Database[] = [];
+  const reopen = (size?: number) => {
+    const db = openAppDatabase({ ...where, schema, ...(size ? { poolSize: size } : {}) });
+    handles.push(db);
+    return db;
+  };
+  const db = reopen(poolSize);
   await db.ready;
   return {
     db,
-    reopen: () => {
-      throw new Error("the embedded database has one handle");
+    reopen,
+    starting: (until) => {
+      const db = openAppDatabase({ ...where, schema, poolSize, setup: () => until });
+      handles.push(db);
+      return db;
     },
     async close() {
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await Promise.all(handles.map((handle) => handle.close()));
     },
   };
 }

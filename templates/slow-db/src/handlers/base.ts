@@ -1,8 +1,7 @@
 import { Finish, HTTPError, RequestHandler, RequestValidationError, withSchemas, type ErrorDetails, type HandlerSchemas } from "tornado";
-import { TimeoutError, withTimeout } from "tornado/gen";
 import type { Releaser } from "tornado/locks";
 import type { AppSettings } from "../app.js";
-import { DatabaseUnavailableError, QueryCancelledError, type Database } from "../db/database.js";
+import { DatabaseBusyError, DatabaseUnavailableError, QueryTimeoutError, type Database } from "../db/database.js";
 import type { Turns } from "../turns.js";
 
 /**
@@ -21,37 +20,30 @@ export class DatabaseHandler extends RequestHandler {
   }
 
   /**
-   * Runs one statement and resolves with its rows. Past `timeoutMs` (the queryTimeoutMs
-   * setting) the answer is a 504 and the statement is stopped in the database; if the client
-   * disconnects first, the statement is stopped too and the handler ends there (logged as 499).
+   * Runs one statement and resolves with its rows. Waiting too long for one of the pool's
+   * connections is a 503 with Retry-After (the statement never started); running past
+   * `timeoutMs` (the queryTimeoutMs setting) is a 504, and PostgreSQL stops the statement; if
+   * the client disconnects first, the statement is stopped too and the handler ends there
+   * (logged as 499).
    */
-  protected async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], timeoutMs = this.settings.queryTimeoutMs ?? 5000): Promise<Row[]> {
+  protected async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = [], timeoutMs = this.settings.queryTimeoutMs): Promise<Row[]> {
     // Time spent waiting for a database that is still opening (the embedded one creates its
     // files and orders on first start) is not the query's: answer at once that it is starting.
     if (this.db.status === "starting") {
       throw new HTTPError(503, "the database is still starting; try again in a few seconds", { headers: { "Retry-After": "2" } });
     }
-    const cancel = new AbortController();
-    const clientGone = this.request.signal;
-    const onClientGone = () => cancel.abort(new Error("the client went away"));
-    if (clientGone.aborted) onClientGone();
-    else clientGone.addEventListener("abort", onClientGone, { once: true });
-    const running = this.db.query<Row>(sql, params, { signal: cancel.signal });
     try {
-      // The statement we cancel below then fails with QueryCancelledError: expected, so
-      // withTimeout does not log it as a late failure.
-      return await withTimeout(running, timeoutMs, { quietExceptions: QueryCancelledError });
+      return await this.db.query<Row>(sql, params, { signal: this.request.signal, statementTimeout: timeoutMs });
     } catch (error) {
-      if (error instanceof TimeoutError) {
-        // withTimeout only stops waiting: stopping the statement itself is up to us.
-        cancel.abort(new Error(`it ran past ${timeoutMs} ms`));
-        throw new HTTPError(504, `the query took longer than ${timeoutMs} ms and was cancelled`);
+      if (this.request.signal.aborted) this.endForGoneClient();
+      if (error instanceof QueryTimeoutError) {
+        throw new HTTPError(504, `the query took longer than ${error.timeoutMs} ms and was cancelled`);
       }
-      if (clientGone.aborted) this.endForGoneClient();
+      if (error instanceof DatabaseBusyError) {
+        throw new HTTPError(503, error.message, { headers: { "Retry-After": String(error.retryAfterSeconds) } });
+      }
       if (error instanceof DatabaseUnavailableError) throw new HTTPError(503, error.message, { headers: { "Retry-After": "5" } });
       throw error;
-    } finally {
-      clientGone.removeEventListener("abort", onClientGone);
     }
   }
 
