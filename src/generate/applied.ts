@@ -4,23 +4,31 @@
  * behind with nothing to roll it back.
  */
 
-import { basename } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { basename, relative, resolve } from "node:path";
 import { loadDotenv } from "../cli/env.js";
 import { UserError } from "../cli/errors.js";
 import { scriptCommand } from "../cli/scripts.js";
-import { migrationStatus, type MigrationState } from "../../runtime/db.js";
+import { migrationStatus, openDatabase, type MigrationState } from "../../runtime/db.js";
 
 /**
  * Where the applied migrations are looked up: the app's `DATABASE_URL` and `DATABASE_SCHEMA`
- * (the environment over `.env`), or `null` when the app names no database.
+ * (the environment over `.env`); without a URL, its embedded PostgreSQL when its folder
+ * (`EMBEDDED_DB_DIR`, default `.tornado/db`) exists; `null` when the app has no database yet.
  *
  * @example
- * appDatabaseTarget("/home/me/my-api") // { url: "postgres://…", schema: undefined }
+ * appDatabaseTarget("/home/me/my-api") // { url: "postgres://…", schema: undefined, label: "the database at DATABASE_URL" }
  */
-export function appDatabaseTarget(root: string, environment: NodeJS.ProcessEnv = process.env): { url: string; schema: string | undefined } | null {
+export function appDatabaseTarget(
+  root: string,
+  environment: NodeJS.ProcessEnv = process.env,
+): { url?: string; embeddedDir?: string; schema: string | undefined; label: string } | null {
   const env = { ...loadDotenv(root, environment), ...environment };
-  if (!env.DATABASE_URL) return null;
-  return { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA || undefined };
+  const schema = env.DATABASE_SCHEMA || undefined;
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, schema, label: "the database at DATABASE_URL" };
+  const dir = resolve(root, env.EMBEDDED_DB_DIR || ".tornado/db");
+  if (!existsSync(dir) || readdirSync(dir).length === 0) return null;
+  return { embeddedDir: dir, schema, label: `the embedded database in ${relative(root, dir) || dir}` };
 }
 
 /**
@@ -37,8 +45,9 @@ export function rollbackCommand(states: readonly MigrationState[], name: string)
 
 /**
  * Refuses (a `UserError`) when one of `files` (migrations, relative to the app root) is applied
- * to the app's database, naming the rollback to run first. An app that names no database has
- * applied nothing; a database that cannot be reached is a refusal too (it might be applied).
+ * to the app's database (DATABASE_URL, or the embedded one), naming the rollback to run first.
+ * An app with no database yet has applied nothing; a database that cannot be reached is a
+ * refusal too (it might be applied).
  *
  * @example
  * await refuseAppliedMigrations(root, ["migrations/20261207085216743_create_orders.sql"]);
@@ -49,20 +58,22 @@ export async function refuseAppliedMigrations(root: string, files: readonly stri
   if (target === null) return;
   let states: MigrationState[];
   const cwd = process.cwd();
+  const database = target.embeddedDir !== undefined ? openDatabase({ dir: target.embeddedDir, schema: target.schema, poolSize: 1 }) : undefined;
   try {
     process.chdir(root);
-    states = await migrationStatus({ ...target, dir: "migrations" });
+    states = await migrationStatus({ url: target.url, database, schema: target.schema, dir: "migrations" });
   } catch (error) {
     throw new UserError(
-      `Could not check whether ${files.join(", ")} ${files.length === 1 ? "is" : "are"} applied to DATABASE_URL (${(error as Error).message.split("\n")[0]}); start the database and run again. Nothing was removed.`,
+      `Could not check whether ${files.join(", ")} ${files.length === 1 ? "is" : "are"} applied to ${target.label} (${(error as Error).message.split("\n")[0]}); start the database and run again. Nothing was removed.`,
     );
   } finally {
     process.chdir(cwd);
+    await database?.close();
   }
   for (const file of files) {
     const name = basename(file, ".sql");
     if (states.some((s) => s.applied && s.name === name)) {
-      throw new UserError(`${file} is applied to the database (DATABASE_URL): roll it back first with ${rollbackCommand(states, name)}, then run destroy again. Nothing was removed.`);
+      throw new UserError(`${file} is applied to ${target.label}: roll it back first with ${rollbackCommand(states, name)}, then run destroy again. Nothing was removed.`);
     }
   }
 }

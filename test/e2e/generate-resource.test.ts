@@ -247,7 +247,7 @@ describe.skipIf(!postgres)("tornado destroy resource", () => {
     const generated = snapshot();
 
     const refused = await tornado(["destroy", "resource", "orders"], env);
-    expect(refused.stderr).toBe(`error: migrations/${migrationFile()} is applied to the database (DATABASE_URL): roll it back first with npm run db:rollback, then run destroy again. Nothing was removed.\n`);
+    expect(refused.stderr).toBe(`error: migrations/${migrationFile()} is applied to the database at DATABASE_URL: roll it back first with npm run db:rollback, then run destroy again. Nothing was removed.\n`);
     expect(refused.code).toBe(1);
     expect(snapshot()).toEqual(generated);
 
