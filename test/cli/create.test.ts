@@ -33,13 +33,15 @@ describe("create-tornado-app <dir>", () => {
       [
         ".gitignore",
         "README.md",
+        "db/seed.sql",
+        "migrations/20261207000000000_create_users.sql",
         "package.json",
         "src/app.ts",
         "src/handlers/base.ts",
         "src/handlers/health.ts",
         "src/handlers/users.ts",
         "src/main.ts",
-        "src/store.ts",
+        "src/repositories/users.ts",
         "src/schemas.ts",
         "test/health.test.ts",
         "test/support.ts",
@@ -138,7 +140,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 17 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 19 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(readdirSync(dir)).toEqual([]);

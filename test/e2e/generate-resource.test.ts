@@ -4,7 +4,7 @@
  * and repository exercised on the real PostgreSQL in a schema of this file's own.
  */
 
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,17 +27,14 @@ beforeAll(async () => {
   app = created.app;
   if (postgres) await setUpDatabase();
   original = snapshot();
+  // The rest template keeps its users in the database: the table `user:references` points at.
+  expect(original.get("migrations/20261207000000000_create_users.sql")).toContain("CREATE TABLE users (");
 }, 300_000);
 
 async function setUpDatabase(): Promise<void> {
   client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
-  // The table `user:references` points at (the rest template keeps its users in memory).
   await client.query(`CREATE SCHEMA "${schema}"`);
-  await client.query(`CREATE TABLE "${schema}".users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)`);
-  // The app's migrations need node-pg-migrate and pg, as an app with a database lists them.
-  const install = await runCommand("npm", ["install", "--no-audit", "--no-fund", "pg@8.23.1", "node-pg-migrate@9.0.0"], app);
-  if (install.code !== 0) throw new Error(`npm install pg node-pg-migrate failed:\n${install.stderr}`);
 }
 afterAll(async () => {
   if (client !== undefined) {
@@ -49,13 +46,14 @@ afterAll(async () => {
 
 const tornado = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> => runCommand(join(app, "node_modules/.bin/tornado"), args, app, env);
 
-/** Every file of the app (not node_modules, dist or vendor) with its content. */
+/** Every file of the app (not node_modules, dist, vendor or the embedded database) with its content. */
 function snapshot(): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (["node_modules", "dist", "vendor"].includes(entry.name)) continue;
       const full = join(dir, entry.name);
+      // .tornado/db: the embedded PostgreSQL's files (git-ignored).
+      if (["node_modules", "dist", "vendor"].includes(entry.name) || relative(app, full) === ".tornado/db") continue;
       if (entry.isDirectory()) walk(full);
       else files.set(relative(app, full), readFileSync(full, "utf8"));
     }
@@ -144,6 +142,14 @@ describe("tornado generate resource", () => {
     expect(snapshot()).toEqual(after);
   });
 
+  it("passes its own test on a new app with nothing set up by hand: the embedded database", async () => {
+    const tests = await runCommand("npm", ["test"], app, { DATABASE_URL: "" });
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/✓ test\/orders\.test\.ts \(6 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/users\.test\.ts \(\d+ tests\)/);
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
+  }, 300_000);
+
   it("answers a bad field spec with one sentence naming it and a non-zero exit, and writes nothing", async () => {
     const before = snapshot();
     const cases: [string[], string][] = [
@@ -177,6 +183,7 @@ describe.skipIf(!postgres)("the generated migration and repository on PostgreSQL
   it("the migration creates the table with its types, NOT NULLs, foreign key and index, and drops it going down", async () => {
     const sql = read(`migrations/${migrationFile()}`);
     await client.query(`SET search_path TO "${schema}"`);
+    await client.query(section(read("migrations/20261207000000000_create_users.sql"), "Up"));
     await client.query(section(sql, "Up"));
     const columns = await client.query<{ column_name: string; data_type: string; is_nullable: string }>(
       "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'orders' ORDER BY ordinal_position",
@@ -210,7 +217,7 @@ describe.skipIf(!postgres)("the generated migration and repository on PostgreSQL
     };
     const { OrderRepository } = (await import(join(app, "src/repositories/orders.ts"))) as { OrderRepository: new (db: Queryable) => Repository };
     const orders = new OrderRepository(db);
-    const [{ id: userId }] = (await client.query<{ id: string }>("INSERT INTO users (name) VALUES ('Ada') RETURNING id::text AS id")).rows as [{ id: string }];
+    const [{ id: userId }] = (await client.query<{ id: string }>("INSERT INTO users (name, email) VALUES ('Ada', 'ada@example.com') RETURNING id::text AS id")).rows as [{ id: string }];
     const evil = "Robert'); DROP TABLE orders; --";
     const first = await orders.create({ customer: evil, total: "19.99", paid: false, userId });
     expect(first).toEqual({ id: "1", customer: evil, total: "19.99", paid: false, note: null, userId, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), updatedAt: first.createdAt });
@@ -235,7 +242,7 @@ describe.skipIf(!postgres)("the generated migration and repository on PostgreSQL
     expect(await orders.delete("2")).toBe(true);
     expect(await orders.delete("2")).toBe(false);
     expect((await orders.list()).total).toBe(2);
-    await client.query("DROP TABLE orders");
+    await client.query("DROP TABLE orders, users");
   });
 });
 
@@ -263,7 +270,7 @@ describe.skipIf(!postgres)("tornado destroy resource", () => {
     expect(destroyed.stderr).toBe("");
     expect(destroyed.code).toBe(0);
     expect(snapshot()).toEqual(original);
-    expect(existsSync(join(app, "migrations"))).toBe(false);
+    expect(readdirSync(join(app, "migrations"))).toEqual(["20261207000000000_create_users.sql"]);
   }, 180_000);
 });
 
@@ -301,7 +308,7 @@ describe.skipIf(!postgres)("a generated resource's own test", () => {
     // Unasserted warnings would be printed: the generated tests assert theirs (expectLog).
     expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
     // Each test file migrated a schema of its own and dropped it.
-    expect((await client.query("SELECT nspname FROM pg_namespace WHERE nspname ~ '^test_(events|groups|user_groups)_'")).rows).toEqual([]);
+    expect((await client.query("SELECT nspname FROM pg_namespace WHERE nspname ~ '^test_(events|groups|user_groups|users)_'")).rows).toEqual([]);
 
     for (const name of ["events", "user-groups", "groups"]) expect((await tornado(["destroy", "resource", name], env)).code).toBe(0);
   }, 300_000);
