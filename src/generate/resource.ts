@@ -41,15 +41,6 @@ export function existingCreateMigrations(root: string, table: string): string[] 
 const quote = (text: string) => JSON.stringify(text);
 const objectKey = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : quote(name));
 
-// zod helpers the handler file declares when a field needs them.
-const HELPERS: ReadonlyMap<string, string> = new Map([
-  ["DecimalString", `/** A decimal as a string of digits ("19.99"): exact, as PostgreSQL's numeric keeps it. */\nconst DecimalString = z.string().regex(/^-?\\d{1,20}(\\.\\d{1,20})?$/, "a decimal number as a string, e.g. \\"19.99\\"");`],
-  [
-    "BigIntString",
-    `/** A 64-bit integer as a string of digits: beyond what a JSON number keeps exactly. */\nconst BigIntString = z.string().regex(/^-?\\d{1,19}$/, "an integer as a string of digits").refine((v) => BigInt(v) >= -(2n ** 63n) && BigInt(v) < 2n ** 63n, "out of range for a 64-bit integer");`,
-  ],
-]);
-
 function inputZod(field: Field): string {
   const base = typeInfo(field.type).zod;
   return field.optional ? `${base}.nullable().optional()` : base;
@@ -91,7 +82,6 @@ export function resourceValues(names: ResourceNames, fields: readonly Field[], {
   const table = tableName(names);
   const sqlTable = sqlName(table);
   const references = fields.filter((f) => f.references !== undefined);
-  const helpers = [...new Set(fields.map((f) => typeInfo(f.type).zod).filter((zod) => HELPERS.has(zod)))].map((zod) => HELPERS.get(zod)!);
   const firstNonJson = fields.find((f) => f.type !== "json");
   const required = fields.find((f) => !f.optional);
   const patchable = fields.find((f) => f.references === undefined) ?? fields[0]!;
@@ -113,7 +103,8 @@ export function resourceValues(names: ResourceNames, fields: readonly Field[], {
     }),
     insertColumns: fields.map((f) => sqlName(f.column)).join(", "),
     insertValues: fields.map((f, i) => `$${i + 1}${typeInfo(f.type).cast ? `::${typeInfo(f.type).cast}` : ""}`).join(", "),
-    helpers,
+    decimalHelper: fields.some((f) => f.type === "decimal"),
+    bigintHelper: fields.some((f) => f.type === "bigint"),
     firstProperty: fields[0]!.property,
     inputFields: fields.map((f) => `${objectKey(f.property)}: ${inputZod(f)}`),
     outputFields: fields.map((f) => `${objectKey(f.property)}: ${outputZod(f)}`),
