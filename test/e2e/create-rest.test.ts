@@ -3,7 +3,7 @@
  * and call it; then move its folder and run its tests again.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -183,6 +183,11 @@ it("sends strangers to the login page and lets users in", async () => {
 
   it("still passes its tests after its folder is moved", async () => {
     const moved = join(dir, "moved-api");
+    // The embedded database the earlier tests used stops a moment after its last client: an app
+    // is moved while it is not running.
+    const lock = join(app, ".tornado/db/supervisor.lock");
+    for (const deadline = Date.now() + 30_000; existsSync(lock) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(existsSync(lock)).toBe(false);
     renameSync(app, moved);
     app = moved;
     const result = await runCommand("npm", ["test"], moved);
