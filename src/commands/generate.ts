@@ -126,7 +126,7 @@ function destroyKind(kind: GeneratorName): Command {
  * program.addCommand(generateCommand());
  */
 export function generateCommand(): Command {
-  const command = new Command("generate").alias("g").description("Adds code to the app: a handler with its test and routes, recorded so destroy can undo it.");
+  const command = new Command("generate").alias("g").description("Adds code to the app: a handler, a WebSocket handler or a resource kept in the database, with its test and routes, recorded so destroy can undo it.");
   for (const kind of Object.keys(GENERATORS) as GeneratorName[]) command.addCommand(generateKind(kind));
   return command.exitOverride();
 }
