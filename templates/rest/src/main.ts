@@ -14,7 +14,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 // the app, shared by its processes, stopped after the last). Pending migrations are applied first:
 // with several processes, node-pg-migrate's lock lets one apply them and the others wait.
 const db = openDatabase();
-console.log(`Database: ${db.description}`);
+console.log(`Database: ${db.kind === "embedded" ? "embedded PostgreSQL (no DATABASE_URL)" : "PostgreSQL at DATABASE_URL"}`);
 await migrate({ database: db, log: (line) => console.log(line) });
 
 const server = await makeApp({ db }).listen(port, undefined, serverOptions);
