@@ -32,12 +32,11 @@ export {
 export {
   migrate,
   migrationStatus,
-  checkMigrations,
   seed,
-  lineAt,
   MigrationError,
   type ConnectionSource,
   type MigrationTarget,
   type MigrateOptions,
   type MigrationState,
 } from "./db/migrate.js";
+export { checkMigrations } from "./db/check-migrations.js";

@@ -32,4 +32,5 @@ export * from "./queues.js";
 export * from "./httpclient.js";
 export * from "./options.js";
 export * from "./openapi.js";
+export * from "./db.js";
 export { VERSION } from "./version.js";

@@ -27,6 +27,8 @@ import { basename, extname, join, relative, resolve, sep } from "node:path";
  */
 export interface ConnectionSource {
   connectionString(): Promise<string>;
+  /** When present, the schema defaults to the one its connections look in first. */
+  query?(sql: string): Promise<Record<string, unknown>[]>;
 }
 
 /**
@@ -43,7 +45,10 @@ export interface MigrationTarget {
   url?: string;
   /** The folder of migration files, relative to the working folder (default `migrations`). */
   dir?: string;
-  /** The schema the migrations and their `pgmigrations` table live in (created if missing). */
+  /**
+   * The schema the migrations and their `pgmigrations` table live in (created if missing).
+   * Default: `database`'s own schema, else DATABASE_SCHEMA, else `public`.
+   */
   schema?: string;
 }
 
@@ -100,8 +105,13 @@ export class MigrationError extends Error {
   }
 }
 
-/** The table node-pg-migrate records applied migrations in (column `name`). */
-const MIGRATIONS_TABLE = "pgmigrations";
+/**
+ * The table node-pg-migrate records applied migrations in (column `name`).
+ *
+ * @example
+ * `SELECT name FROM ${MIGRATIONS_TABLE}`
+ */
+export const MIGRATIONS_TABLE = "pgmigrations";
 
 // node-pg-migrate's own marker rule (src/sqlMigration.ts): a comment line "-- Up Migration".
 const SECTION_MARKER = { up: /^\s*--[\s-]*up\s+migration/im, down: /^\s*--[\s-]*down\s+migration/im } as const;
@@ -124,8 +134,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
   }
   const dir = options.dir ?? "migrations";
   if (!existsSync(dir)) throw new MigrationError(`The migrations folder ${dir} does not exist.`);
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   const { runner } = await loadPeer<typeof import("node-pg-migrate")>("node-pg-migrate");
   const log = options.log ?? (() => {});
   let current: { name: string; direction: "up" | "down" } | null = null;
@@ -164,8 +173,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
  */
 export async function migrationStatus(options: MigrationTarget = {}): Promise<MigrationState[]> {
   const dir = options.dir ?? "migrations";
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   const { getMigrationFilePaths } = await loadPeer<typeof import("node-pg-migrate/migration")>("node-pg-migrate/migration");
   const files = existsSync(dir) ? await getMigrationFilePaths(dir) : [];
   const applied = await withClient(url, async (client) => {
@@ -196,8 +204,7 @@ export async function seed(options: Omit<MigrationTarget, "dir"> & { file?: stri
   const file = options.file ?? join("db", "seed.sql");
   if (!existsSync(file)) throw new MigrationError(`The seed file ${file} does not exist.`);
   const sql = await readFile(file, "utf8");
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
+  const { url, schema } = await resolveTarget(options);
   await withClient(url, async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     await client.query("BEGIN");
@@ -210,85 +217,6 @@ export async function seed(options: Omit<MigrationTarget, "dir"> & { file?: stri
       throw failure(error, shown(file), sql, 0, "rolled back: nothing of the seed was applied");
     }
   });
-}
-
-/**
- * Runs every migration up, down and up again, one at a time, oldest first, on a schema where none
- * is applied yet (a test's own schema), and checks that each Down section gives back exactly the
- * schema from before its Up section (tables, columns and their types, defaults and nullability,
- * constraints, indexes, views, sequences, types, functions, triggers). Resolves with the names it
- * checked, all left applied; a Down section that leaves something behind, or takes too much away,
- * is a `MigrationError` naming its file and what differs.
- *
- * @example
- * it("every migration rolls back cleanly", async () => {
- *   await checkMigrations({ url: process.env.DATABASE_URL, schema: "test_migrations" });
- * });
- */
-export async function checkMigrations(options: Omit<MigrateOptions, "direction" | "count"> = {}): Promise<string[]> {
-  const schema = schemaName(options.schema);
-  const url = await connectionUrl(options);
-  const target = { ...options, database: undefined, url, schema };
-  const applied = (await migrationStatus(target)).filter((m) => m.applied);
-  if (applied.length > 0) {
-    throw new MigrationError(`checkMigrations needs a schema where no migration is applied yet, and ${schema} has ${applied.length}: give it a schema of its own.`);
-  }
-  const dir = options.dir ?? "migrations";
-  const checked: string[] = [];
-  await withClient(url, async (client) => {
-    // Names in the schema then read as the migrations wrote them (a default of 'ok'::mood).
-    await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
-    for (;;) {
-      const before = await schemaSnapshot(client, schema);
-      const [name] = await migrate({ ...target, count: 1 });
-      if (name === undefined) return;
-      const after = await schemaSnapshot(client, schema);
-      await migrate({ ...target, direction: "down", count: 1 });
-      const file = shown(join(dir, `${name}.sql`));
-      const undone = differences(before, await schemaSnapshot(client, schema));
-      if (undone) throw new MigrationError(`${file}: its Down section does not give back the schema from before its Up section: ${undone}.`, file);
-      await migrate({ ...target, count: 1 });
-      const again = differences(after, await schemaSnapshot(client, schema));
-      if (again) throw new MigrationError(`${file}: applied again after its Down section, it gives another schema: ${again}.`, file);
-      checked.push(name);
-    }
-  });
-  return checked;
-}
-
-/** What a schema holds, one line per thing, without node-pg-migrate's own table. */
-async function schemaSnapshot(client: PgClient, schema: string): Promise<Set<string>> {
-  const own = `^${MIGRATIONS_TABLE}(_|$)`;
-  const queries = [
-    `SELECT 'column ' || table_name || '.' || column_name || ' ' || CASE data_type WHEN 'USER-DEFINED' THEN udt_name ELSE data_type END || coalesce('(' || character_maximum_length || ')', '') ||
-       CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || column_default, '') AS line
-       FROM information_schema.columns WHERE table_schema = $1 AND table_name !~ $2`,
-    `SELECT (CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence '
-       WHEN 'i' THEN 'index ' WHEN 'p' THEN 'table ' WHEN 'f' THEN 'foreign table ' ELSE 'relation ' END) || c.relname AS line
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname !~ $2 AND c.relkind <> 'c' AND c.relkind <> 't'`,
-    `SELECT 'index ' || indexname || ': ' || indexdef AS line FROM pg_indexes WHERE schemaname = $1 AND tablename !~ $2`,
-    `SELECT 'constraint ' || con.conname || ' on ' || rel.relname || ': ' || pg_get_constraintdef(con.oid) AS line
-       FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace LEFT JOIN pg_class rel ON rel.oid = con.conrelid
-       WHERE n.nspname = $1 AND coalesce(rel.relname, '') !~ $2`,
-    `SELECT 'type ' || t.typname || coalesce(' (' || (SELECT string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')', '') AS line
-       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r', 'm') AND t.typname !~ $2`,
-    `SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS line
-       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname !~ $2`,
-    `SELECT 'trigger ' || tg.tgname || ' on ' || rel.relname AS line
-       FROM pg_trigger tg JOIN pg_class rel ON rel.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = rel.relnamespace
-       WHERE n.nspname = $1 AND NOT tg.tgisinternal AND rel.relname !~ $2`,
-  ];
-  const lines = new Set<string>();
-  for (const sql of queries) for (const row of (await client.query<{ line: string }>(sql, [schema, own])).rows) lines.add(row.line);
-  return lines;
-}
-
-/** How `now` differs from `expected`, in a few words, or `""` when they are the same. */
-function differences(expected: Set<string>, now: Set<string>): string {
-  const extra = [...now].filter((line) => !expected.has(line)).sort();
-  const missing = [...expected].filter((line) => !now.has(line)).sort();
-  const list = (lines: string[]) => (lines.length > 5 ? `${lines.slice(0, 5).join("; ")}; and ${lines.length - 5} more` : lines.join("; "));
-  return [extra.length > 0 ? `left behind: ${list(extra)}` : "", missing.length > 0 ? `missing: ${list(missing)}` : ""].filter(Boolean).join("; ");
 }
 
 /**
@@ -310,9 +238,17 @@ export function lineAt(text: string, position: number): number {
 
 // --- internals ---------------------------------------------------------------------------------
 
-type PgClient = import("pg").Client;
+/** A `pg` client (the type only: `pg` itself is loaded when needed). @example let client: PgClient; */
+export type PgClient = import("pg").Client;
 
-async function withClient<T>(url: string, work: (client: PgClient) => Promise<T>): Promise<T> {
+/**
+ * Connects one `pg` client to `url`, runs `work` with it and ends it; a failure to connect is a
+ * `MigrationError`.
+ *
+ * @example
+ * await withClient(url, (client) => client.query("SELECT 1"));
+ */
+export async function withClient<T>(url: string, work: (client: PgClient) => Promise<T>): Promise<T> {
   const pg = (await loadPeer<{ default: typeof import("pg") }>("pg")).default;
   const client = new pg.Client({ connectionString: url });
   client.on("error", () => {}); // a dropped connection fails the query in progress, reported there
@@ -338,14 +274,34 @@ async function loadPeer<T>(name: string): Promise<T> {
   }
 }
 
-async function connectionUrl(options: MigrationTarget): Promise<string> {
-  if (options.database !== undefined) return options.database.connectionString();
+/**
+ * The URL and schema of the target: `database`'s connection string (and the schema its
+ * connections use), else `url`, else DATABASE_URL; the schema `schema` when given.
+ *
+ * @example
+ * await resolveTarget({ url: "postgres://127.0.0.1/app" }) // { url: "postgres://127.0.0.1/app", schema: "public" }
+ */
+export async function resolveTarget(options: MigrationTarget): Promise<{ url: string; schema: string }> {
+  const { database } = options;
+  if (database !== undefined) {
+    const url = await database.connectionString();
+    if (options.schema !== undefined || database.query === undefined) return { url, schema: schemaName(options.schema) };
+    const [row] = await database.query("SELECT current_schema() AS schema");
+    return { url, schema: schemaName(typeof row?.schema === "string" ? row.schema : undefined) };
+  }
   const url = options.url ?? process.env.DATABASE_URL;
   if (!url) throw new MigrationError("No database to migrate: pass database or url, or set DATABASE_URL.");
-  return url;
+  return { url, schema: schemaName(options.schema) };
 }
 
-function schemaName(schema: string | undefined): string {
+/**
+ * The schema to use: `schema`, else DATABASE_SCHEMA, else `public`; a name that is not plain is a
+ * `MigrationError`.
+ *
+ * @example
+ * schemaName(undefined) // "public"
+ */
+export function schemaName(schema: string | undefined): string {
   const name = schema ?? (process.env.DATABASE_SCHEMA || "public");
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
     throw new MigrationError(`"${name}" is not a schema name migrations accept: use letters, digits and _.`);
@@ -353,12 +309,23 @@ function schemaName(schema: string | undefined): string {
   return name;
 }
 
-function quoteIdentifier(name: string): string {
+/**
+ * A name as a quoted SQL identifier.
+ *
+ * @example
+ * quoteIdentifier("test_1") // "\"test_1\""
+ */
+export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** A path as the user would type it: relative to the working folder, with `/`. */
-function shown(path: string): string {
+/**
+ * A path as the user would type it: relative to the working folder, with `/`.
+ *
+ * @example
+ * shown("/home/me/app/migrations/1_a.sql") // "migrations/1_a.sql" in /home/me/app
+ */
+export function shown(path: string): string {
   const rel = relative(process.cwd(), resolve(path));
   return (rel.startsWith("..") ? resolve(path) : rel).split(sep).join("/");
 }

@@ -163,7 +163,7 @@ export class PoolDatabase implements Database {
         );
       }
       if (this.options.setup) {
-        await this.options.setup({ query: async (sql, params = [], { signal } = {}) => this.runOnPool(sql, params, signal) });
+        await this.options.setup({ query: async (sql, params = [], { signal } = {}) => this.runOnPool(sql, params, signal) }, { url: this.target.url, schema });
       }
     } catch (error) {
       await Promise.all([pool.end().catch(() => {}), this.target.release().catch(() => {})]);

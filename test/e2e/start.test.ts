@@ -177,7 +177,7 @@ describe("tornado start", () => {
     expect(t.output()).not.toContain("starting a new one");
     expect(processesMatching([app, "worker.js"])).toEqual([]);
 
-    // An app that says why and exits, as the slow-db template does under --workers without DATABASE_URL.
+    // An app that says why and exits under --workers (one that can serve only one process).
     writeFileSync(join(app, "dist/one-process.js"), 'console.error("this app serves one process only");\nprocess.exit(1);\n');
     const refused = await start(["--workers", "2", "--entry", "dist/one-process.js"]);
     expect(await refused.waitForExit(30_000)).toEqual({ code: 1, signal: null });

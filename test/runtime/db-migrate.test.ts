@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkMigrations, lineAt, migrate, MigrationError, migrationStatus, seed } from "../../runtime/db.js";
+import { checkMigrations, migrate, MigrationError, migrationStatus, openDatabase, seed } from "../../runtime/db.js";
+import { lineAt } from "../../runtime/db/migrate.js";
 import { tempDir } from "../helpers/cli.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
@@ -148,6 +149,9 @@ describe.skipIf(!postgres)("migrations on PostgreSQL", () => {
       ["20261207090000000_a", true, false],
       ["20261207090100000_b", true, true],
     ]);
+    // Rolling it back needs its Down section, which went with the file.
+    await expect(migrate({ ...target(), direction: "down" })).rejects.toThrow(/^Cannot roll back 20261207090100000_b: its file is no longer in .*migrations\.$/);
+    expect(await recorded()).toEqual(["20261207090000000_a", "20261207090100000_b"]);
   });
 
   it("seed runs its file in one transaction: a failure keeps nothing of it and names the line", async () => {
@@ -189,6 +193,19 @@ describe.skipIf(!postgres)("migrations on PostgreSQL", () => {
     write("20261207090100000_add_paid", "-- Up Migration\nALTER TABLE a ADD COLUMN paid boolean;\n-- Down Migration\nALTER TABLE a DROP COLUMN paid;\nALTER TABLE a ALTER COLUMN m DROP DEFAULT;\n");
     const tooMuch = (await checkMigrations(target()).catch((e: unknown) => e)) as MigrationError;
     expect(tooMuch.message).toMatch(/add_paid\.sql: its Down section does not give back the schema from before its Up section: left behind: column a\.m mood NOT NULL; missing: column a\.m mood NOT NULL DEFAULT 'ok'::mood\.$/);
+  });
+
+  it("given a database opened with openDatabase, migrates the schema that database uses", async () => {
+    write("20261207090000000_create_a", "-- Up Migration\nCREATE TABLE a (id int);\n-- Down Migration\nDROP TABLE a;\n");
+    const db = openDatabase({ url: POSTGRES_URL, schema, poolSize: 2 });
+    try {
+      expect(await migrate({ database: db, dir: target().dir })).toEqual(["20261207090000000_create_a"]);
+      expect(await recorded()).toEqual(["20261207090000000_create_a"]);
+      expect(await db.query("SELECT count(*)::int AS n FROM a")).toEqual([{ n: 0 }]);
+      expect((await migrationStatus({ database: db, dir: target().dir })).map((m) => m.applied)).toEqual([true]);
+    } finally {
+      await db.close();
+    }
   });
 
   it("says what is missing: no database, no folder, a bad count", async () => {

@@ -17,7 +17,7 @@ const LISTENING = /Listening on http:\/\/localhost:\d+/;
 
 /** What each template needs from the environment to run as a new user runs it. */
 const TEMPLATE_ENV: ReadonlyMap<string, NodeJS.ProcessEnv> = new Map([
-  // The embedded database (PGlite), the one a new app uses: no database from the environment.
+  // The embedded PostgreSQL, the one a new app uses: no database from the environment.
   ["slow-db", { DATABASE_URL: "", TEST_DATABASE_URL: "" }],
   // Chat messages in the process, as by default: no Redis from the environment.
   ["websocket", { REDIS_URL: undefined }],

@@ -3,9 +3,9 @@
  * on a free loopback port. As root they run as the user nobody (PostgreSQL refuses root).
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync, statSync, lchownSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { blockedFolder, UNPRIVILEGED } from "./binaries.js";
@@ -18,8 +18,48 @@ export interface Server {
   url: string;
 }
 
+// Windows names its programs with .exe.
+const EXE = process.platform === "win32" ? ".exe" : "";
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
-const runAs = asRoot ? { uid: UNPRIVILEGED.uid, gid: UNPRIVILEGED.gid } : {};
+
+/**
+ * How PostgreSQL's programs run: as this user (not root); as root, as the user nobody when
+ * nobody can reach the data and the programs; otherwise (an app under a mode-700 folder such
+ * as /root or a mkdtemp folder) in a user namespace of its own where it is an ordinary user
+ * that is root outside, so it can reach them (Linux's `unshare`, where user namespaces are
+ * allowed); failing both, an error that says why.
+ */
+type RunMode = "self" | "nobody" | "namespace";
+
+function runMode(dir: string, binDir: string): RunMode {
+  if (!asRoot) return "self";
+  const blocked = blockedFolder([dir, binDir]);
+  if (!blocked) return "nobody";
+  if (namespacesWork()) return "namespace";
+  throw new Error(
+    `PostgreSQL refuses to run as root, so the embedded database runs as the user ${UNPRIVILEGED.name}, who cannot enter ${blocked} (and user namespaces are not available here): move the app to a folder others can enter, or set DATABASE_URL`,
+  );
+}
+
+const NAMESPACE = ["--user", "--map-user=1", "--map-group=1"];
+let namespaceProbe: boolean | undefined;
+function namespacesWork(): boolean {
+  namespaceProbe ??= spawnSync("unshare", [...NAMESPACE, "true"], { stdio: "ignore" }).status === 0;
+  return namespaceProbe;
+}
+
+// The program and arguments to spawn, and the user to spawn them as, for `mode`.
+function command(mode: RunMode, program: string, args: string[]): { file: string; args: string[]; user: { uid?: number; gid?: number } } {
+  if (mode === "namespace") return { file: "unshare", args: [...NAMESPACE, program, ...args], user: {} };
+  return { file: program, args, user: mode === "nobody" ? { uid: UNPRIVILEGED.uid, gid: UNPRIVILEGED.gid } : {} };
+}
+
+// Who must own the data folder for `mode` (PostgreSQL insists that it owns it).
+function owner(mode: RunMode): { uid: number; gid: number } | undefined {
+  if (mode === "nobody") return { uid: UNPRIVILEGED.uid, gid: UNPRIVILEGED.gid };
+  if (mode === "namespace") return { uid: 0, gid: 0 };
+  return undefined;
+}
 
 /**
  * Creates the database cluster in `<dir>/data` if it is not there: initdb into a folder of its
@@ -32,32 +72,24 @@ const runAs = asRoot ? { uid: UNPRIVILEGED.uid, gid: UNPRIVILEGED.gid } : {};
 export async function initialise(dir: string, binDir: string): Promise<number> {
   const data = join(dir, "data");
   if (existsSync(join(data, "PG_VERSION"))) return 0;
-  if (asRoot) {
-    // The database's own folder may be one only its owner enters (mkdtemp makes them so): let
-    // others pass through it (not list it), so that PostgreSQL can reach data/ inside.
-    if (blockedFolder([dir]) === dir) chmodSync(dir, statSync(dir).mode | 0o001);
-    const blocked = blockedFolder([dir, binDir]);
-    if (blocked) {
-      throw new Error(
-        `PostgreSQL refuses to run as root, so the embedded database runs as the user ${UNPRIVILEGED.name}, who cannot enter ${blocked}: move the app to a folder others can enter, or set DATABASE_URL`,
-      );
-    }
-  }
+  const mode = runMode(dir, binDir);
   const started = performance.now();
+  // Left by an initdb that was interrupted (the supervisor holds the folder's lock: none runs now).
+  for (const entry of readdirSync(dir)) if (entry.startsWith("data.init-")) rmSync(join(dir, entry), { recursive: true, force: true });
   const staging = join(dir, `data.init-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { mode: 0o700 });
   const password = randomBytes(18).toString("base64url");
   const pwfile = join(dir, `pwfile-${process.pid}`);
   writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   try {
-    if (asRoot) {
-      chownSync(staging, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
-      chownSync(pwfile, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    const uids = owner(mode);
+    if (uids) {
+      chownSync(staging, uids.uid, uids.gid);
+      chownSync(pwfile, uids.uid, uids.gid);
     }
     // --no-sync: a new, empty cluster is not worth several seconds of fsync; PostgreSQL syncs
     // the data folder itself if it ever starts after a crash.
-    await run(join(binDir, "initdb"), ["-D", staging, "-U", "postgres", "-A", "scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], join(dir, "initdb.log"));
+    await run(mode, join(binDir, `initdb${EXE}`), ["-D", staging, "-U", "postgres", "-A", "scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], join(dir, "initdb.log"));
     writeFileSync(join(dir, "password"), password, { mode: 0o600 });
     renameSync(staging, data);
   } catch (error) {
@@ -80,14 +112,17 @@ export async function startServer(dir: string, binDir: string): Promise<Server> 
   const data = join(dir, "data");
   await stopOrphan(data);
   const password = readFileSync(join(dir, "password"), "utf8").trim();
-  if (asRoot && statSync(data).uid !== UNPRIVILEGED.uid) chownTree(data);
+  const mode = runMode(dir, binDir);
+  const uids = owner(mode);
+  if (uids && statSync(data).uid !== uids.uid) chownTree(data, uids.uid, uids.gid);
   chmodSync(data, 0o700);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const log = join(dir, "postgres.log");
     const out = openSync(log, "a");
     const args = ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", "", "-c", "max_connections=200", "-c", "logging_collector=off"];
-    const child = spawn(join(binDir, "postgres"), args, { ...runAs, stdio: ["ignore", out, out] });
+    const postgres = command(mode, join(binDir, `postgres${EXE}`), args);
+    const child = spawn(postgres.file, postgres.args, { ...postgres.user, stdio: ["ignore", out, out] });
     closeSync(out);
     const outcome = await waitUntilReady(child, data);
     if (outcome === "ready") {
@@ -157,12 +192,12 @@ function isPostgres(pid: number): boolean {
   }
 }
 
-function chownTree(folder: string): void {
-  chownSync(folder, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+function chownTree(folder: string, uid: number, gid: number): void {
+  chownSync(folder, uid, gid);
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
-    if (entry.isDirectory()) chownTree(path);
-    else chownSync(path, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    if (entry.isDirectory()) chownTree(path, uid, gid);
+    else lchownSync(path, uid, gid);
   }
 }
 
@@ -177,10 +212,11 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(program: string, args: string[], logFile: string): Promise<void> {
+function run(mode: RunMode, program: string, args: string[], logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = openSync(logFile, "a");
-    const child = spawn(program, args, { ...runAs, stdio: ["ignore", out, out] });
+    const spawned = command(mode, program, args);
+    const child = spawn(spawned.file, spawned.args, { ...spawned.user, stdio: ["ignore", out, out] });
     closeSync(out);
     child.once("error", reject);
     child.once("exit", (code, signal) => {

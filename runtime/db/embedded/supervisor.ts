@@ -10,7 +10,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { tryLock, unlock } from "./lock.js";
@@ -32,13 +32,22 @@ const infoFile = join(dir, "supervisor.json");
 const errorFile = join(dir, "supervisor.error");
 const say = (line: string) => console.log(`${new Date().toISOString()} [supervisor ${process.pid}] ${line}`);
 
-if (tryLock(lockFile) !== undefined) process.exit(0); // another supervisor has this folder
+// Another supervisor may have this folder: one that serves (it has written supervisor.json) keeps
+// it, and we leave; one that is stopping (after its last lease) is waited for, and we take over.
+for (const waitUntil = Date.now() + 30_000; ; ) {
+  if (tryLock(lockFile) === undefined) break;
+  if (existsSync(infoFile) || Date.now() > waitUntil) process.exit(0);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+// The logs are appended to on every start: keep each under about 1 MB.
+for (const log of ["supervisor.log", "postgres.log", "initdb.log"]) trimLog(join(dir, log));
 
 const token = randomBytes(18).toString("base64url");
 const leases = new Set<Socket>();
 let server: Server | undefined;
 let failure: string | undefined;
 let stopping = false;
+let booting: Promise<void> = Promise.resolve();
 let idleTimer: NodeJS.Timeout | undefined = setTimeout(() => void stop("no app took a lease"), FIRST_LEASE_MS);
 
 const listener = createServer((socket) => {
@@ -93,6 +102,8 @@ async function stop(why: string): Promise<void> {
   clearTimeout(idleTimer);
   rmSync(infoFile, { force: true });
   listener.close();
+  // A PostgreSQL still starting is waited for, then stopped: it must not outlive us.
+  await booting;
   // end(), not destroy(): an answer still being written (the reason PostgreSQL could not start) gets through.
   for (const socket of leases) socket.end();
   if (server) await stopServer(server.process);
@@ -112,7 +123,7 @@ listener.listen(0, "127.0.0.1", () => {
   const staging = `${infoFile}.${process.pid}`;
   writeFileSync(staging, JSON.stringify({ pid: process.pid, port, token }), { mode: 0o600 });
   renameSync(staging, infoFile);
-  void boot();
+  booting = boot();
 });
 
 async function boot(): Promise<void> {
@@ -123,6 +134,7 @@ async function boot(): Promise<void> {
     const started = performance.now();
     server = await startServer(dir!, binDir!);
     say(`PostgreSQL ${server.process.pid} ready on 127.0.0.1:${server.port} in ${Math.round(performance.now() - started)} ms`);
+    if (stopping) return;
     server.process.once("exit", (code, signal) => {
       if (stopping) return;
       say(`PostgreSQL exited unexpectedly (${signal ?? `code ${code}`})`);
@@ -136,5 +148,14 @@ async function boot(): Promise<void> {
     writeFileSync(errorFile, failure);
   }
   for (const socket of leases) answer(socket);
-  if (failure) void stop("PostgreSQL could not start");
+  if (failure) setImmediate(() => void stop("PostgreSQL could not start"));
+}
+
+function trimLog(file: string): void {
+  try {
+    if (statSync(file).size < 1024 * 1024) return;
+    writeFileSync(file, readFileSync(file).subarray(-256 * 1024));
+  } catch {
+    // no log yet
+  }
 }

@@ -17,7 +17,7 @@ console.log(`Database: ${db.description}`);
 // every process of this app folder (`tornado dev`'s restarts, `tornado start --workers`): the
 // first one starts it, and it stops a moment after the last one exits.
 db.ready.then(
-  () => console.log(`Database: ready (${db.kind}; schema in place)`),
+  () => console.log(`Database: ready (${db.kind}; migrations applied)`),
   (error: Error) => {
     console.error(`Database: ${error.message}`);
     process.exit(1);

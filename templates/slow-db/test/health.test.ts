@@ -29,7 +29,7 @@ it("an unknown path is a JSON 404", async () => {
   expect(await res.json()).toEqual({ error: { status: 404, message: "no route for /nope" } });
 });
 
-it("the schema was created on first start, with its orders", async () => {
+it("the migrations and the seed ran before the database was ready: the orders are there", async () => {
   const [row] = await database.db.query<{ total: number }>("SELECT count(*)::int AS total FROM orders");
   expect(row).toEqual({ total: 10_000 });
 });

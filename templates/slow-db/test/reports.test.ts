@@ -68,6 +68,24 @@ describe("GET /reports/slow", () => {
     }
   });
 
+  it("a query that waits longer than the acquire timeout for a connection is a 503 with Retry-After, not a 504", async () => {
+    const db = database.reopen(1, { acquireTimeout: 200 });
+    await db.ready;
+    const app = await startApp({ db });
+    try {
+      const holding = app.fetch("/reports/slow?seconds=2");
+      await waitForCounts(app, (q) => q.running === 1);
+      const busy = await expectRefused("503 GET /orders", () => app.fetch("/orders?limit=1"));
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get("Retry-After")).toBe("1");
+      expect(await busy.json()).toEqual({ error: { status: 503, message: "the database is busy: no connection came free in 200 ms (all 1 are in use)" } });
+      expect((await holding).status).toBe(200);
+      expect((await app.fetch("/orders?limit=1")).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("refuses a bad number of seconds, or more than 30, with a 400", async () => {
     for (const seconds of ["lots", "30.5", "60"]) {
       const res = await expectRefused(`400 GET /reports/slow?seconds=${seconds}`, () => t.fetch(`/reports/slow?seconds=${seconds}`));

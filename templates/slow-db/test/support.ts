@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import { createTestServer, expectLog, type TestServer } from "tornado/testing";
 import { makeApp, serverOptions, type AppSettings } from "../src/app.js";
+import type { DatabaseOptions } from "tornado/db";
 import { openAppDatabase, type Database, type QueryCounts } from "../src/db/database.js";
 
 /** The PostgreSQL the tests use, if any. */
@@ -17,8 +18,8 @@ export const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE
 /** A database for one test file, and how to throw it away. */
 export interface TestDatabase {
   db: Database;
-  /** Opens another handle on the same data, with a pool of `poolSize` (default: the app's default). */
-  reopen(poolSize?: number): Database;
+  /** Opens another handle on the same data, with a pool of `poolSize` (default: the app's default) and other `options`. */
+  reopen(poolSize?: number, options?: DatabaseOptions): Database;
   /** Opens another handle on the same data that stays "starting" until `until` resolves. */
   starting(until: Promise<void>): Database;
   close(): Promise<void>;
@@ -34,8 +35,8 @@ export async function openTestDatabase({ poolSize = 10 } = {}): Promise<TestData
   const schema = `test_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const where = postgresUrl ? { url: postgresUrl } : { dir: inject("embeddedDir") };
   const handles: Database[] = [];
-  const reopen = (size?: number) => {
-    const db = openAppDatabase({ ...where, schema, ...(size ? { poolSize: size } : {}) });
+  const reopen = (size?: number, options: DatabaseOptions = {}) => {
+    const db = openAppDatabase({ ...where, schema, ...(size ? { poolSize: size } : {}), ...options });
     handles.push(db);
     return db;
   };

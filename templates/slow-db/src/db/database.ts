@@ -6,14 +6,14 @@
  */
 
 import { openDatabase, type Database, type DatabaseOptions } from "tornado/db";
-import { schemaSql } from "./schema.js";
+import { prepareSchema } from "./schema.js";
 
 export { DatabaseBusyError, DatabaseUnavailableError, QueryCancelledError, QueryTimeoutError } from "tornado/db";
 export type { Database, QueryCounts } from "tornado/db";
 
 /**
- * Opens the database with this app's settings, and creates its schema (and orders) on first
- * start, before `ready`. A statement may run QUERY_TIMEOUT_MS (5000) before it is stopped.
+ * Opens the database with this app's settings, and applies its migrations and seed (the orders)
+ * before `ready`. A statement may run QUERY_TIMEOUT_MS (5000) before it is stopped.
  *
  * @example
  * const db = openAppDatabase();
@@ -22,7 +22,7 @@ export type { Database, QueryCounts } from "tornado/db";
 export function openAppDatabase(options: DatabaseOptions = {}): Database {
   return openDatabase({
     statementTimeout: positiveInteger("QUERY_TIMEOUT_MS", 5000),
-    setup: async (db) => void (await db.query(schemaSql())),
+    setup: async (_db, target) => void (await prepareSchema(target)),
     ...options,
   });
 }

@@ -1,35 +1,29 @@
 /**
- * The schema, created on first start: one table of orders, filled with 10,000 made-up rows when
- * it is empty so that the reports have data. The tables go in the connection's schema
- * (DATABASE_SCHEMA, or public), which tornado/db puts first on the search path.
+ * The schema: the migrations in `migrations/` (plain SQL, run by node-pg-migrate through
+ * `tornado/db`), then the seed data in `db/seed.sql` (10,000 made-up orders when the table is
+ * empty, so that the reports have data). Both run on every start, before the database is ready:
+ * only what is pending, once, however many processes start at once (an advisory lock).
+ * `npm run db:migrate`, `db:rollback`, `db:status`, `db:seed` and `db:create` run them by hand.
  */
 
-/** How many orders a new database starts with. */
-export const SEED_ORDERS = 10_000;
+import { fileURLToPath } from "node:url";
+import { migrate, seed } from "tornado/db";
+
+/** The app's migrations folder (the same from src/db and from the built dist/db). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+/** The seed file. */
+export const SEED_FILE = fileURLToPath(new URL("../../db/seed.sql", import.meta.url));
 
 /**
- * The statements that create the schema. Safe to run on every start and from several processes
- * at once: they run in one transaction under an advisory lock, and only create what is missing.
+ * Applies the pending migrations, then the seed, on the database at `target`; resolves with the
+ * names of the migrations it applied.
  *
  * @example
- * await db.query(schemaSql());
+ * openDatabase({ setup: (_db, target) => prepareSchema(target) });
  */
-export function schemaSql(): string {
-  return `
-BEGIN;
-SELECT pg_advisory_xact_lock(hashtext('slow-db schema ' || current_schema()));
-CREATE TABLE IF NOT EXISTS orders (
-  id bigserial PRIMARY KEY,
-  customer text NOT NULL,
-  amount_cents integer NOT NULL CHECK (amount_cents > 0),
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer);
-INSERT INTO orders (customer, amount_cents, created_at)
-  SELECT 'customer-' || lpad((g % 250)::text, 3, '0'),
-         100 + (g * 7919) % 49900,
-         now() - make_interval(mins => g)
-  FROM generate_series(1, ${SEED_ORDERS}) AS g
-  WHERE NOT EXISTS (SELECT 1 FROM orders);
-COMMIT;`;
+export async function prepareSchema(target: { url: string; schema: string }): Promise<string[]> {
+  const applied = await migrate({ ...target, dir: MIGRATIONS_DIR });
+  await seed({ ...target, file: SEED_FILE });
+  return applied;
 }

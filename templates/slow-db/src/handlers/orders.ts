@@ -15,8 +15,8 @@ const unavailable = {
   504: { schema: ApiError, description: "The query ran past the query timeout and was cancelled" },
 };
 
-// pg hands a bigint (the bigserial id) over as a string, PGlite as a number: the cast makes it
-// a number on both, as the Order schema says (ids stay far below 2^53).
+// pg hands a bigint (the bigserial id) over as a string: the cast makes it
+// a number, as the Order schema says (ids stay far below 2^53).
 const ORDER_COLUMNS = `id::float8 AS id, customer, amount_cents AS "amountCents", created_at AS "createdAt"`;
 
 /**
