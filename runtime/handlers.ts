@@ -22,3 +22,4 @@ export {
 export { RedirectHandler, type RedirectHandlerArgs } from "./handlers/redirect.js";
 export { FallbackHandler, type FallbackHandlerArgs, type NodeRequestListener } from "./handlers/fallback.js";
 export { ErrorHandler } from "./web/application.js";
+export { ReadinessHandler, type ReadinessCheck, type ReadinessHandlerArgs } from "./handlers/readiness.js";

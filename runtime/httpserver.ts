@@ -29,6 +29,7 @@ import { drainSupervisedSockets, serveSupervised, supervisedPort } from "./https
 import { GOING_AWAY, SERVICE_RESTART, UpgradeTracker } from "./httpserver/upgrades.js";
 
 export { errorPage };
+export { isDraining, onShutdown, shutDownGracefully, type ShutdownOptions } from "./httpserver/registry.js";
 export { DEFAULT_LIMITS, type ServerLimits } from "./httpserver/limits.js";
 export type { CloseOptions, HTTPServerOptions, RequestDelegate } from "./httpserver/options.js";
 
@@ -66,7 +67,7 @@ export class HTTPServer {
   /** True once `close()` has been called. */
   closing = false;
 
-  constructor(delegate: RequestDelegate, options: HTTPServerOptions = {}) {
+  constructor(private readonly delegate: RequestDelegate, options: HTTPServerOptions = {}) {
     const limits = (this.limits = resolveLimits(options));
     this.maxBodySize = limits.maxBodySize;
     this.bodyTimeout = options.bodyTimeout;
@@ -100,7 +101,7 @@ export class HTTPServer {
       this.server.once("error", onError);
       this.server.listen({ port, host, backlog: this.limits.backlog }, () => {
         this.server.off("error", onError);
-        trackServer(this);
+        this.listening();
         resolve(this);
       });
     });
@@ -115,11 +116,18 @@ export class HTTPServer {
       return this.closingPromise;
     });
     this.supervised = { port, sockets };
+    if (typeof this.delegate !== "function") this.delegate.serverListening?.(this);
     return this;
+  }
+
+  private listening(): void {
+    trackServer(this);
+    if (typeof this.delegate !== "function") this.delegate.serverListening?.(this);
   }
 
   private async drainSupervised(timeout: number, idleGrace: number, webSocketCode: number): Promise<void> {
     this.closing = true;
+    if (typeof this.delegate !== "function") this.delegate.serverClosing?.(this);
     this.upgrades.goAway(webSocketCode);
     await drainSupervisedSockets(this.server, this.supervised!.sockets, timeout, idleGrace);
   }
@@ -137,7 +145,7 @@ export class HTTPServer {
       this.server.once("error", reject);
       this.server.listen(socket, this.limits.backlog, () => {
         this.server.off("error", reject);
-        trackServer(this);
+        this.listening();
         resolve(this);
       });
     });
@@ -164,6 +172,11 @@ export class HTTPServer {
     return this.inflight;
   }
 
+  /** WebSockets open on this server right now. @example server.openWebSockets // 0 */
+  get openWebSockets(): number {
+    return this.upgrades.size;
+  }
+
   /**
    * Stops accepting connections, closes idle ones, lets requests in flight finish (their
    * connections then close), closes open WebSockets with 1001 (Going Away), and after
@@ -176,6 +189,7 @@ export class HTTPServer {
   close(options: CloseOptions = {}): Promise<void> {
     const timeout = options.timeout ?? 30_000;
     untrackServer(this);
+    if (this.closingPromise === undefined && typeof this.delegate !== "function") this.delegate.serverClosing?.(this);
     this.closingPromise ??= this.supervised ? this.drainSupervised(timeout, 0, GOING_AWAY) : this.shutDown(timeout);
     return this.closingPromise;
   }

@@ -33,4 +33,6 @@ export * from "./httpclient.js";
 export * from "./options.js";
 export * from "./openapi.js";
 export * from "./db.js";
+export type { MetricsOptions } from "./metrics.js";
+export { EnvironmentError, readEnvironment, type ReadEnvironmentOptions } from "./env.js";
 export { VERSION } from "./version.js";

@@ -12,7 +12,10 @@
  * configureLogging({ handler: (r) => myLogger.log(r) });     // redirect every record
  * configureLogging({ level: "silent" });                     // switch everything off
  * accessLog.setLevel("warning");                             // only 4xx/5xx lines
+ * configureLogging({ format: "json" });                      // one JSON object per line (or LOG_FORMAT=json)
  */
+
+import { requestFields } from "./log/request-context.js";
 
 /**
  * Severity of a log record, lowest first.
@@ -46,7 +49,39 @@ export interface LogRecord {
   time: Date;
   /** The error being reported, when there is one (its stack is printed by the default handler). */
   error?: unknown;
+  /**
+   * The request the line is about: set on every line logged while a request is being served
+   * once requests are tracked (always with JSON logs), and on access lines.
+   */
+  fields?: LogFields;
 }
+
+/**
+ * What a log line says about its request; JSON logs carry each as a field of the line.
+ *
+ * @example
+ * configureLogging({ handler: (r) => console.log(r.fields?.requestId, r.message) });
+ */
+export interface LogFields {
+  /** From `X-Request-Id` when the peer is trusted (`trustedDownstream`), else generated. */
+  requestId?: string;
+  method?: string;
+  path?: string;
+  /** The route's name, or its pattern when it has none. */
+  route?: string;
+  /** On access lines: the response's status. */
+  status?: number;
+  /** On access lines: from the request's arrival to the end of its response, in ms. */
+  durationMs?: number;
+}
+
+/**
+ * The output format: `text` (Tornado's one-line format) or `json` (one JSON object per line).
+ *
+ * @example
+ * configureLogging({ format: "json" satisfies LogFormat });
+ */
+export type LogFormat = "text" | "json";
 
 /**
  * Receives every record that passes the level check.
@@ -61,6 +96,7 @@ type Interceptor = (record: LogRecord) => boolean;
 let rootLevel: LogThreshold = "warning";
 let handler: LogHandler = defaultHandler;
 let useColor: boolean | undefined;
+let format: LogFormat | undefined;
 const interceptors: Interceptor[] = [];
 const loggers = new Map<string, Logger>();
 
@@ -124,10 +160,12 @@ export class Logger {
    * @example
    * log.log(status < 500 ? "warning" : "error", "request failed");
    */
-  log(level: LogLevel, message: string, error?: unknown): void {
+  log(level: LogLevel, message: string, error?: unknown, fields?: LogFields): void {
     if (!this.isEnabledFor(level)) return;
     const record: LogRecord = { logger: this.name, level, message, time: new Date() };
     if (error !== undefined) record.error = error;
+    const context = requestFields();
+    if (context !== undefined || fields !== undefined) record.fields = { ...context, ...fields };
     for (let i = interceptors.length - 1; i >= 0; i--) {
       if (interceptors[i]!(record)) return;
     }
@@ -170,6 +208,8 @@ export interface LoggingOptions {
   handler?: LogHandler | null;
   /** Colour the default output; default: when stderr is a terminal and `NO_COLOR` is unset. */
   color?: boolean;
+  /** The default output's format; default: `LOG_FORMAT` from the environment (`text` or `json`), else `text`. */
+  format?: LogFormat;
 }
 
 /**
@@ -183,6 +223,38 @@ export function configureLogging(options: LoggingOptions): void {
   if (options.level !== undefined) rootLevel = options.level;
   if (options.handler !== undefined) handler = options.handler ?? defaultHandler;
   if (options.color !== undefined) useColor = options.color;
+  if (options.format !== undefined) format = options.format;
+}
+
+/**
+ * The default output's format: as configured, else `LOG_FORMAT` (`json`; anything else is
+ * `text`, the default: `tornado start` refuses other values before the app starts).
+ *
+ * @example
+ * if (logFormat() === "json") … // request ids are on
+ */
+export function logFormat(): LogFormat {
+  return (format ??= process.env.LOG_FORMAT === "json" ? "json" : "text");
+}
+
+/**
+ * Formats a record as one line of JSON: `time` (ISO 8601, UTC), `level`, `logger`, `message`,
+ * the request's fields when there are, and `error` (`name`, `message`, `stack`) when there is one.
+ *
+ * @example
+ * formatJsonLogRecord({ logger: "tornado.access", level: "info", message: "200 GET /", time: new Date(), fields: { status: 200 } })
+ * // {"time":"2026-12-07T09:00:00.000Z","level":"info","logger":"tornado.access","message":"200 GET /","status":200}
+ */
+export function formatJsonLogRecord(record: LogRecord): string {
+  const line: Record<string, unknown> = { time: record.time.toISOString(), level: record.level, logger: record.logger, message: record.message };
+  if (record.fields !== undefined) {
+    for (const [key, value] of Object.entries(record.fields)) if (value !== undefined && !(key in line)) line[key] = value;
+  }
+  if (record.error !== undefined) {
+    const e = record.error;
+    line.error = e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : { message: String(e) };
+  }
+  return JSON.stringify(line);
 }
 
 const LEVEL_LETTER: Record<LogLevel, string> = { debug: "D", info: "I", warning: "W", error: "E" };
@@ -215,6 +287,10 @@ export function formatLogRecord(record: LogRecord, color = false): string {
 }
 
 function defaultHandler(record: LogRecord): void {
+  if (logFormat() === "json") {
+    process.stderr.write(formatJsonLogRecord(record) + "\n");
+    return;
+  }
   const color = useColor ?? (process.stderr.isTTY === true && !process.env.NO_COLOR);
   process.stderr.write(formatLogRecord(record, color) + "\n");
 }

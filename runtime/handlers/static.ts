@@ -6,7 +6,7 @@ import { realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { genLog } from "../log.js";
 import { StreamClosedError } from "../iostream.js";
-import type { ApplicationSettings } from "../web/application.js";
+import type { SettingsOf } from "../web/application-type.js";
 import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
 import type { StaticUrlOptions } from "../web/handler/types.js";
@@ -443,7 +443,7 @@ export class StaticFileHandler extends RequestHandler {
    * @example
    * StaticFileHandler.makeStaticUrl(app.settings, "app.css") // "/static/app.css?v=9f86d0…"
    */
-  static makeStaticUrl(settings: ApplicationSettings, path: string, options: StaticUrlOptions = {}): string {
+  static makeStaticUrl(settings: SettingsOf, path: string, options: StaticUrlOptions = {}): string {
     const url = (settings.staticUrlPrefix ?? "/static/") + path;
     if (options.includeVersion === false) return url;
     const version = this.getVersion(settings, path);
@@ -468,7 +468,7 @@ export class StaticFileHandler extends RequestHandler {
    * @example
    * StaticFileHandler.getVersion(app.settings, "app.css") // "9f86d0…"
    */
-  static getVersion(settings: ApplicationSettings, path: string): string | null {
+  static getVersion(settings: SettingsOf, path: string): string | null {
     if (!settings.staticPath) throw new Error("You must define the 'staticPath' setting in your application to use static versions");
     const absolutePath = this.getAbsolutePath(settings.staticPath, path);
     const cache = settings.staticHashCache === false ? null : versionCache(this);

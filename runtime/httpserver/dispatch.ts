@@ -56,6 +56,8 @@ export class RequestDispatcher {
       return;
     }
     let remoteIp = clientAddress(req);
+    // A request id is taken from a proxy we trust, never from any client.
+    const requestId = this.trusted.size > 0 && this.trusted.has(remoteIp) ? headers.get("X-Request-Id") : undefined;
     let protocol = this.options.protocol ?? ((req.socket as TLSSocket).encrypted ? "https" : "http");
     if (this.options.xheaders) [remoteIp, protocol] = applyXheaders(headers, this.trusted, remoteIp, protocol);
     if (
@@ -77,6 +79,7 @@ export class RequestDispatcher {
       connection,
       raw: req,
       bodyLimits: this.bodyLimits,
+      requestId,
     });
     try {
       const done = typeof this.delegate === "function" ? this.delegate(request) : this.delegate.handleRequest(request);

@@ -13,7 +13,13 @@ import type { HTTPServerRequest } from "../httputil/request.js";
  * new HTTPServer((request) => request.connection!.respond(200, "OK", new HTTPHeaders(), "hi"));
  */
 export type RequestDelegate =
-  | { handleRequest(request: HTTPServerRequest): void | Promise<void> }
+  | {
+      handleRequest(request: HTTPServerRequest): void | Promise<void>;
+      /** Called once a server serving this delegate listens (an `Application` starts its metrics port). */
+      serverListening?(server: object): void;
+      /** Called when such a server starts closing or draining. */
+      serverClosing?(server: object): void;
+    }
   | ((request: HTTPServerRequest) => void | Promise<void>);
 
 /**

@@ -13,18 +13,13 @@
  * error, which is logged without its request (its stack still shows where it came from).
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { HTTPServerRequest } from "../httputil/request.js";
-import { appLog } from "../log.js";
-
-interface RequestContext {
-  route: string;
-  request: HTTPServerRequest;
-}
+import { appLog, logFormat } from "../log.js";
+import { requestContext } from "../log/request-context.js";
 
 // Carries the request through everything its handler starts (timers, promises, callbacks),
 // so that an error surfacing there can say which request it belongs to.
-const context = new AsyncLocalStorage<RequestContext>();
+const context = requestContext;
 let installed = false;
 // From Node 24 on, AsyncLocalStorage rides on AsyncContextFrame and costs next to nothing, so
 // requests are tracked from the start there; on 20 and 22 only under `tornado dev`.
@@ -94,11 +89,12 @@ export function removeProcessGuards(): void {
 
 /**
  * Runs `fn` (a request's handler) with `route` and `request` as the context an uncaught error
- * is reported with, once requests are tracked (see above); otherwise `fn` runs as it is.
+ * is reported with and every line logged meanwhile carries, once requests are tracked (see
+ * above; with JSON logs they always are); otherwise `fn` runs as it is.
  *
  * @example
- * runForRequest("/users/:id", request, () => handler._execute(initArgs, args, kwargs));
+ * runForRequest("/users/:id", request, () => handler._execute(initArgs, args, kwargs), "user");
  */
-export function runForRequest<T>(route: string, request: HTTPServerRequest, fn: () => T): T {
-  return installed && tracking ? context.run({ route, request }, fn) : fn();
+export function runForRequest<T>(route: string, request: HTTPServerRequest, fn: () => T, name?: string): T {
+  return (installed && tracking) || logFormat() === "json" ? context.run({ route, request, name }, fn) : fn();
 }

@@ -4,7 +4,7 @@ import type { StaticFileHandler } from "../handlers/static.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { HTTPServer, type HTTPServerOptions } from "../httpserver.js";
 import { runForRequest } from "../ioloop/process-guard.js";
-import { accessLog, type LogLevel } from "../log.js";
+import { accessLog, appLog, type LogLevel } from "../log.js";
 import { Router, type RouteSpec } from "../routing.js";
 import { openApiRoutes } from "../openapi/routes.js";
 import { HTTPError } from "./errors.js";
@@ -16,6 +16,8 @@ import type { CookieOptions } from "./cookies.js";
 import type { CookieSecret } from "./signing.js";
 import type { OpenAPIOptions } from "../openapi/document.js";
 import type { JSONSchemaSetting } from "./schema/jsonschema.js";
+import { ProcessMetrics, serveMetricsPort, type MetricsOptions } from "../metrics.js";
+import { MetricsHandler } from "./metrics-handler.js";
 
 /**
  * Application settings (Tornado's, in camelCase). Any other key is kept too, so
@@ -113,6 +115,24 @@ export interface ApplicationSettings {
   maxJsonDepth?: number;
   /** Where `authenticated` sends visitors who are not logged in (`next=` is added). */
   loginUrl?: string;
+  /**
+   * Prometheus metrics (through `prom-client`, which the app installs): `true` serves them at
+   * `/metrics` on the app's port; `{ port }` on a port of their own (see `tornado/metrics`).
+   */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Send each request's id back in `X-Request-Id` (see `request.requestId`). Default: on with
+   * JSON logs (`LOG_FORMAT=json`), else off.
+   */
+  requestIds?: boolean;
+}
+
+// Gives handler modules (web/application-type.ts) this module's types without an import circle.
+declare module "./application-type.js" {
+  interface ApplicationTypes {
+    application: Application;
+    settings: ApplicationSettings;
+  }
 }
 
 /**
@@ -179,6 +199,10 @@ export class Application {
   readonly settings: ApplicationSettings;
   readonly router: Router;
   private readonly monitor: BlockingMonitor | undefined;
+  private readonly metrics: { recorder: ProcessMetrics; options: MetricsOptions; routes: WeakMap<HTTPServerRequest, string> } | undefined;
+  // With a metrics port: the servers listening for this app, and how to close the port.
+  private metricsServers: Set<object> | undefined;
+  private closeMetricsPort: Promise<() => Promise<void>> | undefined;
 
   constructor(routes: readonly RouteSpec[] = [], settings: ApplicationSettings = {}) {
     this.settings = { ...settings };
@@ -188,7 +212,15 @@ export class Application {
     if (this.settings.staticPath) this.settings.staticHandlerClass ??= staticFiles().handlerClass;
     if (this.settings.debug) this.settings.staticHashCache ??= false;
     // openapi: /openapi.json and /docs, in front of the app's routes as the static ones are.
-    this.router = new Router([...(this.settings.staticPath ? staticFiles().routes(this.settings) : []), ...openApiRoutes(this.settings.openapi), ...routes]);
+    // metrics: /metrics in front too, unless they have a port of their own.
+    const metrics = this.settings.metrics;
+    if (metrics !== undefined && metrics !== false) {
+      const options = metrics === true ? {} : metrics;
+      this.metrics = { recorder: ProcessMetrics.get(options), options, routes: new WeakMap() };
+    }
+    const metricsRoutes: RouteSpec[] =
+      this.metrics !== undefined && this.metrics.options.port === undefined ? [[escapeRoute(this.metrics.options.path ?? "/metrics"), MetricsHandler, { metrics: this.metrics.recorder }]] : [];
+    this.router = new Router([...(this.settings.staticPath ? staticFiles().routes(this.settings) : []), ...openApiRoutes(this.settings.openapi), ...metricsRoutes, ...routes]);
     this.monitor = blockingMonitor(this.settings.blockingLogThreshold ?? (process.env.TORNADO_DEV === "1" ? 100 : 0));
   }
 
@@ -211,10 +243,11 @@ export class Application {
    */
   handleRequest(request: HTTPServerRequest): void {
     const found = this.router.find(request.path);
+    if (this.metrics !== undefined) this.metrics.routes.set(request, found === null ? "(no route)" : (found.rule.name ?? found.rule.pattern));
     if (found !== null) {
       const handler = new found.rule.handlerClass(this, request);
       const run = () => handler._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
-      void runForRequest(found.rule.pattern, request, () => (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run()));
+      void runForRequest(found.rule.pattern, request, () => (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run()), found.rule.name);
       return;
     }
     const fallback = this.settings.defaultHandlerClass;
@@ -246,6 +279,7 @@ export class Application {
    * new Application(routes, { logFunction: (h) => metrics.count(h.getStatus()) });
    */
   logRequest(handler: RequestHandler): void {
+    if (this.metrics !== undefined) this.metrics.recorder.observe(this.metrics.routes.get(handler.request) ?? "(no route)", handler.request, handler.getStatus());
     if (this.settings.logFunction) {
       this.settings.logFunction(handler);
       return;
@@ -254,7 +288,40 @@ export class Application {
     const level: LogLevel = status < 400 ? "info" : status < 500 ? "warning" : "error";
     if (!accessLog.isEnabledFor(level)) return;
     const request = handler.request;
-    accessLog.log(level, `${status} ${request} ${request.requestTime().toFixed(2)}ms`);
+    const durationMs = request.requestTime();
+    const fields = { requestId: request.requestId, method: request.method, path: request.path, status, durationMs: Math.round(durationMs * 1000) / 1000 };
+    accessLog.log(level, `${status} ${request} ${durationMs.toFixed(2)}ms`, undefined, fields);
+  }
+
+  /**
+   * Called by an `HTTPServer` serving this app once it listens: the first one starts the
+   * metrics port, when the `metrics` setting has one.
+   *
+   * @example
+   * app.serverListening(server); // HTTPServer calls it
+   */
+  serverListening(server: object): void {
+    const port = this.metrics?.options.port;
+    if (port === undefined) return;
+    (this.metricsServers ??= new Set()).add(server);
+    this.closeMetricsPort ??= serveMetricsPort(this.metrics!.recorder, { ...this.metrics!.options, port });
+    this.closeMetricsPort.catch((error: unknown) => {
+      appLog.error(`Metrics are not served: ${(error as Error).message}`);
+      this.closeMetricsPort = undefined;
+    });
+  }
+
+  /**
+   * Called by an `HTTPServer` serving this app when it closes: the last one closes the metrics port.
+   *
+   * @example
+   * app.serverClosing(server); // HTTPServer calls it
+   */
+  serverClosing(server: object): void {
+    if (this.metricsServers === undefined || !this.metricsServers.delete(server) || this.metricsServers.size > 0) return;
+    const closing = this.closeMetricsPort;
+    this.closeMetricsPort = undefined;
+    void closing?.then((close) => close(), () => {});
   }
 
   /**
@@ -270,4 +337,8 @@ export class Application {
     await server.listen(port, host);
     return server;
   }
+}
+
+function escapeRoute(path: string): string {
+  return path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

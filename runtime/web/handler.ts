@@ -12,9 +12,9 @@ import { HTTPInputError } from "../httputil/body.js";
 import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
-import { appLog, genLog } from "../log.js";
+import { appLog, genLog, logFormat } from "../log.js";
 import { VERSION } from "../version.js";
-import type { Application } from "./application.js";
+import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError } from "./errors.js";
 import { HandlerEtag } from "./handler/etag.js";
@@ -32,7 +32,7 @@ export type { Chunk, ErrorDetails } from "./handler/types.js";
  * @example
  * const routes: [string, HandlerClass][] = [["/", MainHandler]];
  */
-export type HandlerClass = new (application: Application, request: HTTPServerRequest) => RequestHandler;
+export type HandlerClass = new (application: ApplicationOf, request: HTTPServerRequest) => RequestHandler;
 
 const NO_ARGS: (string | null)[] = Object.freeze([]) as unknown as (string | null)[];
 const NO_KWARGS: Record<string, string | null> = Object.freeze({});
@@ -83,7 +83,7 @@ export class RequestHandler extends HandlerEtag {
   /** @internal Set to false by subclasses (WebSocket) that finish the request themselves. */
   protected autoFinish = true;
 
-  constructor(application: Application, request: HTTPServerRequest) {
+  constructor(application: ApplicationOf, request: HTTPServerRequest) {
     super(application, request);
     this.clear();
   }
@@ -144,6 +144,7 @@ export class RequestHandler extends HandlerEtag {
    */
   clear(): void {
     this.headers = HTTPHeaders.fromFlat(["Server", SERVER_HEADER, "Content-Type", HTML_TYPE], false);
+    if (this.settings.requestIds ?? logFormat() === "json") this.headers.set("X-Request-Id", this.request.requestId);
     this.setDefaultHeaders();
     this.writeBuffer = [];
     this.statusCode = 200;

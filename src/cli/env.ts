@@ -142,3 +142,17 @@ export function resolvePort(flag: string | undefined, environment: NodeJS.Proces
   if (fromDotenv !== undefined && fromDotenv !== "") return { port: parsePort(fromDotenv, "PORT in .env"), source: ".env" };
   return { port: DEFAULT_PORT, source: "default" };
 }
+
+/**
+ * Refuses a `LOG_FORMAT` the runtime does not know, in one sentence, before the app starts
+ * (the runtime itself would fall back to text).
+ *
+ * @example
+ * checkLogFormat({ ...process.env, ...dotenv }); // throws a UserError for LOG_FORMAT=xml
+ */
+export function checkLogFormat(environment: NodeJS.ProcessEnv): void {
+  const format = environment.LOG_FORMAT;
+  if (format !== undefined && format !== "" && format !== "text" && format !== "json") {
+    throw new UserError(`LOG_FORMAT must be text or json, not ${JSON.stringify(format)}.`);
+  }
+}

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { loadDotenv, portOrigin, resolvePort } from "../cli/env.js";
+import { checkLogFormat, loadDotenv, portOrigin, resolvePort } from "../cli/env.js";
 import { UserError } from "../cli/errors.js";
 import { whenOrphaned } from "../cli/orphan.js";
 import { devMessages as say } from "../dev/messages.js";
@@ -41,7 +41,9 @@ export function devCommand(): Command {
       if (options.host.trim() === "" || options.host.length > 255) {
         throw new UserError(`--host must be an address or a host name (e.g. 127.0.0.1 or 0.0.0.0), not "${options.host.slice(0, 255)}".`);
       }
-      const { port, source } = resolvePort(options.port, process.env, loadDotenv(root));
+      const dotenv = loadDotenv(root);
+      checkLogFormat({ ...dotenv, ...process.env });
+      const { port, source } = resolvePort(options.port, process.env, dotenv);
       const startTimeout = parseMilliseconds("--start-timeout", options.startTimeout);
       // Loaded here so that other commands do not pay for the watcher and the supervisor.
       const { DevSupervisor } = await import("../dev/supervisor.js");

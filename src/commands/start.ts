@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command } from "commander";
-import { loadDotenv, portOrigin, resolvePort } from "../cli/env.js";
+import { checkLogFormat, loadDotenv, portOrigin, resolvePort } from "../cli/env.js";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
 import { singleProcessReason } from "../start/manifest.js";
@@ -49,18 +49,22 @@ export function startCommand(): Command {
     .option("-w, --workers <n>", "worker processes sharing the port: a number, or auto for one per core", "1")
     .option("-p, --port <port>", "port to listen on (sets PORT for the app; default: PORT from the environment, else from .env, else 8888)")
     .option("--drain-timeout <ms>", "how long requests in flight may take to finish on SIGTERM", "30000")
-    .action(async (options: { entry: string; workers: string; port?: string; drainTimeout: string }) => {
+    .option("--drain-delay <ms>", "on SIGTERM, how long to keep serving with readiness at 503 before closing", "5000")
+    .action(async (options: { entry: string; workers: string; port?: string; drainTimeout: string; drainDelay: string }) => {
       const entry = resolve(options.entry);
       if (!existsSync(entry)) {
         throw new UserError(`The built entry ${options.entry} does not exist: run \`npm run build\` first, or pass --entry <file>.`);
       }
       const workers = parseWorkers(options.workers);
       const drainTimeout = parseMilliseconds("--drain-timeout", options.drainTimeout);
+      if (!/^\d+$/.test(options.drainDelay)) throw new UserError(`--drain-delay must be a whole number of milliseconds (0 or more), not "${options.drainDelay}".`);
+      const drainDelay = Number(options.drainDelay);
       const root = process.cwd();
       const refusal = workers > 1 ? singleProcessReason(root) : null;
       if (refusal !== null) throw new UserError(`This app cannot run with --workers ${options.workers}: ${refusal}.`);
       // The same environment as under `tornado dev`: .env under the real environment.
       const dotenv = loadDotenv(root);
+      checkLogFormat({ ...dotenv, ...process.env });
       const { port, source } = resolvePort(options.port, process.env, dotenv);
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -68,6 +72,7 @@ export function startCommand(): Command {
         PORT: String(port),
         TORNADO_START_ENTRY: entry,
         TORNADO_DRAIN_TIMEOUT: String(drainTimeout),
+        TORNADO_DRAIN_DELAY: String(drainDelay),
       };
       const portLine = `port ${port} (${portOrigin(source)})`;
       if (workers === 1) {
@@ -85,6 +90,6 @@ export function startCommand(): Command {
       }
       // Loaded here so that a single process does not pay for the cluster primary.
       const { runWorkers } = await import("../start/workers.js");
-      process.exitCode = await runWorkers({ count: workers, env, drainTimeout, portLine });
+      process.exitCode = await runWorkers({ count: workers, env, drainTimeout: drainTimeout + drainDelay, portLine });
     });
 }

@@ -1,11 +1,12 @@
 /**
- * A `tornado start` worker: imports the built app and, on SIGTERM or SIGINT, lets every
- * server it started finish its requests in flight, then exits 0.
+ * A `tornado start` worker: imports the built app and, on SIGTERM or SIGINT, turns readiness
+ * 503, keeps serving for the drain delay, lets every server it started finish its requests in
+ * flight, runs the app's shutdown hooks, then exits 0.
  */
 
 import cluster from "node:cluster";
 import { pathToFileURL } from "node:url";
-import { closeAllServers } from "../../runtime/httpserver/registry.js";
+import { shutDownGracefully } from "../../runtime/httpserver/registry.js";
 import { whenOrphaned } from "../cli/orphan.js";
 
 const entry = process.env.TORNADO_START_ENTRY!;
@@ -13,8 +14,11 @@ const entry = process.env.TORNADO_START_ENTRY!;
 // not dist/….js. (Only modules loaded after this call are mapped: the app is.)
 process.setSourceMapsEnabled(true);
 const drainTimeout = Number(process.env.TORNADO_DRAIN_TIMEOUT ?? 30_000);
+const drainDelay = Number(process.env.TORNADO_DRAIN_DELAY ?? 0);
 
-const drainAndExit = () => void closeAllServers(drainTimeout).then(() => process.exit(0));
+// Readiness turns 503 at once, the app keeps serving for the drain delay (the load balancer
+// notices), then the servers close, requests in flight finish, the app's onShutdown hooks run.
+const drainAndExit = () => void shutDownGracefully({ drainDelay, timeout: drainTimeout }).then(() => process.exit(0));
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, drainAndExit);
 // A single process started through a wrapper (npm start) stops when the wrapper is gone.
 if (cluster.isPrimary) whenOrphaned(drainAndExit);

@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { whenOrphaned } from "../cli/orphan.js";
 import { style } from "../cli/output.js";
+import { isMetricsRequest, serveClusterMetrics } from "./metrics.js";
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.js", import.meta.url));
 // A worker that dies this soon after starting, this many times in a row, will not be replaced.
@@ -103,8 +104,25 @@ export function runWorkers(options: { count: number; env: NodeJS.ProcessEnv; dra
     workers.set(worker, state);
   };
   return new Promise((done) => {
+    // The metrics port, served here for all workers once one of them asks.
+    let metrics: Promise<(() => void) | undefined> | undefined;
+    cluster.on("message", (_worker, message: unknown) => {
+      if (!isMetricsRequest(message) || metrics !== undefined) return;
+      metrics = serveClusterMetrics(message, process.cwd()).then(
+        (close) => {
+          say(`metrics of all workers on http://${message.host}:${message.port}${message.path}`);
+          return close;
+        },
+        (error: Error) => {
+          say(style.red(`metrics are not served on port ${message.port}: ${error.message}`));
+          return undefined;
+        },
+      );
+    });
     const finishIfEmpty = () => {
-      if (workers.size === 0) done(failed ? 1 : 0);
+      if (workers.size > 0) return;
+      void metrics?.then((close) => close?.());
+      done(failed ? 1 : 0);
     };
     const stopAll = () => {
       for (const worker of workers.keys()) worker.process.kill("SIGTERM");

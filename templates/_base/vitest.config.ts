@@ -1,5 +1,5 @@
-import { defineConfig } from "vitest/config";
 import { standardDecorators } from "tornado/testing";
+import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // Lets tests load handlers that use decorators such as @authenticated (Node 20 cannot run

@@ -31,7 +31,9 @@ describe("create-tornado-app <dir>", () => {
     expect(pkg.dependencies.tornado).toBe("file:vendor/tornado-0.1.0.tgz");
     expect(filesUnder(join(dir, "my-api")).sort()).toEqual(
       [
+        ".dockerignore",
         ".gitignore",
+        "Dockerfile",
         "README.md",
         "db/seed.sql",
         "migrations/20261207000000000_create_users.sql",

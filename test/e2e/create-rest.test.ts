@@ -1,13 +1,16 @@
 /**
  * What a new user does: create an app, install it, type-check it, run its own tests, start it
- * and call it; then move its folder and run its tests again.
+ * and call it; check it against its OpenAPI document (every operation, with a JSON Schema
+ * validator) and through a client typed by openapi-typescript; then move its folder and run its
+ * tests again.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runBin, runCommand, tempDir } from "../helpers/cli.js";
+import { repoRoot, runBin, runCommand, tempDir } from "../helpers/cli.js";
+import { freePort, startTornado, stopAll, type Tornado } from "../helpers/dev.js";
+import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
 
 const INSTALL_TIMEOUT = 300_000;
 let dir: string;
@@ -131,55 +134,96 @@ it("sends strangers to the login page and lets users in", async () => {
     }
   }, 60_000);
 
-  it("describes itself in a valid OpenAPI 3.1 document, and answers every operation in it with a documented status", async () => {
-    const printed = await runCommand("npm", ["run", "--silent", "openapi"], app);
-    expect(printed.code, printed.stderr).toBe(0);
-    const doc = JSON.parse(printed.stdout) as { paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> };
-    const checked = await new Validator().validate(doc as Parameters<Validator["validate"]>[0]);
-    expect(checked.errors).toBeUndefined();
-    expect(checked.valid).toBe(true);
-    const server = spawn("npm", ["start"], { cwd: app, env: { ...process.env, PORT: "0" } });
-    let out = "";
-    server.stdout.on("data", (d) => (out += d));
-    server.stderr.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => server.on("close", resolve));
-    try {
-      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
-      const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}`;
-      // The running app serves the same document.
-      expect(await (await fetch(`${base}/openapi.json`)).json()).toEqual(doc);
-      const user = { name: "Ann", email: "ann@example.com" };
-      const created = (await (await fetch(`${base}/users`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(user) })).json()) as { id: string };
-      // DELETE last, so the other operations find the user.
-      const operations = Object.entries(doc.paths)
-        .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ path, method, operation })))
-        .sort((a, b) => Number(a.method === "delete") - Number(b.method === "delete"));
-      expect(operations.map((o) => `${o.method} ${o.path}`).sort()).toEqual(
+  describe("its OpenAPI document", () => {
+    let api: ApiContract;
+    let server: Tornado;
+    let base: string;
+
+    beforeAll(async () => {
+      api = await ApiContract.ofApp(app);
+      const build = await runCommand("npm", ["run", "build"], app);
+      expect(build.code, build.stdout + build.stderr).toBe(0);
+      server = startTornado(app, ["start"], { port: await freePort() });
+      await server.waitFor(/Listening on http:\/\/localhost:\d+/, { timeout: 20_000 });
+      base = `http://127.0.0.1:${server.port}`;
+    }, 90_000);
+    afterAll(() => stopAll());
+
+    it("is valid OpenAPI 3.1, served by the running app, with the docs page on outside production", async () => {
+      // ApiContract.ofApp checked it with the OpenAPI 3.1 validator.
+      expect(api.operations().sort()).toEqual(
         ["get /health", "get /users", "post /users", "get /users/{id}", "put /users/{id}", "patch /users/{id}", "delete /users/{id}"].sort(),
       );
-      for (const { path, method, operation } of operations) {
-        const url = base + path.replace("{id}", created.id);
-        const res = await fetch(url, {
-          method: method.toUpperCase(),
-          ...(operation.requestBody ? { headers: { "Content-Type": "application/json" }, body: JSON.stringify(user) } : {}),
-        });
-        expect(Object.keys(operation.responses), `${method} ${path} answered ${res.status}`).toContain(String(res.status));
-        expect(res.status, `${method} ${path}`).toBeLessThan(300);
-        // And a request its schemas refuse is a 400 the document lists.
-        if (operation.requestBody) {
-          const bad = await fetch(url, { method: method.toUpperCase(), headers: { "Content-Type": "application/json" }, body: JSON.stringify({ admin: true }) });
-          expect(bad.status).toBe(400);
-          expect(Object.keys(operation.responses)).toContain("400");
-        }
-      }
-      // The docs page is on outside production; npm start does not set NODE_ENV.
+      expect(await (await fetch(`${base}/openapi.json`)).json()).toEqual(api.doc);
+      // tornado start does not set NODE_ENV.
       expect((await fetch(`${base}/docs`)).status).toBe(200);
-      server.kill("SIGTERM");
-      await exited;
-    } finally {
-      server.kill("SIGKILL");
-    }
-  }, 90_000);
+    });
+
+    it("answers every operation, and each error it documents, with the status and body the document gives (JSON Schema 2020-12, checked by Ajv)", async () => {
+      const user = { name: "Ann", email: "ann@example.com" };
+      const created = await api.call(base, "post /users", { body: user });
+      expect(created.status).toBe(201);
+      const { id } = created.body as { id: string };
+      const valid: Record<string, ContractRequest> = {
+        "get /health": {},
+        "get /users": { query: { limit: "5", offset: "0" } },
+        "post /users": { body: user },
+        "get /users/{id}": { path: { id } },
+        "put /users/{id}": { path: { id }, body: { name: "Ann", email: "ann@example.org" } },
+        "patch /users/{id}": { path: { id }, body: { name: "Annie" } },
+        "delete /users/{id}": { path: { id } },
+      };
+      // Each as it is meant to be used; DELETE last, so that the others find the user.
+      const keys = api.operations().sort((a, b) => Number(a.startsWith("delete ")) - Number(b.startsWith("delete ")));
+      for (const key of keys) expect((await api.call(base, key, valid[key])).status, key).toBeLessThan(300);
+      // Then each way its document says it can go wrong: refused bodies and parameters (400
+      // naming the field), a body that is not JSON (415), an id that is not there (404).
+      for (const key of keys) await api.callRefused(base, key, valid[key]!, { missing: { id: "999999" } });
+      expect(api.uncalled()).toEqual([]);
+      // All but a full store (10,000 users) was seen.
+      expect(api.unanswered()).toEqual(["post /users 507"]);
+    }, 60_000);
+
+    it("turns into types with openapi-typescript; a typed client type-checks against them (and they catch its mistakes), and runs against the app", async () => {
+      const client = join(app, "test/typed-client");
+      cpSync(join(repoRoot, "test/fixtures/typed-client"), client, { recursive: true });
+      try {
+        writeFileSync(join(client, "openapi.json"), JSON.stringify(api.doc));
+        const generated = await runCommand(join(repoRoot, "node_modules/.bin/openapi-typescript"), ["openapi.json", "-o", "api.ts"], client);
+        expect(generated.code, generated.stdout + generated.stderr).toBe(0);
+        expect(readFileSync(join(client, "api.ts"), "utf8")).toContain('"/users/{id}": {');
+        // The app's own tsc, on its tests folder: the client, and main.ts's @ts-expect-error
+        // lines (each a mistake the types must refuse; an unrefused one fails the check).
+        const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+        expect(typecheck.stdout + typecheck.stderr).not.toMatch(/error TS/);
+        expect(typecheck.code).toBe(0);
+        // And the types are what refuses them: without them, the same file does not type-check.
+        writeFileSync(join(client, "api.ts"), "export interface paths { [path: string]: any }\n");
+        const untyped = await runCommand("npm", ["run", "typecheck"], app);
+        expect(untyped.stdout).toMatch(/main\.ts\(\d+,\d+\): error TS2578: Unused '@ts-expect-error' directive/);
+
+        const ran = await runCommand(join(app, "node_modules/.bin/tsx"), ["test/typed-client/main.ts", base], app);
+        expect(ran.code, ran.stderr).toBe(0);
+        const seen = JSON.parse(ran.stdout) as Record<string, unknown> & { ann: { id: string }; bob: { id: string }; listed: string[] };
+        expect(seen).toMatchObject({
+          ann: { name: "Ann", email: "ann@example.com" },
+          bob: { name: "Bob", email: "bob@example.com" },
+          listed: expect.arrayContaining([seen.ann.id, seen.bob.id]),
+          total: seen.listed.length,
+          renamed: { id: seen.ann.id, name: "Annie", email: "ann@example.com" },
+          read: { id: seen.ann.id, name: "Annie" },
+          deleted: true,
+          gone: null,
+          refused: 400,
+          issues: ["body.name", "body.email"],
+          status: "ok",
+        });
+        await server.waitFor(/400 POST \/users/);
+      } finally {
+        rmSync(client, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
 
   it("still passes its tests after its folder is moved", async () => {
     const moved = join(dir, "moved-api");

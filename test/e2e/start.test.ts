@@ -144,6 +144,10 @@ describe("tornado start", () => {
     const badWorkers = await start(["--workers", "none"]);
     expect(await badWorkers.waitForExit()).toEqual({ code: 1, signal: null });
     expect(badWorkers.stderr().trim().split("\n")).toEqual(['error: --workers must be a positive number or auto, not "none".']);
+
+    const badFormat = startTornado(app, ["start"], { port: await freePort(), env: { LOG_FORMAT: "xml" } });
+    expect(await badFormat.waitForExit()).toEqual({ code: 1, signal: null });
+    expect(badFormat.stderr().trim().split("\n")).toEqual(['error: LOG_FORMAT must be text or json, not "xml".']);
   }, 30_000);
 
   it("exits 1 with one line when the port is in use", async () => {

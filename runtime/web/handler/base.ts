@@ -6,7 +6,7 @@
 
 import type { HTTPHeaders } from "../../httputil/headers.js";
 import type { HTTPServerRequest } from "../../httputil/request.js";
-import type { Application, ApplicationSettings } from "../application.js";
+import type { ApplicationOf, SettingsOf } from "../application-type.js";
 import type { Chunk } from "./types.js";
 
 /**
@@ -14,16 +14,16 @@ import type { Chunk } from "./types.js";
  * @internal
  */
 export abstract class HandlerBase {
-  readonly application: Application;
+  readonly application: ApplicationOf;
   readonly request: HTTPServerRequest;
 
-  constructor(application: Application, request: HTTPServerRequest) {
+  constructor(application: ApplicationOf, request: HTTPServerRequest) {
     this.application = application;
     this.request = request;
   }
 
   /** The application's settings. @example this.settings.debug */
-  get settings(): ApplicationSettings {
+  get settings(): SettingsOf {
     return this.application.settings;
   }
 

@@ -1,4 +1,4 @@
-import { Application, Broadcast, url, type ApplicationSettings } from "tornado";
+import { Application, type ApplicationSettings, Broadcast, ReadinessHandler, url } from "tornado";
 import { ChatSocket } from "./handlers/chat.js";
 import { HealthHandler } from "./handlers/health.js";
 import { PageHandler } from "./handlers/page.js";
@@ -22,6 +22,7 @@ export function makeApp(settings: AppSettings = {}): Application {
     [
       url("/", PageHandler, { name: "page" }),
       url("/health", HealthHandler, { name: "health" }),
+      url("/ready", ReadinessHandler, { name: "ready" }),
       url("/chat", ChatSocket, { name: "chat" }),
     ],
     {

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestServer, expectLog, type TestServer } from "tornado/testing";
 import type { WebSocketClientConnection } from "tornado/websocket";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeApp } from "../src/app.js";
 import type { ServerMessage } from "../src/chat/protocol.js";
 
@@ -33,7 +33,8 @@ describe("/chat", () => {
     const eve = await joined("kitchen", "eve");
 
     await send(bob, { type: "say", room: "lobby", text: "hello" });
-    for (const ws of [ann, bob]) expect(await next(ws)).toMatchObject({ type: "message", room: "lobby", name: "bob", text: "hello" });
+    for (const ws of [ann, bob])
+      expect(await next(ws)).toMatchObject({ type: "message", room: "lobby", name: "bob", text: "hello" });
 
     await send(eve, { type: "say", room: "kitchen", text: "anyone?" });
     expect(await next(eve)).toMatchObject({ type: "message", text: "anyone?" });
@@ -77,12 +78,30 @@ describe("/chat", () => {
   it("names the field a message got wrong in its error frame (each message type is a schema)", async () => {
     const ws = await t.websocket("/chat");
     const cases: [unknown, ServerMessage][] = [
-      [{ type: "say", room: "lobby", text: "   " }, { type: "error", error: '"text" is empty', field: "text" }],
-      [{ type: "say", room: "lobby", text: 7 }, { type: "error", error: '"text" must be a string', field: "text" }],
-      [{ type: "join", room: "lobby" }, { type: "error", error: '"name" must be a string', field: "name" }],
-      [{ type: "join", room: "lobby", name: "x".repeat(33) }, { type: "error", error: '"name" must be 1 to 32 characters', field: "name" }],
-      [{ type: "leave", room: "" }, { type: "error", error: '"room" must be 1 to 32 letters, digits, "-" or "_"', field: "room" }],
-      [{ room: "lobby" }, { type: "error", error: "unknown message type (none): use join, say or leave", field: "type" }],
+      [
+        { type: "say", room: "lobby", text: "   " },
+        { type: "error", error: '"text" is empty', field: "text" },
+      ],
+      [
+        { type: "say", room: "lobby", text: 7 },
+        { type: "error", error: '"text" must be a string', field: "text" },
+      ],
+      [
+        { type: "join", room: "lobby" },
+        { type: "error", error: '"name" must be a string', field: "name" },
+      ],
+      [
+        { type: "join", room: "lobby", name: "x".repeat(33) },
+        { type: "error", error: '"name" must be 1 to 32 characters', field: "name" },
+      ],
+      [
+        { type: "leave", room: "" },
+        { type: "error", error: '"room" must be 1 to 32 letters, digits, "-" or "_"', field: "room" },
+      ],
+      [
+        { room: "lobby" },
+        { type: "error", error: "unknown message type (none): use join, say or leave", field: "type" },
+      ],
       ["[]", { type: "error", error: "a message must be a JSON object" }],
     ];
     for (const [message, reply] of cases) {
@@ -125,12 +144,13 @@ describe("/chat limits", () => {
     const sent = 20;
     await Promise.all(Array.from({ length: sent }, () => send(ws, { type: "leave", room: "lobby" })));
     const replies: string[] = [];
-    for (let i = 0; i < sent; i++) replies.push((await next(ws) as { error: string }).error);
+    for (let i = 0; i < sent; i++) replies.push(((await next(ws)) as { error: string }).error);
     // The first ten always pass (a full bucket); some of the rest come faster than 10 a second.
     expect(replies.slice(0, 10)).toEqual(Array(10).fill("not in lobby"));
     const limited = replies.filter((error) => error !== "not in lobby");
     expect(limited.length).toBeGreaterThan(0);
-    for (const error of limited) expect(error).toBe("rate limit: at most 10 messages a second (chatMaxMessagesPerSecond); this one was dropped");
+    for (const error of limited)
+      expect(error).toBe("rate limit: at most 10 messages a second (chatMaxMessagesPerSecond); this one was dropped");
   });
 
   it("takes a connection into at most chatMaxRoomsPerSocket rooms (default 10)", async () => {
@@ -142,7 +162,10 @@ describe("/chat limits", () => {
         expect(await next(ws)).toMatchObject({ type: "joined", room: `room${i}` });
       }
       await send(ws, { type: "join", room: "room10", name: "ann" });
-      expect(await next(ws)).toEqual({ type: "error", error: "room limit: at most 10 rooms per connection (chatMaxRoomsPerSocket); leave one first" });
+      expect(await next(ws)).toEqual({
+        type: "error",
+        error: "room limit: at most 10 rooms per connection (chatMaxRoomsPerSocket); leave one first",
+      });
       await send(ws, { type: "leave", room: "room0" });
       await send(ws, { type: "join", room: "room10", name: "ann" });
       expect(await next(ws)).toMatchObject({ type: "joined", room: "room10" });
@@ -160,7 +183,8 @@ describe("/chat limits", () => {
       let slowLeft = false;
       const flooder = await fast.websocket("/chat", {
         onMessage: (frame) => {
-          if (frame !== null && String(frame).includes('"type":"left"') && String(frame).includes('"name":"slow"')) slowLeft = true;
+          if (frame !== null && String(frame).includes('"type":"left"') && String(frame).includes('"name":"slow"'))
+            slowLeft = true;
         },
       });
       await send(flooder, { type: "join", room: "lobby", name: "flood" });
@@ -168,13 +192,17 @@ describe("/chat limits", () => {
       let said = 0;
       // 40 MB said at most; the 256 KiB websocketMaxOutgoingBuffer (and the kernel's buffers)
       // are passed long before, and the slow member is closed (its "left" reaches the room).
-      await expectLog("tornado.general", /WebSocket closed with 1008: more than 262144 bytes were waiting/, async () => {
-        while (!slowLeft && said < 20_000) {
-          await send(flooder, { type: "say", room: "lobby", text });
-          said++;
-          if (said % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-      });
+      await expectLog(
+        "tornado.general",
+        /WebSocket closed with 1008: more than 262144 bytes were waiting/,
+        async () => {
+          while (!slowLeft && said < 20_000) {
+            await send(flooder, { type: "say", room: "lobby", text });
+            said++;
+            if (said % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        },
+      );
       // The member is closed at once, but its "left" comes once the close handshake ends: a
       // client that does not read never answers it, so that takes the 5 s close grace.
       await expect.poll(() => slowLeft, { timeout: 15_000 }).toBe(true);

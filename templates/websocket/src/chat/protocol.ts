@@ -15,8 +15,8 @@ import { z } from "zod";
 
 export const MAX_TEXT_LENGTH = 2000;
 const ROOM = /^[A-Za-z0-9_-]{1,32}$/;
-// eslint-disable-next-line no-control-regex
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f]*$/;
+// No control characters (Unicode's Cc: C0, DEL and C1), which could garble other members' screens.
+const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 
 const text = (key: string) => z.string({ error: `"${key}" must be a string` });
 
@@ -27,7 +27,11 @@ const Room = text("room").regex(ROOM, `"room" must be 1 to 32 letters, digits, "
 export const JoinMessage = z.object({
   type: z.literal("join"),
   room: Room,
-  name: text("name").trim().min(1, `"name" must be 1 to 32 characters`).max(32, `"name" must be 1 to 32 characters`).regex(NO_CONTROL_CHARACTERS, `"name" must not hold control characters`),
+  name: text("name")
+    .trim()
+    .min(1, `"name" must be 1 to 32 characters`)
+    .max(32, `"name" must be 1 to 32 characters`)
+    .regex(NO_CONTROL_CHARACTERS, `"name" must not hold control characters`),
 });
 
 /** `{"type": "say", "room", "text"}`: said to everyone in a room this client joined. */
@@ -45,7 +49,9 @@ export const LeaveMessage = z.object({ type: z.literal("leave"), room: Room });
 /** Every message a client may send: one schema per `type`. */
 export const ClientMessage = z.discriminatedUnion("type", [JoinMessage, SayMessage, LeaveMessage], {
   error: (issue) =>
-    issue.code === "invalid_union" ? `unknown message type ${JSON.stringify((issue.input as { type?: unknown } | undefined)?.type) ?? "(none)"}: use join, say or leave` : undefined,
+    issue.code === "invalid_union"
+      ? `unknown message type ${JSON.stringify((issue.input as { type?: unknown } | undefined)?.type) ?? "(none)"}: use join, say or leave`
+      : undefined,
 });
 
 /** A message from a client, once checked. */
@@ -80,11 +86,13 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
   } catch {
     throw new ProtocolError("a message must be JSON");
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ProtocolError("a message must be a JSON object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ProtocolError("a message must be a JSON object");
   const result = ClientMessage.safeParse(parsed);
   if (result.success) return result.data;
   // The first issue is the one reported (the client fixes it and sends again).
-  const issue = result.error.issues[0]!;
+  const [issue] = result.error.issues;
+  if (issue === undefined) throw new ProtocolError("the message is not valid");
   const field = issue.path.map(String).join(".");
   throw new ProtocolError(issue.message, field === "" ? undefined : field);
 }

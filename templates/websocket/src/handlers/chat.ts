@@ -3,7 +3,7 @@ import type { Subscription } from "tornado";
 import { WebSocketClosedError, WebSocketHandler } from "tornado/websocket";
 import type { AppSettings } from "../app.js";
 import { DEFAULT_MAX_MESSAGES_PER_SECOND, DEFAULT_MAX_ROOMS_PER_SOCKET, RateLimit } from "../chat/limits.js";
-import { parseClientMessage, ProtocolError, type ClientMessage, type ServerMessage } from "../chat/protocol.js";
+import { type ClientMessage, ProtocolError, parseClientMessage, type ServerMessage } from "../chat/protocol.js";
 
 const topic = (room: string) => `chat:${room}`;
 // A name is claimed in a room by being present on this topic (names differing only in case
@@ -58,14 +58,21 @@ export class ChatSocket extends WebSocketHandler {
     const perSecond = this.settings.chatMaxMessagesPerSecond ?? DEFAULT_MAX_MESSAGES_PER_SECOND;
     this.rateLimit ??= new RateLimit(perSecond);
     if (!this.rateLimit.take()) {
-      return this.send({ type: "error", error: `rate limit: at most ${perSecond} messages a second (chatMaxMessagesPerSecond); this one was dropped` });
+      return this.send({
+        type: "error",
+        error: `rate limit: at most ${perSecond} messages a second (chatMaxMessagesPerSecond); this one was dropped`,
+      });
     }
     let message: ClientMessage;
     try {
       message = parseClientMessage(frame);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.send(error.field === undefined ? { type: "error", error: error.message } : { type: "error", error: error.message, field: error.field });
+      this.send(
+        error.field === undefined
+          ? { type: "error", error: error.message }
+          : { type: "error", error: error.message, field: error.field },
+      );
       return;
     }
     if (message.type === "join") await this.join(message.room, message.name);
@@ -73,16 +80,27 @@ export class ChatSocket extends WebSocketHandler {
     else {
       const membership = this.rooms.get(message.room);
       if (!membership) this.send({ type: "error", error: `join ${message.room} before saying anything there` });
-      else await this.broadcast.publish(topic(message.room), { type: "message", room: message.room, name: membership.name, text: message.text, at: new Date().toISOString() });
+      else
+        await this.broadcast.publish(topic(message.room), {
+          type: "message",
+          room: message.room,
+          name: membership.name,
+          text: message.text,
+          at: new Date().toISOString(),
+        });
     }
   }
 
   private async join(room: string, name: string): Promise<void> {
     if (this.rooms.has(room)) return this.send({ type: "error", error: `already in ${room}` });
     if (this.rooms.size >= this.maxRooms) {
-      return this.send({ type: "error", error: `room limit: at most ${this.maxRooms} rooms per connection (chatMaxRoomsPerSocket); leave one first` });
+      return this.send({
+        type: "error",
+        error: `room limit: at most ${this.maxRooms} rooms per connection (chatMaxRoomsPerSocket); leave one first`,
+      });
     }
-    if (!(await this.claimName(room, name))) return this.send({ type: "error", error: `the name "${name}" is taken in ${room}` });
+    if (!(await this.claimName(room, name)))
+      return this.send({ type: "error", error: `the name "${name}" is taken in ${room}` });
     const subscription = await this.broadcast.subscribe(topic(room), (event) => this.send(event as ServerMessage));
     this.rooms.set(room, { name, subscription });
     const presence = await this.broadcast.presence(topic(room));
