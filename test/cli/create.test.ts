@@ -35,6 +35,7 @@ describe("create-tornado-app <dir>", () => {
         ".gitignore",
         "Dockerfile",
         "README.md",
+        "biome.json",
         "db/seed.sql",
         "migrations/20261207000000000_create_users.sql",
         "package.json",
@@ -142,7 +143,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 19 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 22 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(readdirSync(dir)).toEqual([]);

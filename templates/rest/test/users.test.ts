@@ -135,6 +135,17 @@ describe("limits", () => {
     }
   });
 
+  it("answers 409 to deleting a user that other rows still reference, and keeps the user", async () => {
+    const { id } = (await (await post("/users", { name: "Ann", email: "ann@example.com" })).json()) as User;
+    // A table of the kind `generate resource orders ... user:references` makes.
+    await db.query("CREATE TABLE IF NOT EXISTS notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id))");
+    await db.query("INSERT INTO notes (user_id) VALUES ($1)", [id]);
+    const res = await expectRefused(`409 DELETE /users/${id}`, () => t.fetch(`/users/${id}`, { method: "DELETE" }));
+    expect(await res.json()).toEqual({ error: { status: 409, message: `user ${id} is still referenced by other rows: delete those first` } });
+    expect((await t.fetch(`/users/${id}`)).status).toBe(200);
+    await db.query("DROP TABLE notes");
+  });
+
   it("refuses an unknown field, naming at most 60 characters of it", async () => {
     const admin = await expectRefused("400 POST /users", () => post("/users", { name: "Ann", email: "ann@example.com", admin: true }));
     expect(await refusal(admin)).toEqual({ status: 400, body: { error: { status: 400, message: "Invalid request", issues: [{ location: "body.admin", message: "Unknown field" }] } } });
