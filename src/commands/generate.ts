@@ -8,6 +8,8 @@ import { findAppRoot } from "../generate/app.js";
 import { applyChanges, effective, printChanges, unifiedDiff } from "../generate/changes.js";
 import { appFileOption, GENERATORS, planDestroy, planGenerate, type GeneratorName, type GeneratorPlan } from "../generate/plan.js";
 import { resourceNames, type ResourceNames } from "../generate/names.js";
+import { FIELD_TYPES, parseFields } from "../generate/fields.js";
+import { databaseSetupHints, missingReferencedTables, tableName } from "../generate/resource.js";
 
 interface GeneratorOptions {
   dryRun?: boolean;
@@ -63,22 +65,40 @@ const KIND_HELP: Record<GeneratorName, { generate: string; argument: string; exa
     argument: "name in any case: chat, live-feed, LiveFeed",
     example: "live-feed",
   },
+  resource: {
+    generate:
+      "Adds a table kept in the database: migrations/<stamp>_create_<table>.sql, src/repositories/<name>.ts, src/handlers/<name>.ts (a collection and an item handler), test/<name>.test.ts and their routes.",
+    argument: "resource name in any case: orders, line-items, LineItem",
+    example: "orders",
+  },
 };
 
+const FIELDS_HELP = `fields as name:type (add ? to allow null), type one of ${FIELD_TYPES.join(", ")}; name:references points at the table of that name's plural (user:references → user_id REFERENCES users (id))`;
+
 function generateKind(kind: GeneratorName): Command {
+  const example = kind === "resource" ? ["orders", "customer:string", "total:decimal", "paid:boolean", "note:text?", "user:references"] : [KIND_HELP[kind].example];
+  const command = new Command(kind).description(KIND_HELP[kind].generate).argument("<name>", KIND_HELP[kind].argument);
+  if (kind === "resource") command.argument("[fields...]", FIELDS_HELP);
   return withGeneratorOptions(
-    new Command(kind)
-      .description(KIND_HELP[kind].generate)
-      .argument("<name>", KIND_HELP[kind].argument)
-      .addHelpText("after", `\nIn an app: ${scriptCommand("generate", [kind, KIND_HELP[kind].example], "npm")} (add --dry-run to see the diff first).`),
+    command.addHelpText("after", `\nIn an app: ${scriptCommand("generate", [kind, ...example], "npm")} (add --dry-run to see the diff first).`),
   ).action(
-    async (name: string, options: GeneratorOptions) => {
+    async (name: string, ...rest: unknown[]) => {
+      const specs = kind === "resource" ? (rest[0] as string[]) : [];
+      const options = (kind === "resource" ? rest[1] : rest[0]) as GeneratorOptions;
       const names = resourceNames(name);
+      const fields = kind === "resource" ? parseFields(specs) : [];
       const root = findAppRoot(process.cwd());
       process.stdout.write(`${describeNames(kind, names)}\n`);
-      const plan = await planGenerate({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force });
+      if (kind === "resource") for (const line of missingReferencedTables(root, fields, tableName(names))) process.stdout.write(`${style.yellow(line)}\n`);
+      const plan = await planGenerate({ root, appFile: appFileOption(root, options.app) }, kind, names, { force: options.force, fields });
       await carryOut(root, plan, options, "generate");
-      if (!options.dryRun && effective(plan.changes).length > 0) process.stdout.write(`\nRun its test with ${style.cyan(scriptCommand("test", [`test/${names.file}.test.ts`]))}\n`);
+      if (!options.dryRun && effective(plan.changes).length > 0) {
+        if (kind === "resource") {
+          for (const line of databaseSetupHints(root)) process.stdout.write(`\n${style.yellow(line)}`);
+          process.stdout.write(`\nApply its migration with ${style.cyan(scriptCommand("db:migrate", []))}; its test applies every migration to a schema of its own.`);
+        }
+        process.stdout.write(`\nRun its test with ${style.cyan(scriptCommand("test", [`test/${names.file}.test.ts`]))}\n`);
+      }
     },
   );
 }
@@ -99,13 +119,14 @@ function destroyKind(kind: GeneratorName): Command {
 
 /**
  * Builds `tornado generate`: `handler <name>` writes a REST handler, `websocket <name>` a
- * WebSocket handler, each with its test and routes.
+ * WebSocket handler, `resource <name> <field:type>...` a table with its migration, repository
+ * and REST handlers, each with its test and routes.
  *
  * @example
  * program.addCommand(generateCommand());
  */
 export function generateCommand(): Command {
-  const command = new Command("generate").alias("g").description("Adds code to the app: a handler with its test and routes, recorded so destroy can undo it.");
+  const command = new Command("generate").alias("g").description("Adds code to the app: a handler, a WebSocket handler or a resource kept in the database, with its test and routes, recorded so destroy can undo it.");
   for (const kind of Object.keys(GENERATORS) as GeneratorName[]) command.addCommand(generateKind(kind));
   return command.exitOverride();
 }

@@ -13,6 +13,9 @@ import { resourceNames, withArticle, type ResourceNames } from "./names.js";
 import { scriptCommand } from "../cli/scripts.js";
 import type { RouteEntry, RouteRegistration } from "./route-table.js";
 import { renderGeneratorTemplate } from "./templates.js";
+import type { Field } from "./fields.js";
+import { appTakesDatabase, existingCreateMigrations, resourceValues, tableName } from "./resource.js";
+import { MIGRATIONS_DIR, migrationTimestamp } from "../db/migration-file.js";
 
 /**
  * Where the generator works: the app root and its app file (relative, with `/`).
@@ -53,31 +56,38 @@ export interface GeneratorKind {
 }
 
 /**
- * The generators: `handler` (a REST resource: collection and item) and `websocket` (a
- * `WebSocketHandler`). Each has `handler.ts.hbs` and `test.ts.hbs` in
- * `templates/generators/<kind>/`.
+ * The generators: `handler` (a REST resource: collection and item), `websocket` (a
+ * `WebSocketHandler`) and `resource` (a REST resource kept in the database: its migration,
+ * repository, handlers and test). Each has `handler.ts.hbs` and `test.ts.hbs` in
+ * `templates/generators/<kind>/` (resource also `migration.sql.hbs` and `repository.ts.hbs`).
  *
  * @example
- * Object.keys(GENERATORS) // ["handler", "websocket"]
+ * Object.keys(GENERATORS) // ["handler", "websocket", "resource"]
  */
-export const GENERATORS: Record<"handler" | "websocket", GeneratorKind> = {
-  handler: {
-    describe: (n) => `classes ${n.collectionClass}, ${n.itemClass}; routes ${n.collectionRoute}, ${n.itemRoute}`,
-    classes: (n) => [n.collectionClass, n.itemClass],
-    routes: (n) => [
-      { pattern: n.collectionRoute, handler: n.collectionClass, name: n.collectionRouteName },
-      { pattern: n.itemRoute, handler: n.itemClass, name: n.itemRouteName },
-    ],
-  },
+const restResource: GeneratorKind = {
+  describe: (n) => `classes ${n.collectionClass}, ${n.itemClass}; routes ${n.collectionRoute}, ${n.itemRoute}`,
+  classes: (n) => [n.collectionClass, n.itemClass],
+  routes: (n) => [
+    { pattern: n.collectionRoute, handler: n.collectionClass, name: n.collectionRouteName },
+    { pattern: n.itemRoute, handler: n.itemClass, name: n.itemRouteName },
+  ],
+};
+
+export const GENERATORS: Record<"handler" | "websocket" | "resource", GeneratorKind> = {
+  handler: restResource,
   websocket: {
     describe: (n) => `class ${n.socketClass}; route /${n.file}`,
     classes: (n) => [n.socketClass],
     routes: (n) => [{ pattern: `/${n.file}`, handler: n.socketClass, name: n.file }],
   },
+  resource: {
+    ...restResource,
+    describe: (n) => `table ${tableName(n)}; ${restResource.describe(n)}`,
+  },
 };
 
 /**
- * A generator's name: `handler` or `websocket`.
+ * A generator's name: `handler`, `websocket` or `resource`.
  *
  * @example
  * const kind: GeneratorName = "websocket";
@@ -133,6 +143,18 @@ function appBaseHandler(root: string, handlersDir: string): string | null {
 }
 
 /**
+ * Where a resource's migration goes: the file an earlier generate of it wrote, or one already in
+ * migrations/ that creates its table, or a new one stamped now.
+ */
+function resourceMigrationPath(root: string, names: ResourceNames, now: Date): string {
+  const earlier = findEntry(readManifest(root), "resource", names.file);
+  const recorded = Object.keys(earlier?.files ?? {}).find((path) => path.startsWith(`${MIGRATIONS_DIR}/`));
+  if (recorded !== undefined) return recorded;
+  const table = tableName(names);
+  return existingCreateMigrations(root, table).at(-1) ?? `${MIGRATIONS_DIR}/${migrationTimestamp(now)}_create_${table}.sql`;
+}
+
+/**
  * The resource an earlier generate of the same kind already wrote under another spelling
  * (`order` after `orders`: both are `/orders`), if any.
  */
@@ -156,7 +178,12 @@ function sameResourceGenerated(root: string, kind: GeneratorName, names: Resourc
  * @example
  * const plan = await planGenerate({ root, appFile: "src/app.ts" }, "handler", resourceNames("orders"), { force: false });
  */
-export async function planGenerate(target: GenerateTarget, kind: GeneratorName, names: ResourceNames, { force = false } = {}): Promise<GeneratorPlan> {
+export async function planGenerate(
+  target: GenerateTarget,
+  kind: GeneratorName,
+  names: ResourceNames,
+  { force = false, fields = [], now = new Date() }: { force?: boolean; fields?: readonly Field[]; now?: Date } = {},
+): Promise<GeneratorPlan> {
   const generator = GENERATORS[kind];
   const { root, appFile } = target;
   const appText = readAppFile(target);
@@ -171,7 +198,7 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
       `"${names.file}" and "${earlier.name}" spell the same resource, ${route}, already generated in ${file}: use ${earlier.name} (or destroy it first: ${scriptCommand("destroy", [kind, earlier.name])}). Nothing was written.`,
     );
   }
-  const appBase = kind === "handler" ? appBaseHandler(root, handlersDir) : null;
+  const appBase = kind === "websocket" ? null : appBaseHandler(root, handlersDir);
   const values = {
     ...names,
     pluralTextCap: names.pluralText[0]!.toUpperCase() + names.pluralText.slice(1),
@@ -182,10 +209,19 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
     baseClass: appBase ?? "",
     appImport: importSpecifier(testPath, appFile),
   };
-  const files = [
-    { path: handlerPath, text: (await renderGeneratorTemplate(root, kind, "handler.ts.hbs", values)).text },
-    { path: testPath, text: (await renderGeneratorTemplate(root, kind, "test.ts.hbs", values)).text },
-  ];
+  const files: { path: string; text: string }[] = [];
+  if (kind === "resource") {
+    const migrationPath = resourceMigrationPath(root, names, now);
+    const repositoryPath = posix.join(posix.dirname(appFile), "repositories", `${names.file}.ts`);
+    Object.assign(values, resourceValues(names, fields, { migrationFile: posix.basename(migrationPath), appTakesDb: appTakesDatabase(appText) }), {
+      tornadoImport: `import { HTTPError, withSchemas, type RequestHandler } from "tornado";`,
+      repositoryImport: importSpecifier(handlerPath, repositoryPath),
+    });
+    files.push({ path: migrationPath, text: (await renderGeneratorTemplate(root, kind, "migration.sql.hbs", values)).text });
+    files.push({ path: repositoryPath, text: (await renderGeneratorTemplate(root, kind, "repository.ts.hbs", values)).text });
+  }
+  files.push({ path: handlerPath, text: (await renderGeneratorTemplate(root, kind, "handler.ts.hbs", values)).text });
+  files.push({ path: testPath, text: (await renderGeneratorTemplate(root, kind, "test.ts.hbs", values)).text });
 
   const reg: RouteRegistration = {
     importFrom: importSpecifier(appFile, handlerPath),
@@ -230,6 +266,7 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
   const notes = new Map<string, string>();
   if (edited.added.length > 0) notes.set(appFile, `${edited.importAdded ? "import + " : ""}${edited.added.map((r) => r.pattern).join(", ")}`);
   else notes.set(appFile, "routes already there");
+  if (kind === "resource" && !/\bdb\s*[?:]/.test(edited.text)) notes.set(appFile, `${notes.get(appFile)}; its makeApp() has no db setting yet: add db: openDatabase() (from tornado/db)`);
   for (const path of conflicts) notes.set(path, "exists with other content: conflict");
   return { changes, notes, conflicts };
 }
@@ -237,7 +274,8 @@ export async function planGenerate(target: GenerateTarget, kind: GeneratorName, 
 /**
  * Plans `tornado destroy <kind> <name>`: deletes the files that generate recorded and removes
  * its import and routes. A file edited since (its hash differs) is a conflict unless `force`;
- * a file already gone is skipped.
+ * a file already gone is skipped. A resource whose migration is applied to the app's database
+ * is refused (even with `force`), naming the rollback to run first.
  *
  * @example
  * const plan = await planDestroy({ root, appFile: "src/app.ts" }, "handler", resourceNames("orders"));
@@ -248,6 +286,10 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
   const entry = findEntry(manifest, kind, names.file);
   if (entry === undefined) {
     throw new UserError(`Nothing to destroy: ${MANIFEST_PATH} records no ${kind} named ${names.file} (destroy only undoes what generate wrote).`);
+  }
+  if (kind === "resource") {
+    const migrations = Object.keys(entry.files).filter((path) => path.startsWith(`${MIGRATIONS_DIR}/`) && existsSync(join(root, path)));
+    await (await import("./applied.js")).refuseAppliedMigrations(root, migrations);
   }
   const changes: FileChange[] = [];
   const conflicts: string[] = [];

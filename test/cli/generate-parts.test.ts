@@ -64,7 +64,7 @@ describe("addRoutes(text, file, registration)", () => {
     const { text, added, importAdded } = addRoutes(templateApp, "src/app.ts", orders);
     expect(importAdded).toBe(true);
     expect(added).toHaveLength(2);
-    expect(text).toContain('import { UserStore } from "./store.js";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\n');
+    expect(text).toContain('import { UserHandler, UsersHandler } from "./handlers/users.js";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\n');
     expect(text).toContain(
       '      url("/users/:id", UserHandler, { name: "user" }),\n      url("/orders", OrdersHandler, { name: "orders" }),\n      url("/orders/:id", OrderHandler, { name: "order" }),\n    ],',
     );

@@ -5,7 +5,7 @@
  * tests again.
  */
 import { spawn } from "node:child_process";
-import { cpSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runBin, runCommand, tempDir } from "../helpers/cli.js";
@@ -180,8 +180,9 @@ it("sends strangers to the login page and lets users in", async () => {
       // naming the field), a body that is not JSON (415), an id that is not there (404).
       for (const key of keys) await api.callRefused(base, key, valid[key]!, { missing: { id: "999999" } });
       expect(api.uncalled()).toEqual([]);
-      // All but a full store (10,000 users) was seen.
-      expect(api.unanswered()).toEqual(["post /users 507"]);
+      // All but deleting a user that another table's rows still reference (a generated resource's
+      // user:references; the template has none) was seen: generate-resource.test.ts covers that 409.
+      expect(api.unanswered()).toEqual(["delete /users/{id} 409"]);
     }, 60_000);
 
     it("turns into types with openapi-typescript; a typed client type-checks against them (and they catch its mistakes), and runs against the app", async () => {
@@ -227,6 +228,11 @@ it("sends strangers to the login page and lets users in", async () => {
 
   it("still passes its tests after its folder is moved", async () => {
     const moved = join(dir, "moved-api");
+    // The embedded database the earlier tests used stops a moment after its last client: an app
+    // is moved while it is not running.
+    const lock = join(app, ".tornado/db/supervisor.lock");
+    for (const deadline = Date.now() + 30_000; existsSync(lock) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(existsSync(lock)).toBe(false);
     renameSync(app, moved);
     app = moved;
     const result = await runCommand("npm", ["test"], moved);

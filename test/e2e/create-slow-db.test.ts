@@ -3,15 +3,15 @@
  * npm registry), type-checks, and passes its own tests against the embedded PostgreSQL and
  * against the machine's PostgreSQL; started with `tornado start`, it says which database it
  * uses, and answers /health every time, quickly, while 200 slow reports are in flight; a handler
- * from `tornado generate handler` passes its tests in it; every operation of its OpenAPI
- * document answers as the document says. The embedded PostgreSQL leaves no process behind when
+ * from `tornado generate handler` passes its tests in it; every operation of its OpenAPI document
+ * answers as the document says. The embedded PostgreSQL leaves no process behind when
  * `tornado dev` is stopped or killed.
  */
 
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import http from "node:http";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";

@@ -28,8 +28,9 @@ function snapshot(): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (["node_modules", "dist", "vendor"].includes(entry.name)) continue;
       const full = join(dir, entry.name);
+      // .tornado/db: the embedded PostgreSQL's files (git-ignored), made by the app's tests.
+      if (["node_modules", "dist", "vendor"].includes(entry.name) || relative(app, full) === ".tornado/db") continue;
       if (entry.isDirectory()) walk(full);
       else files.set(relative(app, full), readFileSync(full, "utf8"));
     }
@@ -169,7 +170,8 @@ describe("tornado destroy handler", () => {
     const result = await tornado(["destroy", "handler", "user-profile"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/delete\s+src\/handlers\/user-profile\.ts/);
-    expect(existsSync(join(app, ".tornado"))).toBe(false);
+    // The manifest is gone with the last generate it recorded (.tornado/db is the embedded database the app's tests used).
+    expect(existsSync(join(app, ".tornado/manifest.json"))).toBe(false);
     expect(snapshot()).toEqual(original);
   });
 
@@ -186,10 +188,10 @@ import { Application, url, type ApplicationSettings, type HTTPServerOptions } fr
 import { NotFoundHandler } from './handlers/base.js'
 import { HealthHandler } from './handlers/health.js'
 import { UserHandler, UsersHandler } from './handlers/users.js'
-import { UserStore } from './store.js'
+import type { Database } from 'tornado/db'
 
 export interface AppSettings extends ApplicationSettings {
-  users?: UserStore
+  db?: Database
   corsOrigins?: string[]
 }
 
@@ -204,7 +206,7 @@ const routes = [
 ]
 
 export const makeApp = (settings: AppSettings = {}): Application =>
-  new Application(routes, { users: new UserStore(), corsOrigins: ['*'], defaultHandlerClass: NotFoundHandler, ...settings })
+  new Application(routes, { corsOrigins: ['*'], defaultHandlerClass: NotFoundHandler, ...settings })
 `;
 
   it("registers, type-checks, runs the new test, and is undone byte for byte", async () => {

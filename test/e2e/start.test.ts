@@ -28,8 +28,8 @@ const INSTALL_TIMEOUT = 300_000;
 
 let created: CreatedApp | undefined;
 let app: string;
-// The rest template's package.json declares that the app runs in one process (its users live
-// in memory); the tests of --workers run it without that declaration, as if the store were shared.
+// The rest template keeps its users in the database, so it runs with --workers. The refusal test
+// adds the declaration an app that keeps its state in memory makes (`"tornado": { "workers": false }`).
 let declared: string;
 let undeclared: string;
 
@@ -39,10 +39,9 @@ beforeAll(async () => {
   addExtraRoutes(app);
   const build = await runCommand("npm", ["run", "build"], app);
   if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
-  declared = readFileSync(join(app, "package.json"), "utf8");
-  const { tornado: _declaration, ...rest } = JSON.parse(declared) as Record<string, unknown>;
-  undeclared = JSON.stringify(rest, null, 2);
-  writeFileSync(join(app, "package.json"), undeclared);
+  undeclared = readFileSync(join(app, "package.json"), "utf8");
+  const reason = "it keeps its sessions in memory (src/sessions.ts), a separate copy in each process";
+  declared = JSON.stringify({ ...(JSON.parse(undeclared) as Record<string, unknown>), tornado: { workers: false, reason } }, null, 2);
 }, INSTALL_TIMEOUT);
 
 afterEach(() => stopAll());
@@ -189,16 +188,15 @@ describe("tornado start", () => {
     expect(refused.stderr().trim().split("\n")).toEqual(["this app serves one process only"]);
   }, 40_000);
 
-  it("refuses --workers in one sentence when the app declares it runs in one process (as the rest template does)", async () => {
+  it("refuses --workers in one sentence when the app declares it runs in one process", async () => {
     writeFileSync(join(app, "package.json"), declared);
     try {
       const t = await start(["--workers", "2"]);
       expect(await t.waitForExit()).toEqual({ code: 1, signal: null });
       expect(t.stderr().trim().split("\n")).toEqual([
-        "error: This app cannot run with --workers 2: it keeps its users in memory (src/store.ts), a separate copy in each process, until they move to a shared database.",
+        "error: This app cannot run with --workers 2: it keeps its sessions in memory (src/sessions.ts), a separate copy in each process.",
       ]);
       expect(processesMatching([app, "worker.js"])).toEqual([]);
-      expect(readFileSync(join(app, "README.md"), "utf8")).not.toContain("--workers");
       // One process is what it is made for.
       const one = await start(["--workers", "1"]);
       await one.waitFor(/Listening on http:\/\/localhost:\d+/);

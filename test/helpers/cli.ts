@@ -1,7 +1,7 @@
 /** Runs this package's commands as a user would: a real process, in a folder of its own. */
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,5 +51,8 @@ export function runCommand(command: string, args: string[], cwd: string, env: No
  */
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `cta-${prefix}-`));
+  // mkdtemp makes it 0700; the embedded PostgreSQL of an app created in it runs as the user
+  // nobody when the tests run as root (PostgreSQL refuses root), and must be able to enter it.
+  chmodSync(dir, 0o755);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,12 +1,16 @@
 import { Application, url, type ApplicationSettings, type HTTPServerOptions } from "tornado";
+import type { Database } from "tornado/db";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
 import { UserHandler, UsersHandler } from "./handlers/users.js";
-import { UserStore } from "./store.js";
 
 /** Settings this app's handlers read, on top of the runtime's own. */
 export interface AppSettings extends ApplicationSettings {
-  users?: UserStore;
+  /**
+   * The database (`openDatabase()` from tornado/db: PostgreSQL at DATABASE_URL, else the embedded
+   * one in .tornado/db). src/main.ts opens it; tests pass one of their own.
+   */
+  db?: Database;
   /** Origins allowed to call the API from a browser; "*" allows any. Default: CORS_ORIGINS, or "*". */
   corsOrigins?: string[];
 }
@@ -30,7 +34,6 @@ export function makeApp({ corsOrigins = originsFromEnv(), ...settings }: AppSett
       url("/users/:id", UserHandler, { name: "user" }),
     ],
     {
-      users: new UserStore(),
       // Browsers may call the API from these origins; preflights are answered for every route.
       cors: {
         origins: corsOrigins.includes("*") ? "*" : corsOrigins,

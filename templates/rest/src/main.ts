@@ -1,4 +1,5 @@
 import { configureLogging } from "tornado";
+import { migrate, openDatabase } from "tornado/db";
 import { makeApp, serverOptions } from "./app.js";
 
 configureLogging({ level: "info" });
@@ -9,7 +10,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-const server = await makeApp().listen(port, undefined, serverOptions);
+// PostgreSQL at DATABASE_URL, or without one the embedded PostgreSQL in .tornado/db (started with
+// the app, shared by its processes, stopped after the last). Pending migrations are applied first:
+// with several processes, node-pg-migrate's lock lets one apply them and the others wait.
+const db = openDatabase();
+console.log(`Database: ${db.kind === "embedded" ? "embedded PostgreSQL (no DATABASE_URL)" : "PostgreSQL at DATABASE_URL"}`);
+await migrate({ database: db, log: (line) => console.log(line) });
+
+const server = await makeApp({ db }).listen(port, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
 // Finish the requests in flight, then exit (Ctrl-C in a terminal, SIGTERM from a supervisor).
@@ -17,6 +25,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {
     console.log(`${signal}: shutting down`);
     await server.close({ timeout: 10_000 });
+    await db.close();
     process.exit(0);
   });
 }

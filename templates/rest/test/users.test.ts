@@ -1,12 +1,27 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestServer, type TestServer } from "tornado/testing";
+import { migrate, openDatabase, type Database } from "tornado/db";
 import { makeApp, serverOptions } from "../src/app.js";
-import { UserStore, type User } from "../src/store.js";
+import type { User } from "../src/repositories/users.js";
 import { expectRefused } from "./support.js";
 
+// The tests run against the app's real database (DATABASE_URL, or the embedded one), in a schema
+// of their own that every migration is applied to, dropped at the end.
+const schema = `test_users_${process.pid}`;
+let db: Database;
 let t: TestServer;
+
+beforeAll(async () => {
+  db = openDatabase({ schema });
+  await migrate({ database: db, schema, log: () => {} });
+}, 120_000);
+afterAll(async () => {
+  await db?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await db?.close();
+});
 beforeEach(async () => {
-  t = await createTestServer(makeApp({ corsOrigins: ["https://app.example"] }), serverOptions);
+  await db.query("TRUNCATE users RESTART IDENTITY CASCADE");
+  t = await createTestServer(makeApp({ db, corsOrigins: ["https://app.example"] }), serverOptions);
 });
 afterEach(() => t.close());
 
@@ -105,20 +120,30 @@ describe("limits", () => {
     expect((await (await t.fetch("/users")).json()) as { total: number }).toMatchObject({ total: 1 });
   });
 
-  it("holds at most maxUsers users: one more is a 507 that says so", async () => {
-    const small = await createTestServer(makeApp({ users: new UserStore({ maxUsers: 2 }) }), serverOptions);
+  it("keeps users in the database, where another process's pool sees them", async () => {
+    const created = (await (await post("/users", { name: "Ann", email: "ann@example.com" })).json()) as User;
+    // A second app with a pool of its own, as a second worker process or host has.
+    const other = openDatabase({ schema });
+    const second = await createTestServer(makeApp({ db: other }), serverOptions);
     try {
-      const create = (name: string) =>
-        small.fetch("/users", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, email: `${name}@example.com` }) });
-      expect((await create("a")).status).toBe(201);
-      expect((await create("b")).status).toBe(201);
-      const full = await expectRefused("507 POST /users", () => create("c"));
-      expect(await refusal(full)).toEqual({ status: 507, body: { error: { status: 507, message: "the store holds at most 2 users: delete some first" } } });
-      expect((await small.fetch("/users/1", { method: "DELETE" })).status).toBe(204);
-      expect((await create("c")).status).toBe(201);
+      expect(await (await second.fetch(`/users/${created.id}`)).json()).toEqual(created);
+      expect((await second.fetch(`/users/${created.id}`, { method: "DELETE" })).status).toBe(204);
+      expect((await expectRefused(`404 GET /users/${created.id}`, () => t.fetch(`/users/${created.id}`))).status).toBe(404);
     } finally {
-      await small.close();
+      await second.close();
+      await other.close();
     }
+  });
+
+  it("answers 409 to deleting a user that other rows still reference, and keeps the user", async () => {
+    const { id } = (await (await post("/users", { name: "Ann", email: "ann@example.com" })).json()) as User;
+    // A table of the kind `generate resource orders ... user:references` makes.
+    await db.query("CREATE TABLE IF NOT EXISTS notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id))");
+    await db.query("INSERT INTO notes (user_id) VALUES ($1)", [id]);
+    const res = await expectRefused(`409 DELETE /users/${id}`, () => t.fetch(`/users/${id}`, { method: "DELETE" }));
+    expect(await res.json()).toEqual({ error: { status: 409, message: `user ${id} is still referenced by other rows: delete those first` } });
+    expect((await t.fetch(`/users/${id}`)).status).toBe(200);
+    await db.query("DROP TABLE notes");
   });
 
   it("refuses an unknown field, naming at most 60 characters of it", async () => {

@@ -1,26 +1,22 @@
 import { HTTPError } from "tornado";
 import { ApiError, Page, User, UserChanges, UserId, UserInput, UserPage } from "../schemas.js";
-import { StoreFullError, type User as StoredUser, type UserInput as StoredInput, type UserStore } from "../store.js";
+import type { AppSettings } from "../app.js";
+import { UserRepository, type User as StoredUser, type UserInput as StoredInput } from "../repositories/users.js";
 import { withApiSchemas } from "./base.js";
 
 const notFound = { schema: ApiError, description: "No user with this id" };
 const tags = ["users"];
 
-function usersOf(settings: { users?: UserStore }): UserStore {
-  const users = settings.users;
-  if (!users) throw new Error("the users setting is missing");
-  return users;
+/** The users in the app's database (its `db` setting). */
+function usersOf(settings: AppSettings): UserRepository {
+  if (!settings.db) throw new Error("the db setting is missing: src/main.ts passes openDatabase() to makeApp()");
+  return new UserRepository(settings.db);
 }
 
 /** /users: list (with ?limit= and ?offset=) and create. */
 export class UsersHandler extends withApiSchemas({
   get: { query: Page, responses: { 200: UserPage }, summary: "List users, a page at a time", tags },
-  post: {
-    body: UserInput,
-    responses: { 201: User, 507: { schema: ApiError, description: "The store is full: delete some users first" } },
-    summary: "Create a user",
-    tags,
-  },
+  post: { body: UserInput, responses: { 201: User }, summary: "Create a user", tags },
 }) {
   async get(): Promise<void> {
     const { limit, offset } = this.valid("get").query;
@@ -29,13 +25,7 @@ export class UsersHandler extends withApiSchemas({
   }
 
   async post(): Promise<void> {
-    const user = await usersOf(this.settings)
-      .create(this.valid("post").body)
-      .catch((error: unknown) => {
-        // 507 Insufficient Storage (RFC 4918 §11.5): the request was fine, there is no room for it.
-        if (error instanceof StoreFullError) throw new HTTPError(507, error.message);
-        throw error;
-      });
+    const user = await usersOf(this.settings).create(this.valid("post").body);
     this.setStatus(201);
     this.setHeader("Location", this.reverseUrl("user", user.id));
     this.write(user);
@@ -47,7 +37,12 @@ export class UserHandler extends withApiSchemas({
   get: { path: UserId, responses: { 200: User, 404: notFound }, summary: "Read a user", tags },
   put: { path: UserId, body: UserInput, responses: { 200: User, 404: notFound }, summary: "Replace a user's fields", tags },
   patch: { path: UserId, body: UserChanges, responses: { 200: User, 404: notFound }, summary: "Change some of a user's fields", tags },
-  delete: { path: UserId, responses: { 204: { description: "Deleted" }, 404: notFound }, summary: "Delete a user", tags },
+  delete: {
+    path: UserId,
+    responses: { 204: { description: "Deleted" }, 404: notFound, 409: { schema: ApiError, description: "Other rows still reference this user" } },
+    summary: "Delete a user",
+    tags,
+  },
 }) {
   async get(): Promise<void> {
     this.write(await this.findUser(this.valid("get").path.id));
@@ -65,7 +60,14 @@ export class UserHandler extends withApiSchemas({
 
   async delete(): Promise<void> {
     const { id } = this.valid("delete").path;
-    if (!(await usersOf(this.settings).delete(id))) throw new HTTPError(404, `no user with id ${id}`);
+    const deleted = await usersOf(this.settings)
+      .delete(id)
+      .catch((error: unknown) => {
+        // A foreign key to users (a generated resource's user:references) still points at it.
+        if ((error as { code?: unknown }).code === "23503") throw new HTTPError(409, `user ${id} is still referenced by other rows: delete those first`);
+        throw error;
+      });
+    if (!deleted) throw new HTTPError(404, `no user with id ${id}`);
     this.setStatus(204);
   }
 
