@@ -27,7 +27,19 @@ const hasWrk = (() => {
     return e.code !== "ENOENT"; // wrk --version exits 1 after printing its version
   }
 })();
+const hasTaskset = (() => {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
+    return os.availableParallelism() >= 2;
+  } catch {
+    return false;
+  }
+})();
 const opts = { rounds: 5, duration: 3, warmup: 1, connections: 10, client: hasWrk ? "wrk" : "autocannon" };
+// Servers on the last core, wrk on the first (taskset, when there are two cores or more): the
+// load generator and the server then never take turns on one core.
+const SERVER_CPU = String(os.availableParallelism() - 1);
+const pinned = (cpu, file, args) => (hasTaskset ? ["taskset", ["-c", cpu, file, ...args]] : [file, args]);
 parseOptions(process.argv.slice(2), usage, (name, value, arg) => {
   if (!(name in opts)) usage(`unknown option ${arg}`);
   if (name === "client") {
@@ -66,7 +78,8 @@ handleExits({
 });
 
 function startServer(file) {
-  const child = spawn(process.execPath, [path.join(BENCH_DIR, "servers", file)], {
+  const [command, args] = pinned(SERVER_CPU, process.execPath, [path.join(BENCH_DIR, "servers", file)]);
+  const child = spawn(command, args, {
     cwd: BENCH_DIR,
     env: { ...process.env, PORT: "0", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "inherit"],
@@ -118,7 +131,7 @@ writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\nwrk
 function loadWrk(c, seconds) {
   const args = ["-t1", `-c${opts.connections}`, `-d${seconds}s`, "--timeout", "10s", "-s", lua, c.url];
   return new Promise((resolve, reject) => {
-    execFile("wrk", args, (error, stdout) => {
+    execFile(...pinned("0", "wrk", args), (error, stdout) => {
       if (error) return reject(error);
       const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(stdout);
       if (rps === null) return reject(new Error(`wrk printed no Requests/sec:\n${stdout}`));
@@ -187,7 +200,7 @@ for (let round = 0; round < opts.rounds; round++) {
 const ratio = (a, b, m = rps) => median(m.get(a).map((x, i) => x / m.get(b)[i]));
 const m = machine();
 console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}`);
-console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}, ${opts.connections} connections, 3 s warm-up each, then ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
+console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}${hasTaskset ? `, servers pinned to CPU ${SERVER_CPU}${opts.client === "wrk" ? " and wrk to CPU 0" : ""}` : ""}, ${opts.connections} connections, 3 s warm-up each, then ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
 for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s, ${Math.round(median(cpu.get(c.name)))} µs server CPU per request`);
 console.log(`  tornado-validated / fastify-validated: median of per-round ratios ${ratio("tornado-validated", "fastify-validated").toFixed(3)}`);
 console.log(`  tornado-validated / tornado-plain:     median of per-round ratios ${ratio("tornado-validated", "tornado-plain").toFixed(3)}`);
