@@ -75,6 +75,7 @@ export class NodeHTTPConnection implements HTTPConnection {
   private closeCallbacks: (() => void)[] | null = null;
   private timedOut = false;
   private body: Promise<Buffer> | undefined;
+  private bodyMax = 0;
 
   constructor(
     private readonly server: ConnectionHost,
@@ -211,8 +212,7 @@ export class NodeHTTPConnection implements HTTPConnection {
   }
 
   private fail(error: Error): Promise<never> {
-    this.mustClose = true;
-    return Promise.reject(error);
+    return Promise.reject(this.failed(error));
   }
 
   private receiveBody(): Promise<Buffer> {
@@ -222,6 +222,37 @@ export class NodeHTTPConnection implements HTTPConnection {
     const declared = req.headers["content-length"];
     if (declared !== undefined && Number(declared) > max) return this.fail(new HTTPInputError("Content-Length too long", 413));
     if (req.headers.expect?.toLowerCase() === "100-continue" && !res.headersSent) res.writeContinue();
+    // Most bodies arrive in the same packet as the head. The handler asks for the body while
+    // node's parser is still at the head; once the packet has been parsed (in this turn of the
+    // event loop), the whole body waits in `req`'s buffer and is taken at once, with no
+    // listeners or timers. A body still on its way is streamed in, within the limits.
+    if (!this.gunzip) {
+      this.bodyMax = max;
+      return new Promise<Buffer>((resolve, reject) => void setImmediate(takeBody, this, resolve, reject));
+    }
+    return this.streamBody(max);
+  }
+
+  /** @internal The body in `req`'s buffer if node has all of it, else null. */
+  bufferedBody(): Buffer | null {
+    const req = this.req;
+    if (!req.complete || req.readableFlowing !== null || req.destroyed) return null;
+    const size = req.readableLength;
+    if (size > this.bodyMax) throw this.failed(new HTTPInputError("body too large", 413));
+    const body = req.read() as Buffer | null; // all of it (an empty body: null, and node sees its end)
+    if (body === null && size > 0) return null;
+    return body ?? EMPTY;
+  }
+
+  private failed(error: Error): Error {
+    this.mustClose = true;
+    return error;
+  }
+
+  /** @internal */
+  streamBody(max = this.bodyMax): Promise<Buffer> {
+    const { req, server } = this;
+    const limits = server.limits;
     return new Promise<Buffer>((resolve, reject) => {
       let source: Readable = req;
       let gunzip: Gunzip | undefined;
@@ -298,5 +329,13 @@ export class NodeHTTPConnection implements HTTPConnection {
       }
       if (limits.minBodyRate > 0) rateTimer = setTimeout(checkRate, limits.bodyRateGracePeriod);
     });
+  }
+}
+
+function takeBody(connection: NodeHTTPConnection, resolve: (body: Buffer | Promise<Buffer>) => void, reject: (error: unknown) => void): void {
+  try {
+    resolve(connection.bufferedBody() ?? connection.streamBody());
+  } catch (e) {
+    reject(e);
   }
 }
