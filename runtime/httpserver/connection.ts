@@ -76,6 +76,7 @@ export class NodeHTTPConnection implements HTTPConnection {
   private timedOut = false;
   private body: Promise<Buffer> | undefined;
   private bodyMax = 0;
+  private bodyWaiter: { resolve: (body: Buffer | Promise<Buffer>) => void; reject: (error: unknown) => void } | undefined;
 
   constructor(
     private readonly server: ConnectionHost,
@@ -131,8 +132,8 @@ export class NodeHTTPConnection implements HTTPConnection {
     const raw = this.req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === 14 && name.toLowerCase() === "content-length") return raw[i + 1] !== "0";
-      if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
+      if (name.length === 14 && isNamed(name, "content-length")) return raw[i + 1] !== "0";
+      if (name.length === 17 && isNamed(name, "transfer-encoding")) return true;
     }
     return false;
   }
@@ -228,13 +229,27 @@ export class NodeHTTPConnection implements HTTPConnection {
     // listeners or timers. A body still on its way is streamed in, within the limits.
     if (!this.gunzip) {
       this.bodyMax = max;
-      return new Promise<Buffer>((resolve, reject) => void setImmediate(takeBody, this, resolve, reject));
+      return new Promise<Buffer>((resolve, reject) => {
+        this.bodyWaiter = { resolve, reject };
+        if (waitingBodies.push(this) === 1) setImmediate(takeWaitingBodies);
+      });
     }
     return this.streamBody(max);
   }
 
-  /** @internal The body in `req`'s buffer if node has all of it, else null. */
-  bufferedBody(): Buffer | null {
+  /** @internal Settles `readBody()`: from node's buffer if the whole body is there, else streamed. */
+  takeBody(): void {
+    const waiter = this.bodyWaiter!;
+    this.bodyWaiter = undefined;
+    try {
+      waiter.resolve(this.bufferedBody() ?? this.streamBody(this.bodyMax));
+    } catch (e) {
+      waiter.reject(e);
+    }
+  }
+
+  // The body in `req`'s buffer if node has all of it, else null.
+  private bufferedBody(): Buffer | null {
     const req = this.req;
     if (!req.complete || req.readableFlowing !== null || req.destroyed) return null;
     const size = req.readableLength;
@@ -249,8 +264,7 @@ export class NodeHTTPConnection implements HTTPConnection {
     return error;
   }
 
-  /** @internal */
-  streamBody(max = this.bodyMax): Promise<Buffer> {
+  private streamBody(max: number): Promise<Buffer> {
     const { req, server } = this;
     const limits = server.limits;
     return new Promise<Buffer>((resolve, reject) => {
@@ -332,10 +346,23 @@ export class NodeHTTPConnection implements HTTPConnection {
   }
 }
 
-function takeBody(connection: NodeHTTPConnection, resolve: (body: Buffer | Promise<Buffer>) => void, reject: (error: unknown) => void): void {
-  try {
-    resolve(connection.bufferedBody() ?? connection.streamBody());
-  } catch (e) {
-    reject(e);
+// The connections whose handlers wait for a body, taken together once per turn of the event
+// loop (after node has parsed what the sockets brought).
+let waitingBodies: NodeHTTPConnection[] = [];
+
+function takeWaitingBodies(): void {
+  const connections = waitingBodies;
+  waitingBodies = [];
+  for (const connection of connections) connection.takeBody();
+}
+
+// Whether header name `name` is `lower` (lower-case, same length), ignoring ASCII case.
+function isNamed(name: string, lower: string): boolean {
+  if (name === lower) return true;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
   }
+  return true;
 }
