@@ -251,7 +251,7 @@ export class NodeHTTPConnection implements HTTPConnection {
   // The body in `req`'s buffer if node has all of it, else null.
   private bufferedBody(): Buffer | null {
     const req = this.req;
-    if (!req.complete || req.readableFlowing !== null || req.destroyed) return null;
+    if (!req.complete || req.readableFlowing !== null) return null;
     const size = req.readableLength;
     if (size > this.bodyMax) throw this.failed(new HTTPInputError("body too large", 413));
     const body = req.read() as Buffer | null; // all of it (an empty body: null, and node sees its end)
@@ -267,6 +267,8 @@ export class NodeHTTPConnection implements HTTPConnection {
   private streamBody(max: number): Promise<Buffer> {
     const { req, server } = this;
     const limits = server.limits;
+    // Gone before its body came (its close event has passed: nothing more will arrive).
+    if (req.destroyed) return this.fail(new StreamClosedError("Connection closed while reading the body"));
     return new Promise<Buffer>((resolve, reject) => {
       let source: Readable = req;
       let gunzip: Gunzip | undefined;
