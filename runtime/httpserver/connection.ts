@@ -237,7 +237,10 @@ export class NodeHTTPConnection implements HTTPConnection {
     return this.streamBody(max);
   }
 
-  /** @internal Settles `readBody()`: from node's buffer if the whole body is there, else streamed. */
+  /**
+   * Settles `readBody()`: from node's buffer if the whole body is there, else streamed in.
+   * @internal
+   */
   takeBody(): void {
     const waiter = this.bodyWaiter!;
     this.bodyWaiter = undefined;
