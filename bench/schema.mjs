@@ -10,13 +10,14 @@
 //
 //   node bench/schema.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 10] [--client wrk|autocannon]
 //
+// The summary and the per-round figures are printed and written to bench/schema-results.md.
 // Needs `npm run build` at the root (dist/runtime) and `npm ci` in bench/.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BENCH_DIR, handleExits, machine, makeUsage, median, parseOptions, procStat, signalChildren } from "./lib.mjs";
+import { BENCH_DIR, describeCommand, displayPath, gitRevision, handleExits, machine, makeUsage, median, parseOptions, procStat, roundsTable, signalChildren } from "./lib.mjs";
 
 const usage = makeUsage("schema.mjs", "usage: node bench/schema.mjs [--rounds N] [--duration S] [--warmup S] [--connections N] [--client wrk|autocannon]");
 const hasWrk = (() => {
@@ -27,7 +28,19 @@ const hasWrk = (() => {
     return e.code !== "ENOENT"; // wrk --version exits 1 after printing its version
   }
 })();
+const hasTaskset = (() => {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
+    return os.availableParallelism() >= 2;
+  } catch {
+    return false;
+  }
+})();
 const opts = { rounds: 5, duration: 3, warmup: 1, connections: 10, client: hasWrk ? "wrk" : "autocannon" };
+// Servers on the last core, wrk on the first (taskset, when there are two cores or more): the
+// load generator and the server then never take turns on one core.
+const SERVER_CPU = String(os.availableParallelism() - 1);
+const pinned = (cpu, file, args) => (hasTaskset ? ["taskset", ["-c", cpu, file, ...args]] : [file, args]);
 parseOptions(process.argv.slice(2), usage, (name, value, arg) => {
   if (!(name in opts)) usage(`unknown option ${arg}`);
   if (name === "client") {
@@ -66,7 +79,8 @@ handleExits({
 });
 
 function startServer(file) {
-  const child = spawn(process.execPath, [path.join(BENCH_DIR, "servers", file)], {
+  const [command, args] = pinned(SERVER_CPU, process.execPath, [path.join(BENCH_DIR, "servers", file)]);
+  const child = spawn(command, args, {
     cwd: BENCH_DIR,
     env: { ...process.env, PORT: "0", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "inherit"],
@@ -118,7 +132,7 @@ writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\nwrk
 function loadWrk(c, seconds) {
   const args = ["-t1", `-c${opts.connections}`, `-d${seconds}s`, "--timeout", "10s", "-s", lua, c.url];
   return new Promise((resolve, reject) => {
-    execFile("wrk", args, (error, stdout) => {
+    execFile(...pinned("0", "wrk", args), (error, stdout) => {
       if (error) return reject(error);
       const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(stdout);
       if (rps === null) return reject(new Error(`wrk printed no Requests/sec:\n${stdout}`));
@@ -186,11 +200,42 @@ for (let round = 0; round < opts.rounds; round++) {
 
 const ratio = (a, b, m = rps) => median(m.get(a).map((x, i) => x / m.get(b)[i]));
 const m = machine();
-console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}`);
-console.log(`${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}, ${opts.connections} connections, 3 s warm-up each, then ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`);
-for (const c of CONTENDERS) console.log(`  ${c.name.padEnd(18)} median ${Math.round(median(rps.get(c.name)))} req/s, ${Math.round(median(cpu.get(c.name)))} µs server CPU per request`);
-console.log(`  tornado-validated / fastify-validated: median of per-round ratios ${ratio("tornado-validated", "fastify-validated").toFixed(3)}`);
-console.log(`  tornado-validated / tornado-plain:     median of per-round ratios ${ratio("tornado-validated", "tornado-plain").toFixed(3)}`);
-console.log(`  CPU per request, tornado-validated / fastify-validated: ${ratio("tornado-validated", "fastify-validated", cpu).toFixed(3)}; tornado-validated / tornado-plain: ${ratio("tornado-validated", "tornado-plain", cpu).toFixed(3)} (below 1: less CPU)`);
+const names = CONTENDERS.map((c) => c.name);
+const setup = `${opts.client === "wrk" ? "wrk (1 thread)" : "autocannon"}${hasTaskset ? `, servers pinned to CPU ${SERVER_CPU}${opts.client === "wrk" ? " and wrk to CPU 0" : ""}` : ""}, ${opts.connections} connections, 3 s warm-up each, then ${opts.rounds} interleaved rounds of ${opts.warmup} s warmup + ${opts.duration} s, POST ${BODY.length}-byte JSON body`;
+const summary = [
+  `| contender | median req/s | median server CPU per request |`,
+  `| --- | ---: | ---: |`,
+  ...CONTENDERS.map((c) => `| ${c.name} | ${Math.round(median(rps.get(c.name)))} | ${Math.round(median(cpu.get(c.name)))} µs |`),
+].join("\n");
+const ratios = [
+  `- tornado-validated / fastify-validated, median of per-round ratios: **${ratio("tornado-validated", "fastify-validated").toFixed(3)}** by throughput, **${ratio("tornado-validated", "fastify-validated", cpu).toFixed(3)}** by server CPU per request (below 1: less CPU)`,
+  `- tornado-validated / tornado-plain: ${ratio("tornado-validated", "tornado-plain").toFixed(3)} by throughput, ${ratio("tornado-validated", "tornado-plain", cpu).toFixed(3)} by CPU per request`,
+].join("\n");
+console.log(`\n${m.date}, Node.js ${m.node}, ${m.cpu}\n${setup}\n\n${summary}\n\n${ratios}`);
+const markdown = `# Schema validation benchmark: latest results
+
+Written by \`bench/schema.mjs\`; see [README.md](README.md#schema-validation-issue-15) for the method.
+
+- Date: ${m.date}
+- Runtime: ${gitRevision(["runtime"])}
+- Node.js ${m.node}, ${m.cpu}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")} at the end
+- Command: ${describeCommand(import.meta.url, "bench:schema")}
+- ${setup}
+
+${summary}
+
+${ratios}
+
+Requests per second, per round (the order of the contenders rotates each round):
+
+${roundsTable(names, opts.rounds, (i, name) => String(Math.round(rps.get(name)[i])))}
+
+Server CPU per request (µs), per round:
+
+${roundsTable(names, opts.rounds, (i, name) => String(Math.round(cpu.get(name)[i])))}
+`;
+const RESULTS_FILE = path.join(BENCH_DIR, "schema-results.md");
+writeFileSync(RESULTS_FILE, markdown);
+console.log(`\nWritten to ${displayPath(RESULTS_FILE)}`);
 stopping = true;
 signalChildren(children, "SIGTERM");

@@ -8,6 +8,8 @@
  * jsonEncode({ html: "</script>" }) // '{"html":"<\/script>"}'
  */
 
+import { isAscii } from "node:buffer";
+
 const XHTML_ESCAPES: Record<string, string> = {
   "&": "&amp;",
   "<": "&lt;",
@@ -120,6 +122,9 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * decodeUtf8Strict(Buffer.from([0xff]))       // throws TypeError
  */
 export function decodeUtf8Strict(bytes: Uint8Array): string {
+  // ASCII, most text on the wire, is valid UTF-8 as it is (and cannot start with a BOM, which
+  // the decoder would drop): copied out without the decoder's checks.
+  if (Buffer.isBuffer(bytes) && isAscii(bytes)) return bytes.toString("latin1");
   return strictUtf8.decode(bytes);
 }
 

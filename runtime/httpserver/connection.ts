@@ -75,6 +75,8 @@ export class NodeHTTPConnection implements HTTPConnection {
   private closeCallbacks: (() => void)[] | null = null;
   private timedOut = false;
   private body: Promise<Buffer> | undefined;
+  private bodyMax = 0;
+  private bodyWaiter: { resolve: (body: Buffer | Promise<Buffer>) => void; reject: (error: unknown) => void } | undefined;
 
   constructor(
     private readonly server: ConnectionHost,
@@ -130,8 +132,8 @@ export class NodeHTTPConnection implements HTTPConnection {
     const raw = this.req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === 14 && name.toLowerCase() === "content-length") return raw[i + 1] !== "0";
-      if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
+      if (name.length === 14 && isNamed(name, "content-length")) return raw[i + 1] !== "0";
+      if (name.length === 17 && isNamed(name, "transfer-encoding")) return true;
     }
     return false;
   }
@@ -211,8 +213,7 @@ export class NodeHTTPConnection implements HTTPConnection {
   }
 
   private fail(error: Error): Promise<never> {
-    this.mustClose = true;
-    return Promise.reject(error);
+    return Promise.reject(this.failed(error));
   }
 
   private receiveBody(): Promise<Buffer> {
@@ -222,6 +223,55 @@ export class NodeHTTPConnection implements HTTPConnection {
     const declared = req.headers["content-length"];
     if (declared !== undefined && Number(declared) > max) return this.fail(new HTTPInputError("Content-Length too long", 413));
     if (req.headers.expect?.toLowerCase() === "100-continue" && !res.headersSent) res.writeContinue();
+    // Most bodies arrive in the same packet as the head. The handler asks for the body while
+    // node's parser is still at the head; once the packet has been parsed (in this turn of the
+    // event loop), the whole body waits in `req`'s buffer and is taken at once, with no
+    // listeners or timers. A body still on its way is streamed in, within the limits.
+    if (!this.gunzip) {
+      this.bodyMax = max;
+      return new Promise<Buffer>((resolve, reject) => {
+        this.bodyWaiter = { resolve, reject };
+        if (waitingBodies.push(this) === 1) setImmediate(takeWaitingBodies);
+      });
+    }
+    return this.streamBody(max);
+  }
+
+  /**
+   * Settles `readBody()`: from node's buffer if the whole body is there, else streamed in.
+   * @internal
+   */
+  takeBody(): void {
+    const waiter = this.bodyWaiter!;
+    this.bodyWaiter = undefined;
+    try {
+      waiter.resolve(this.bufferedBody() ?? this.streamBody(this.bodyMax));
+    } catch (e) {
+      waiter.reject(e);
+    }
+  }
+
+  // The body in `req`'s buffer if node has all of it, else null.
+  private bufferedBody(): Buffer | null {
+    const req = this.req;
+    if (!req.complete || req.readableFlowing !== null) return null;
+    const size = req.readableLength;
+    if (size > this.bodyMax) throw this.failed(new HTTPInputError("body too large", 413));
+    const body = req.read() as Buffer | null; // all of it (an empty body: null, and node sees its end)
+    if (body === null && size > 0) return null;
+    return body ?? EMPTY;
+  }
+
+  private failed(error: Error): Error {
+    this.mustClose = true;
+    return error;
+  }
+
+  private streamBody(max: number): Promise<Buffer> {
+    const { req, server } = this;
+    const limits = server.limits;
+    // Gone before its body came (its close event has passed: nothing more will arrive).
+    if (req.destroyed) return this.fail(new StreamClosedError("Connection closed while reading the body"));
     return new Promise<Buffer>((resolve, reject) => {
       let source: Readable = req;
       let gunzip: Gunzip | undefined;
@@ -299,4 +349,25 @@ export class NodeHTTPConnection implements HTTPConnection {
       if (limits.minBodyRate > 0) rateTimer = setTimeout(checkRate, limits.bodyRateGracePeriod);
     });
   }
+}
+
+// The connections whose handlers wait for a body, taken together once per turn of the event
+// loop (after node has parsed what the sockets brought).
+let waitingBodies: NodeHTTPConnection[] = [];
+
+function takeWaitingBodies(): void {
+  const connections = waitingBodies;
+  waitingBodies = [];
+  for (const connection of connections) connection.takeBody();
+}
+
+// Whether header name `name` is `lower` (lower-case, same length), ignoring ASCII case.
+function isNamed(name: string, lower: string): boolean {
+  if (name === lower) return true;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }

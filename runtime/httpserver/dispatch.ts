@@ -47,7 +47,7 @@ export class RequestDispatcher {
    */
   serve(req: IncomingMessage, connection: NodeHTTPConnection | UpgradeConnection): void {
     const headers = HTTPHeaders.fromFlat(req.rawHeaders);
-    const version = `HTTP/${req.httpVersion}`;
+    const version = req.httpVersionMinor === 1 && req.httpVersionMajor === 1 ? "HTTP/1.1" : `HTTP/${req.httpVersion}`;
     const problem = checkRequestHead(headers, version);
     if (problem !== null) {
       genLog.info(`Malformed HTTP message from ${clientAddress(req)}: ${problem}`);

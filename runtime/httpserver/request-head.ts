@@ -22,10 +22,11 @@ export function checkRequestHead(headers: HTTPHeaders, version: string): string 
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") return `Unexpected HTTP version ${version}`;
   const te = headers.get("Transfer-Encoding");
   if (te !== undefined && te.toLowerCase() !== "chunked") return `Unsupported Transfer-Encoding ${te}`;
-  const hosts = headers.getList("Host");
-  if (hosts.length === 0) return version === "HTTP/1.0" ? null : "Missing Host header";
-  if (hosts.length > 1 || hosts[0]!.includes(",")) return "Multiple host headers not allowed";
-  if (!VALID_HOST.test(hosts[0]!)) return `Invalid Host header: ${JSON.stringify(hosts[0])}`;
+  // Several Host headers come back joined with commas, as one with a comma in it would.
+  const host = headers.get("Host");
+  if (host === undefined) return version === "HTTP/1.0" ? null : "Missing Host header";
+  if (host.includes(",")) return "Multiple host headers not allowed";
+  if (!VALID_HOST.test(host)) return `Invalid Host header: ${JSON.stringify(host)}`;
   return null;
 }
 

@@ -127,7 +127,8 @@ export class HTTPHeaders implements Iterable<[string, string]> {
     return headers;
   }
 
-  // Index (into flat) of the first name equal to `key` (lower-case) at or after `from`, or -1.
+  // Index (into flat) of the first name equal to `key` (ASCII case ignored) at or after `from`,
+  // or -1. Neither side is lower-cased first: a lookup allocates nothing.
   private find(key: string, from = 0): number {
     const flat = this.flat;
     for (let i = from; i < flat.length; i += 2) if (sameName(flat[i]!, key)) return i;
@@ -149,7 +150,7 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * headers.get("Accept") // "text/html,application/json"
    */
   get(name: string): string | undefined {
-    const key = name.toLowerCase();
+    const key = name;
     let i = this.find(key);
     if (i < 0) return undefined;
     let found = this.flat[i + 1]!;
@@ -164,7 +165,7 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * headers.getList("Set-Cookie") // ["a=1", "b=2"]
    */
   getList(name: string): string[] {
-    const key = name.toLowerCase();
+    const key = name;
     const values: string[] = [];
     for (let i = this.find(key); i >= 0; i = this.find(key, i + 2)) values.push(this.flat[i + 1]!);
     return values;
@@ -177,7 +178,7 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * if (!headers.has("Content-Type")) headers.set("Content-Type", "text/plain");
    */
   has(name: string): boolean {
-    return this.find(name.toLowerCase()) >= 0;
+    return this.find(name) >= 0;
   }
 
   /**
@@ -197,7 +198,7 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    */
   put(name: string, value: string): void {
     this.own();
-    const key = name.toLowerCase();
+    const key = name;
     const first = this.find(key);
     if (first < 0) {
       this.flat.push(name, value);
@@ -227,7 +228,7 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * headers.delete("Content-Length");
    */
   delete(name: string): boolean {
-    const key = name.toLowerCase();
+    const key = name;
     let i = this.find(key);
     if (i < 0) return false;
     this.own();
@@ -288,14 +289,17 @@ export class HTTPHeaders implements Iterable<[string, string]> {
   }
 }
 
-// Whether header name `name` equals `key` (already lower-case), ignoring ASCII case.
+// Whether header names `name` and `key` are equal, ignoring ASCII case.
 function sameName(name: string, key: string): boolean {
   if (name.length !== key.length) return false;
   if (name === key) return true;
   for (let i = 0; i < name.length; i++) {
     let c = name.charCodeAt(i);
+    let k = key.charCodeAt(i);
+    if (c === k) continue;
     if (c >= 65 && c <= 90) c |= 0x20;
-    if (c !== key.charCodeAt(i)) return false;
+    if (k >= 65 && k <= 90) k |= 0x20;
+    if (c !== k) return false;
   }
   return true;
 }

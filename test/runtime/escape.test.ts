@@ -49,6 +49,15 @@ describe("urlEscape / urlUnescape", () => {
     expect(() => urlUnescape("%FF")).toThrow(TypeError);
     expect(() => decodeUtf8Strict(Buffer.from([0xc3]))).toThrow(TypeError);
   });
+
+  it("decodes ASCII and UTF-8 alike, dropping a UTF-8 BOM, from a Buffer or a Uint8Array", () => {
+    expect(decodeUtf8Strict(Buffer.from('{"a":1}'))).toBe('{"a":1}');
+    expect(decodeUtf8Strict(new Uint8Array([0x68, 0x69]))).toBe("hi");
+    expect(decodeUtf8Strict(Buffer.from("café ✓"))).toBe("café ✓");
+    expect(decodeUtf8Strict(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))).toBe("{}");
+    expect(decodeUtf8Strict(Buffer.from("abc").subarray(1))).toBe("bc");
+    expect(() => decodeUtf8Strict(Buffer.from([0x41, 0xff]))).toThrow(TypeError);
+  });
 });
 
 describe("jsonEncode / jsonDecode", () => {

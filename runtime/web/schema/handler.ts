@@ -137,10 +137,10 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
       const method = this.request.method;
       const spec = declared.get(method) ?? (method === "HEAD" ? declared.get("GET") : undefined);
       if (spec === undefined) return;
-      const store = (parts: ValidatedParts) => void (this.#parts = { method: declared.has(method) ? method : "GET", parts });
+      const served = declared.has(method) ? method : "GET";
       const result = validateRequest(this, spec);
-      if (isThenable(result)) return result.then(store);
-      store(result);
+      if (isThenable(result)) return result.then((parts) => void (this.#parts = { method: served, parts }));
+      this.#parts = { method: served, parts: result };
     }
 
     override write(chunk: Chunk): void {

@@ -89,33 +89,35 @@ export function checkJsonBody(value: unknown, maxDepth: number, issues: Validati
   // One frame per open array or object (its depth is its place on the stack); a location is
   // spelled out only for an issue, so a body of millions of values makes no string per value.
   const stack: JsonFrame[] = [];
-  const check = (node: unknown, parent: JsonFrame | null, index: number): void => {
-    if (typeof node === "string") {
-      if (node.includes("\0")) issues.push({ location: locate(parent, index), message: "NUL characters are not allowed" });
-    } else if (typeof node === "number") {
-      if (Number.isInteger(node) && !Number.isSafeInteger(node)) {
-        issues.push({ location: locate(parent, index), message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" });
-      }
-    } else if (node !== null && typeof node === "object") {
-      if (stack.length >= maxDepth) issues.push({ location: locate(parent, index), message: `Nested deeper than ${maxDepth} levels` });
-      else stack.push({ node: node as Record<string, unknown>, keys: Array.isArray(node) ? null : Object.keys(node), next: 0, parent, index });
-    }
-  };
-  check(value, null, 0);
+  checkJsonValue(value, null, 0, stack, maxDepth, issues);
   while (stack.length > 0 && issues.length < MAX_LISTED_ISSUES) {
     const frame = stack[stack.length - 1]!;
     const i = frame.next++;
     if (frame.keys === null) {
-      if (i < (frame.node as unknown as unknown[]).length) check((frame.node as unknown as unknown[])[i], frame, i);
+      if (i < (frame.node as unknown as unknown[]).length) checkJsonValue((frame.node as unknown as unknown[])[i], frame, i, stack, maxDepth, issues);
       else stack.pop();
     } else if (i < frame.keys.length) {
       const key = frame.keys[i]!;
       if (PROTOTYPE_KEYS.has(key)) issues.push({ location: locate(frame, i), message: `The key ${key} is not allowed` });
       else if (key.includes("\0")) issues.push({ location: locate(frame, i), message: "NUL characters are not allowed" });
-      else check(frame.node[key], frame, i);
+      else checkJsonValue(frame.node[key], frame, i, stack, maxDepth, issues);
     } else {
       stack.pop();
     }
+  }
+}
+
+// One value of checkJsonBody: a string, a number, or an array or object pushed on `stack`.
+function checkJsonValue(node: unknown, parent: JsonFrame | null, index: number, stack: JsonFrame[], maxDepth: number, issues: ValidationIssue[]): void {
+  if (typeof node === "string") {
+    if (node.includes("\0")) issues.push({ location: locate(parent, index), message: "NUL characters are not allowed" });
+  } else if (typeof node === "number") {
+    if (Number.isInteger(node) && !Number.isSafeInteger(node)) {
+      issues.push({ location: locate(parent, index), message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" });
+    }
+  } else if (node !== null && typeof node === "object") {
+    if (stack.length >= maxDepth) issues.push({ location: locate(parent, index), message: `Nested deeper than ${maxDepth} levels` });
+    else stack.push({ node: node as Record<string, unknown>, keys: Array.isArray(node) ? null : Object.keys(node), next: 0, parent, index });
   }
 }
 
@@ -151,7 +153,7 @@ export function unknownFields(value: unknown, root: JSONSchema, schema: unknown,
     const prefix = Array.isArray(resolved.prefixItems) ? resolved.prefixItems : [];
     value.forEach((item, i) => {
       const itemSchema = i < prefix.length ? prefix[i] : items;
-      if (itemSchema !== undefined && typeof itemSchema === "object") unknownFields(item, root, itemSchema, `${where}[${i}]`, issues, depth + 1);
+      if (item !== null && typeof item === "object" && itemSchema !== undefined && typeof itemSchema === "object") unknownFields(item, root, itemSchema, `${where}[${i}]`, issues, depth + 1);
     });
     return;
   }
@@ -159,9 +161,13 @@ export function unknownFields(value: unknown, root: JSONSchema, schema: unknown,
   if (properties === null) return;
   const extra = resolved.additionalProperties;
   const closed = (extra === undefined || extra === false) && resolved.patternProperties === undefined;
+  // A location is spelled out only where it is needed: for an issue, or to look inside a field.
   for (const key of Object.keys(value)) {
-    const at = issueLocation(where, [key]);
-    if (properties.has(key)) unknownFields((value as Record<string, unknown>)[key], root, properties.get(key), at, issues, depth + 1);
-    else if (closed) issues.push({ location: at, message: "Unknown field" });
+    const field = (value as Record<string, unknown>)[key];
+    if (properties.has(key)) {
+      if (field !== null && typeof field === "object") unknownFields(field, root, properties.get(key), issueLocation(where, [key]), issues, depth + 1);
+    } else if (closed) {
+      issues.push({ location: issueLocation(where, [key]), message: "Unknown field" });
+    }
   }
 }

@@ -107,24 +107,33 @@ export function validateRequest(handler: HandlerArguments & { pathKwargs: Record
     const body = readJsonBody(handler, schemas.body, converter, issues);
     if (body !== undefined) inputs.push(["body", schemas.body, body.value]);
   }
-  const results = inputs.map(([, schema, value]) => schema["~standard"].validate(value));
-  const finish = (settled: StandardSchemaV1.Result<unknown>[]): ValidatedParts => {
-    const out: ValidatedParts = { path: undefined, query: undefined, headers: undefined, body: undefined };
-    let total = issues.length;
-    settled.forEach((result, i) => {
-      const part = inputs[i]![0];
-      if (!result.issues) out[part] = result.value;
-      else {
-        // Only the listed issues get a location (a 10 MB array can fail millions of times).
-        total += result.issues.length;
-        for (const issue of result.issues.slice(0, Math.max(0, MAX_LISTED_ISSUES - issues.length))) issues.push({ location: issueLocation(part, issue.path), message: issue.message });
-      }
-    });
-    if (total > 0) throw new RequestValidationError(issues, total);
-    return out;
-  };
-  if (results.some(isThenable)) return Promise.all(results).then(finish);
-  return finish(results as StandardSchemaV1.Result<unknown>[]);
+  const results: (StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>)[] = [];
+  let pending = false;
+  for (const [, schema, value] of inputs) {
+    const result = schema["~standard"].validate(value);
+    if (isThenable(result)) pending = true;
+    results.push(result);
+  }
+  if (pending) return Promise.all(results).then((settled) => collect(inputs, settled, issues));
+  return collect(inputs, results as StandardSchemaV1.Result<unknown>[], issues);
+}
+
+// The validated values of every part, or a RequestValidationError listing the issues of all.
+function collect(inputs: [Part, StandardSchemaV1, unknown][], settled: StandardSchemaV1.Result<unknown>[], issues: ValidationIssue[]): ValidatedParts {
+  const out: ValidatedParts = { path: undefined, query: undefined, headers: undefined, body: undefined };
+  let total = issues.length;
+  for (let i = 0; i < settled.length; i++) {
+    const result = settled[i]!;
+    const part = inputs[i]![0];
+    if (!result.issues) out[part] = result.value;
+    else {
+      // Only the listed issues get a location (a 10 MB array can fail millions of times).
+      total += result.issues.length;
+      for (const issue of result.issues.slice(0, Math.max(0, MAX_LISTED_ISSUES - issues.length))) issues.push({ location: issueLocation(part, issue.path), message: issue.message });
+    }
+  }
+  if (total > 0) throw new RequestValidationError(issues, total);
+  return out;
 }
 
 /** The names of an object schema's declared properties, or null when unknown. */
