@@ -5,14 +5,20 @@
  * tests again.
  */
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runBin, runCommand, tempDir } from "../helpers/cli.js";
 import { freePort, startTornado, stopAll, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
+import { checkDockerfile } from "../helpers/dockerfile.js";
+import { nginxAvailable, startNginx } from "../helpers/nginx.js";
+import { POSTGRES_URL } from "../helpers/services.js";
+import { runWorkflowJob } from "../helpers/workflow.js";
 
 const INSTALL_TIMEOUT = 300_000;
+const nginx = nginxAvailable();
 let dir: string;
 let remove: () => void;
 let app: string;
@@ -37,11 +43,21 @@ describe("a new REST app", () => {
     expect(JSON.parse(readFileSync(join(app, "node_modules/tornado/package.json"), "utf8")).name).toBe("tornado");
   });
 
-  it("type-checks", async () => {
-    const result = await runCommand("npm", ["run", "typecheck"], app);
-    expect(result.stdout + result.stderr).not.toMatch(/error TS/);
-    expect(result.code).toBe(0);
-  }, 120_000);
+  it("passes its own CI workflow's steps: npm ci, type check, lint, its tests on PostgreSQL (the workflow's service)", async () => {
+    // The workflow's PostgreSQL service is this machine's; the tests work in a schema of their own.
+    const steps = await runWorkflowJob(app, "test", { DATABASE_URL: POSTGRES_URL });
+    expect(steps.map((s) => s.run)).toEqual(["npm ci", "npm run typecheck", "npm run lint", "npm test"]);
+    for (const { run, result } of steps) expect(result.code, `${run}:\n${result.stdout}${result.stderr}`).toBe(0);
+    expect(steps[1]!.result.stdout + steps[1]!.result.stderr).not.toMatch(/error TS/);
+  }, 300_000);
+
+  it("runs what its Dockerfile runs: a production install without the CLI's dependencies, the built app on PostgreSQL answering /health as a non-root user, exit 0 on SIGTERM", async () => {
+    const schema = `docker_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const { installed, devCommand } = await checkDockerfile(app, { port: await freePort(), path: "/health", env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema } });
+    expect(installed).toEqual(expect.arrayContaining(["tornado", "ws", "zod", "pg", "node-pg-migrate"]));
+    for (const devOnly of ["typescript", "tsx", "chokidar", "commander", "diff", "vitest", "tornado-tools"]) expect(installed).not.toContain(devOnly);
+    expect(devCommand.status).toBe(1);
+  }, 300_000);
 
   it("passes its own tests", async () => {
     const result = await runCommand("npm", ["test"], app);
@@ -225,6 +241,73 @@ it("sends strangers to the login page and lets users in", async () => {
       }
     }, 120_000);
   });
+
+  it.skipIf(!nginx)(
+    "behind nginx with three processes on PostgreSQL, a rolling restart fails no request, and what one process wrote the others read",
+    async () => {
+      const schema = `nginx_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      const env = { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema };
+      const ports = [await freePort(), await freePort(), await freePort()];
+      const start = async (port: number) => {
+        const t = startTornado(app, ["start", "--drain-delay", "500"], { port, env });
+        await t.waitFor(/Listening on http:\/\/localhost:\d+/, { timeout: 60_000 });
+        return t;
+      };
+      // One after the other: the first applies the migrations (the others would wait on its lock).
+      const processes: Tornado[] = [];
+      for (const port of ports) processes.push(await start(port));
+      const lb = await startNginx(join(app, "deploy/nginx.conf"), await freePort(), ports);
+      const base = `http://127.0.0.1:${lb.port}`;
+      const failures: string[] = [];
+      const created: { id: number; name: string; email: string }[] = [];
+      let requests = 0;
+      let running = true;
+      // Eight clients: each creates a user, reads it back, and reads one created earlier.
+      const client = async (n: number) => {
+        for (let i = 0; running; i++) {
+          const name = `user ${n}-${i}`;
+          const email = `u${n}x${i}@example.com`;
+          try {
+            requests++;
+            const post = await fetch(`${base}/users`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, email }) });
+            const body = (await post.json()) as { id: number; name: string; email: string };
+            if (post.status !== 201) {
+              failures.push(`POST ${post.status} ${JSON.stringify(body)}`);
+              continue;
+            }
+            created.push(body);
+            const earlier = created[Math.floor(Math.random() * created.length)]!;
+            requests++;
+            const get = await fetch(`${base}/users/${earlier.id}`);
+            const read = (await get.json()) as { email: string };
+            if (get.status !== 200 || read.email !== earlier.email) failures.push(`GET /users/${earlier.id}: ${get.status} ${JSON.stringify(read)}`);
+          } catch (error) {
+            failures.push(`${name}: ${(error as Error).message}`);
+          }
+        }
+      };
+      const clients = Array.from({ length: 8 }, (_, n) => client(n));
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        for (let i = 0; i < processes.length; i++) {
+          expect(await processes[i]!.stop("SIGTERM", 30_000)).toEqual({ code: 0, signal: null });
+          processes[i] = await start(ports[i]!);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      } finally {
+        running = false;
+        await Promise.all(clients);
+      }
+      // Every user, written through processes that are all gone now, read through the new ones.
+      const listed = (await (await fetch(`${base}/users?limit=100000`)).json()) as { total: number };
+      await lb.stop();
+      console.log(`rolling restart behind nginx: ${requests} requests, ${failures.length} failed, ${created.length} users written and read back`);
+      expect(failures).toEqual([]);
+      expect(listed.total).toBe(created.length);
+      expect(created.length).toBeGreaterThan(50);
+    },
+    180_000,
+  );
 
   it("still passes its tests after its folder is moved", async () => {
     const moved = join(dir, "moved-api");

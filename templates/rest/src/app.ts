@@ -1,4 +1,4 @@
-import { Application, url, type ApplicationSettings, type HTTPServerOptions } from "tornado";
+import { Application, type ApplicationSettings, type HTTPServerOptions, ReadinessHandler, url } from "tornado";
 import type { Database } from "tornado/db";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
@@ -30,6 +30,11 @@ export function makeApp({ corsOrigins = originsFromEnv(), ...settings }: AppSett
   return new Application(
     [
       url("/health", HealthHandler, { name: "health" }),
+      // Ready for traffic: the database reachable (migrations ran before listening), not shutting down.
+      url("/ready", ReadinessHandler, {
+        name: "ready",
+        initArgs: { checks: { database: () => readiness(settings.db) } },
+      }),
       url("/users", UsersHandler, { name: "users" }),
       url("/users/:id", UserHandler, { name: "user" }),
     ],
@@ -52,4 +57,11 @@ export function makeApp({ corsOrigins = originsFromEnv(), ...settings }: AppSett
 /** CORS_ORIGINS: comma-separated origins, or "*" (the default) for any. */
 function originsFromEnv(): string[] {
   return (process.env.CORS_ORIGINS ?? "*").split(",").map((origin) => origin.trim());
+}
+
+// The readiness check of the database: a query that answers.
+async function readiness(db: Database | undefined): Promise<true | string> {
+  if (db === undefined) return "no database";
+  await db.query("SELECT 1");
+  return true;
 }

@@ -1,4 +1,4 @@
-import { configureLogging } from "tornado";
+import { configureLogging, onShutdown } from "tornado";
 import { migrate, openDatabase } from "tornado/db";
 import { makeApp, serverOptions } from "./app.js";
 
@@ -14,18 +14,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 // the app, shared by its processes, stopped after the last). Pending migrations are applied first:
 // with several processes, node-pg-migrate's lock lets one apply them and the others wait.
 const db = openDatabase();
-console.log(`Database: ${db.kind === "embedded" ? "embedded PostgreSQL (no DATABASE_URL)" : "PostgreSQL at DATABASE_URL"}`);
+console.log(
+  `Database: ${db.kind === "embedded" ? "embedded PostgreSQL (no DATABASE_URL)" : "PostgreSQL at DATABASE_URL"}`,
+);
 await migrate({ database: db, log: (line) => console.log(line) });
 
 const server = await makeApp({ db }).listen(port, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
-// Finish the requests in flight, then exit (Ctrl-C in a terminal, SIGTERM from a supervisor).
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    console.log(`${signal}: shutting down`);
-    await server.close({ timeout: 10_000 });
-    await db.close();
-    process.exit(0);
-  });
-}
+// On SIGTERM `tornado start` drains: /ready answers 503 at once, the app serves on for the drain
+// delay, stops accepting, lets the requests in flight finish; then this closes the database.
+onShutdown(() => db.close());

@@ -45,7 +45,12 @@ export const Page = z.object({
 });
 
 /** A page of users. @example const page: z.infer<typeof UserPage> = { items: [], total: 0, limit: 20, offset: 0 }; */
-export const UserPage = z.object({ items: z.array(User), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+export const UserPage = z.object({
+  items: z.array(User),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
 
 /** The `:id` of /users/:id: the digits the store hands out. @example UserId.parse({ id: "12" }) */
 export const UserId = z.object({ id: z.string().regex(/^\d{1,16}$/, { message: "must be a user id (digits)" }) });

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
 import { createTestServer, type TestServer } from "tornado/testing";
+import { afterEach, beforeEach, expect, it } from "vitest";
 import { makeApp, serverOptions } from "../src/app.js";
 import { expectRefused } from "./support.js";
 

@@ -1,4 +1,11 @@
-import { HTTPError, RequestHandler, RequestValidationError, withSchemas, type ErrorDetails, type HandlerSchemas } from "tornado";
+import {
+  type ErrorDetails,
+  type HandlerSchemas,
+  HTTPError,
+  RequestHandler,
+  RequestValidationError,
+  withSchemas,
+} from "tornado";
 import type { AppSettings } from "../app.js";
 
 // An issue's location names the field, and a field's name comes from the client: a bounded piece of it.
@@ -11,7 +18,11 @@ const MAX_LOCATION_LENGTH = 60;
  * @example
  * this.finish(errorBody(404, new HTTPError(404, "no user with id 9"), "Not Found"));
  */
-export function errorBody(status: number, error: unknown, reason: string): { error: { status: number; message: string; issues?: { location: string; message: string }[] } } {
+export function errorBody(
+  status: number,
+  error: unknown,
+  reason: string,
+): { error: { status: number; message: string; issues?: { location: string; message: string }[] } } {
   if (error instanceof RequestValidationError) {
     const issues = error.issues.map(({ location, message }) => ({
       location: location.length > MAX_LOCATION_LENGTH ? `${location.slice(0, MAX_LOCATION_LENGTH)}…` : location,

@@ -1,7 +1,7 @@
 import { HTTPError } from "tornado";
-import { ApiError, Page, User, UserChanges, UserId, UserInput, UserPage } from "../schemas.js";
 import type { AppSettings } from "../app.js";
-import { UserRepository, type User as StoredUser, type UserInput as StoredInput } from "../repositories/users.js";
+import { type UserInput as StoredInput, type User as StoredUser, UserRepository } from "../repositories/users.js";
+import { ApiError, Page, User, UserChanges, UserId, UserInput, UserPage } from "../schemas.js";
 import { withApiSchemas } from "./base.js";
 
 const notFound = { schema: ApiError, description: "No user with this id" };
@@ -35,11 +35,27 @@ export class UsersHandler extends withApiSchemas({
 /** /users/:id: read, replace (PUT), update (PATCH) and delete one user. */
 export class UserHandler extends withApiSchemas({
   get: { path: UserId, responses: { 200: User, 404: notFound }, summary: "Read a user", tags },
-  put: { path: UserId, body: UserInput, responses: { 200: User, 404: notFound }, summary: "Replace a user's fields", tags },
-  patch: { path: UserId, body: UserChanges, responses: { 200: User, 404: notFound }, summary: "Change some of a user's fields", tags },
+  put: {
+    path: UserId,
+    body: UserInput,
+    responses: { 200: User, 404: notFound },
+    summary: "Replace a user's fields",
+    tags,
+  },
+  patch: {
+    path: UserId,
+    body: UserChanges,
+    responses: { 200: User, 404: notFound },
+    summary: "Change some of a user's fields",
+    tags,
+  },
   delete: {
     path: UserId,
-    responses: { 204: { description: "Deleted" }, 404: notFound, 409: { schema: ApiError, description: "Other rows still reference this user" } },
+    responses: {
+      204: { description: "Deleted" },
+      404: notFound,
+      409: { schema: ApiError, description: "Other rows still reference this user" },
+    },
     summary: "Delete a user",
     tags,
   },
@@ -64,7 +80,8 @@ export class UserHandler extends withApiSchemas({
       .delete(id)
       .catch((error: unknown) => {
         // A foreign key to users (a generated resource's user:references) still points at it.
-        if ((error as { code?: unknown }).code === "23503") throw new HTTPError(409, `user ${id} is still referenced by other rows: delete those first`);
+        if ((error as { code?: unknown }).code === "23503")
+          throw new HTTPError(409, `user ${id} is still referenced by other rows: delete those first`);
         throw error;
       });
     if (!deleted) throw new HTTPError(404, `no user with id ${id}`);

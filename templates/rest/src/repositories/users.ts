@@ -28,7 +28,10 @@ export class UserRepository {
 
   async list(limit: number, offset: number): Promise<{ items: User[]; total: number }> {
     const [count] = await this.db.query<{ total: string | number }>("SELECT count(*) AS total FROM users");
-    const items = await this.db.query<User>(`SELECT ${COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2`, [limit, offset]);
+    const items = await this.db.query<User>(`SELECT ${COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2`, [
+      limit,
+      offset,
+    ]);
     return { items, total: Number(count!.total) };
   }
 
@@ -38,7 +41,10 @@ export class UserRepository {
   }
 
   async create(input: UserInput): Promise<User> {
-    const [user] = await this.db.query<User>(`INSERT INTO users (name, email) VALUES ($1, $2) RETURNING ${COLUMNS}`, [input.name, input.email]);
+    const [user] = await this.db.query<User>(`INSERT INTO users (name, email) VALUES ($1, $2) RETURNING ${COLUMNS}`, [
+      input.name,
+      input.email,
+    ]);
     return user!;
   }
 
