@@ -32,6 +32,7 @@ describe("create-tornado-app <dir>", () => {
     expect(filesUnder(join(dir, "my-api")).sort()).toEqual(
       [
         ".dockerignore",
+        ".github/workflows/ci.yml",
         ".gitignore",
         "Dockerfile",
         "README.md",
@@ -145,7 +146,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 22 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 25 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(stdout).toContain("  vendor/tornado-tools-0.1.0.tgz\n");

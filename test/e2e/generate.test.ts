@@ -78,7 +78,7 @@ describe("tornado generate handler", () => {
     );
     const json = JSON.parse((await runCommand("npm", ["run", "--silent", "routes", "--", "--json"], app)).stdout) as { pattern: string; methods: string[] }[];
     // The OpenAPI document and docs page come first (the app's openapi setting), then the app's routes.
-    expect(json.map((r) => r.pattern)).toEqual(["/openapi\\.json", "/docs(?:/([\\w.-]+))?", "/health", "/users", "/users/:id", "/user-profiles", "/user-profiles/:id"]);
+    expect(json.map((r) => r.pattern)).toEqual(["/openapi\\.json", "/docs(?:/([\\w.-]+))?", "/health", "/ready", "/users", "/users/:id", "/user-profiles", "/user-profiles/:id"]);
     expect(json.find((r) => r.pattern === "/health")!.methods).toEqual(["get"]);
   }, 120_000);
 
