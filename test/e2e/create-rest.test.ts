@@ -13,6 +13,7 @@ import { repoRoot, runBin, runCommand, tempDir } from "../helpers/cli.js";
 import { freePort, startTornado, stopAll, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
 import { checkDockerfile } from "../helpers/dockerfile.js";
+import { environmentNames } from "../helpers/env-example.js";
 import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { POSTGRES_URL } from "../helpers/services.js";
 import { runWorkflowJob } from "../helpers/workflow.js";
@@ -50,6 +51,17 @@ describe("a new REST app", () => {
     for (const { run, result } of steps) expect(result.code, `${run}:\n${result.stdout}${result.stderr}`).toBe(0);
     expect(steps[1]!.result.stdout + steps[1]!.result.stderr).not.toMatch(/error TS/);
   }, 300_000);
+
+  it("checks its environment at start: .env.example names every variable src/env.ts reads, and a bad value is one sentence and exit 1", async () => {
+    const build = await runCommand("npm", ["run", "build"], app);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+    const { listed, read } = await environmentNames(app);
+    expect(listed).toEqual(read);
+    expect(read).toEqual(expect.arrayContaining(["PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "CORS_ORIGINS", "LOG_FORMAT"]));
+    const bad = startTornado(app, ["start"], { port: await freePort(), env: { DATABASE_POOL_SIZE: "none" } });
+    expect(await bad.waitForExit(30_000)).toEqual({ code: 1, signal: null });
+    expect(bad.stderr()).toMatch(/DATABASE_POOL_SIZE: .+ \(got "none"\)\./);
+  }, 120_000);
 
   it("runs what its Dockerfile runs: a production install without the CLI's dependencies, the built app on PostgreSQL answering /health as a non-root user, exit 0 on SIGTERM", async () => {
     const schema = `docker_${randomUUID().replaceAll("-", "").slice(0, 12)}`;

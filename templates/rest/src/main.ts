@@ -1,14 +1,10 @@
 import { configureLogging, onShutdown } from "tornado";
 import { migrate, openDatabase } from "tornado/db";
 import { makeApp, serverOptions } from "./app.js";
+import { readEnv } from "./env.js";
 
+const env = readEnv();
 configureLogging({ level: "info" });
-
-const port = Number(process.env.PORT ?? 8888);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a port number (0-65535), not "${process.env.PORT}"`);
-  process.exit(1);
-}
 
 // PostgreSQL at DATABASE_URL, or without one the embedded PostgreSQL in .tornado/db (started with
 // the app, shared by its processes, stopped after the last). Pending migrations are applied first:
@@ -19,7 +15,7 @@ console.log(
 );
 await migrate({ database: db, log: (line) => console.log(line) });
 
-const server = await makeApp({ db }).listen(port, undefined, serverOptions);
+const server = await makeApp({ db }).listen(env.PORT, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
 // On SIGTERM `tornado start` drains: /ready answers 503 at once, the app serves on for the drain
