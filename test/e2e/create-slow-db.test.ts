@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
+import { environmentNames } from "../helpers/env-example.js";
 import { runWorkflowJob } from "../helpers/workflow.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
@@ -139,6 +140,15 @@ describe("the slow-db template", () => {
     expect(out).toMatch(/✓ test\/cancel\.test\.ts \(2 tests\)/);
     expect(out).toMatch(/✓ test\/reports\.test\.ts \(10 tests\)/);
   }, 240_000);
+
+  it("checks its environment at start: .env.example names every variable src/env.ts reads, and a bad value is one sentence and exit 1", async () => {
+    const { listed, read } = await environmentNames(app);
+    expect(listed).toEqual(read);
+    expect(read).toEqual(expect.arrayContaining(["PORT", "DATABASE_URL", "QUERY_TIMEOUT_MS", "SLOW_QUERY_LIMIT", "LOG_FORMAT"]));
+    const bad = startTornado(app, ["start"], { port: await freePort(), env: { ...EMBEDDED, SLOW_QUERY_LIMIT: "0" } });
+    expect(await bad.waitForExit(30_000)).toEqual({ code: 1, signal: null });
+    expect(bad.stderr()).toMatch(/SLOW_QUERY_LIMIT: .+ \(got "0"\)\./);
+  }, 60_000);
 
   it("started for the first time without DATABASE_URL, answers 503 'starting' until its database is ready, then a handled 504 logs no stack", async () => {
     const t = startTornado(app, ["start"], { port: await freePort(), env: { ...EMBEDDED, QUERY_TIMEOUT_MS: "300" } });

@@ -1,13 +1,9 @@
 import { configureLogging, onShutdown } from "tornado";
 import { makeApp, serverOptions } from "./app.js";
+import { readEnv } from "./env.js";
 
+const env = readEnv();
 configureLogging({ level: "info" });
-
-const port = Number(process.env.PORT ?? 8888);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a port number (0-65535), not "${process.env.PORT}"`);
-  process.exit(1);
-}
 
 const app = makeApp();
 const db = app.settings.db!;
@@ -23,7 +19,7 @@ db.ready.then(
     process.exit(1);
   },
 );
-const server = await app.listen(port, undefined, serverOptions);
+const server = await app.listen(env.PORT, undefined, serverOptions);
 console.log(`Listening on http://localhost:${server.port}`);
 
 // On SIGTERM `tornado start` drains: /ready answers 503 at once, the app serves on for the drain
