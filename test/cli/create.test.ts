@@ -32,6 +32,7 @@ describe("create-tornado-app <dir>", () => {
     expect(filesUnder(join(dir, "my-api")).sort()).toEqual(
       [
         ".dockerignore",
+        ".env.example",
         ".github/workflows/ci.yml",
         ".gitignore",
         "Dockerfile",
@@ -42,6 +43,7 @@ describe("create-tornado-app <dir>", () => {
         "migrations/20261207000000000_create_users.sql",
         "package.json",
         "src/app.ts",
+        "src/env.ts",
         "src/handlers/base.ts",
         "src/handlers/health.ts",
         "src/handlers/users.ts",
@@ -146,7 +148,7 @@ describe("create-tornado-app <dir>", () => {
   it("--dry-run lists the files and writes nothing", async () => {
     const { code, stdout } = await create("dry", "--dry-run");
     expect(code).toBe(0);
-    expect(stdout).toContain("Would write 25 files into dry (dry run: nothing written):");
+    expect(stdout).toContain("Would write 27 files into dry (dry run: nothing written):");
     expect(stdout).toContain("  src/app.ts\n");
     expect(stdout).toContain("  vendor/tornado-0.1.0.tgz\n");
     expect(stdout).toContain("  vendor/tornado-tools-0.1.0.tgz\n");
