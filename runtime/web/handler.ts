@@ -12,13 +12,13 @@ import { HTTPInputError } from "../httputil/body.js";
 import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
 import { StreamClosedError } from "../iostream.js";
-import { appLog, genLog, logFormat } from "../log.js";
-import { isDraining } from "../httpserver/registry.js";
+import { appLog, genLog } from "../log.js";
 import { VERSION } from "../version.js";
 import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError } from "./errors.js";
 import { HandlerEtag } from "./handler/etag.js";
+import { addProcessHeaders } from "./handler/process-headers.js";
 import { handlerMethod, implementedMethods, methodNotAllowed, supportedMethods } from "./handler/methods.js";
 import { headerValue, isThenable, type Chunk, type ErrorDetails } from "./handler/types.js";
 import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
@@ -145,10 +145,7 @@ export class RequestHandler extends HandlerEtag {
    */
   clear(): void {
     this.headers = HTTPHeaders.fromFlat(["Server", SERVER_HEADER, "Content-Type", HTML_TYPE], false);
-    if (this.settings.requestIds ?? logFormat() === "json") this.headers.set("X-Request-Id", this.request.requestId);
-    // While the process drains (SIGTERM under tornado start), no connection is kept alive: a
-    // load balancer then holds no idle connection to it when it stops accepting.
-    if (isDraining()) this.headers.set("Connection", "close");
+    addProcessHeaders(this.headers, this.settings.requestIds, this.request);
     this.setDefaultHeaders();
     this.writeBuffer = [];
     this.statusCode = 200;
