@@ -7,11 +7,24 @@
  */
 export * from "./web.js";
 export {
+  AnyMatches,
+  DefaultHostMatches,
+  HostMatches,
   PathMatches,
+  ReversibleRuleRouter,
   Router,
+  Rule,
+  RuleRouter,
   expandPathParameters,
+  type Matcher,
+  type MatchParams,
   type PathMatch,
+  type RequestRouter,
+  type RouteDelegate,
   type RouteMatch,
+  type RuleSpec,
+  type RuleTarget,
+  type TargetMatch,
 } from "./routing.js";
 export * from "./httputil.js";
 export * from "./httpserver.js";

@@ -16,6 +16,7 @@ import "./handlers/routes.js";
 export type { CorsOptions } from "./web/cors.js";
 export { Finish, HTTPError, MissingArgumentError, type HTTPErrorOptions } from "./web/errors.js";
 export { RequestHandler, type Chunk, type ErrorDetails, type HandlerClass } from "./web/handler.js";
+export { streamRequestBody } from "./web/handler/stream.js";
 export { URLSpec, url, type RouteSpec, type URLSpecOptions } from "./routing.js";
 export { addslash, authenticated, removeslash, type HandlerMethod } from "./web/auth.js";
 export { parseCookie, type ClearCookieOptions, type CookieOptions } from "./web/cookies.js";

@@ -77,6 +77,8 @@ export class NodeHTTPConnection implements HTTPConnection {
   private body: Promise<Buffer> | undefined;
   private bodyMax = 0;
   private bodyWaiter: { resolve: (body: Buffer | Promise<Buffer>) => void; reject: (error: unknown) => void } | undefined;
+  // The handler's own body limit (`setMaxBodySize`), over the server's.
+  private maxBodyOverride: number | undefined;
 
   constructor(
     private readonly server: ConnectionHost,
@@ -168,8 +170,9 @@ export class NodeHTTPConnection implements HTTPConnection {
 
   private headerList(headers: HTTPHeaders): string[] {
     const flat = headers.toFlat() as string[];
-    // A body we never read (the request was refused first) is not drained: the connection closes.
-    const unreadBody = this.body === undefined && this.bodyExpected;
+    // A body we never read (the request was refused first), or a streamed one answered before
+    // its end, is not drained: the connection closes.
+    const unreadBody = this.body === undefined ? this.bodyExpected : !this.req.complete;
     const close = this.mustClose || unreadBody || this.server.closing || this.server.noKeepAlive;
     return close ? [...flat, "Connection", "close"] : flat;
   }
@@ -212,6 +215,45 @@ export class NodeHTTPConnection implements HTTPConnection {
     return this.body;
   }
 
+  /**
+   * Sets the largest body this request may have, over the server's limits (Tornado's
+   * `connection.set_max_body_size`); call it before the body is read (in `prepare()` of a
+   * handler with `streamRequestBody`). A bigger body is a 413 and the connection closes.
+   *
+   * @example
+   * prepare() { this.request.connection?.setMaxBodySize?.(2 * 1024 ** 3); }
+   */
+  setMaxBodySize(bytes: number): void {
+    if (!(bytes >= 0)) throw new RangeError(`setMaxBodySize() takes a number of bytes of 0 or more, not ${String(bytes)}`);
+    this.maxBodyOverride = bytes;
+  }
+
+  /**
+   * Reads the body chunk by chunk into `onChunk` (decompressed if `decompressRequest` applies),
+   * within the body limit (`setMaxBodySize`, else the server's `maxBodySize`), its rate and
+   * timeout. While a promise `onChunk` returned is pending the socket is paused (back-pressure);
+   * the time it waits does not count against `minBodyRate`. Rejects with what `onChunk`
+   * throws, an `HTTPInputError` (413, 408, 400) or a `StreamClosedError` when the client goes.
+   *
+   * @example
+   * await connection.streamBody(async (chunk) => { await file.write(chunk); });
+   */
+  streamBody(onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    if (this.body !== undefined) return Promise.reject(new Error("The body has already been read"));
+    const { req, res, server } = this;
+    const max = this.maxBodyOverride ?? server.limits.maxBodySize;
+    const declared = req.headers["content-length"];
+    let done: Promise<void>;
+    if (declared !== undefined && Number(declared) > max) done = this.fail(new HTTPInputError("Content-Length too long", 413));
+    else {
+      if (req.headers.expect?.toLowerCase() === "100-continue" && !res.headersSent) res.writeContinue();
+      done = this.receiveStream(max, onChunk).then(() => {});
+    }
+    this.body = done.then(() => EMPTY);
+    this.body.catch(() => {});
+    return done;
+  }
+
   private fail(error: Error): Promise<never> {
     return Promise.reject(this.failed(error));
   }
@@ -219,7 +261,7 @@ export class NodeHTTPConnection implements HTTPConnection {
   private receiveBody(): Promise<Buffer> {
     const { req, res, server } = this;
     const limits = server.limits;
-    const max = bodyLimitFor(req.headers["content-type"], limits);
+    const max = this.maxBodyOverride ?? bodyLimitFor(req.headers["content-type"], limits);
     const declared = req.headers["content-length"];
     if (declared !== undefined && Number(declared) > max) return this.fail(new HTTPInputError("Content-Length too long", 413));
     if (req.headers.expect?.toLowerCase() === "100-continue" && !res.headersSent) res.writeContinue();
@@ -234,7 +276,7 @@ export class NodeHTTPConnection implements HTTPConnection {
         if (waitingBodies.push(this) === 1) setImmediate(takeWaitingBodies);
       });
     }
-    return this.streamBody(max);
+    return this.receiveStream(max);
   }
 
   /**
@@ -245,7 +287,7 @@ export class NodeHTTPConnection implements HTTPConnection {
     const waiter = this.bodyWaiter!;
     this.bodyWaiter = undefined;
     try {
-      waiter.resolve(this.bufferedBody() ?? this.streamBody(this.bodyMax));
+      waiter.resolve(this.bufferedBody() ?? this.receiveStream(this.bodyMax));
     } catch (e) {
       waiter.reject(e);
     }
@@ -267,7 +309,8 @@ export class NodeHTTPConnection implements HTTPConnection {
     return error;
   }
 
-  private streamBody(max: number): Promise<Buffer> {
+  // The body, whole or (with `sink`) chunk by chunk; with a sink it resolves to an empty Buffer.
+  private receiveStream(max: number, sink?: (chunk: Buffer) => void | Promise<void>): Promise<Buffer> {
     const { req, server } = this;
     const limits = server.limits;
     // Gone before its body came (its close event has passed: nothing more will arrive).
@@ -287,7 +330,14 @@ export class NodeHTTPConnection implements HTTPConnection {
       const started = Date.now();
       let timer: NodeJS.Timeout | undefined;
       let rateTimer: NodeJS.Timeout | undefined;
+      // With a sink: its pending promise (the source is paused meanwhile), and the time spent
+      // waiting on it, which the rate check leaves out.
+      let pending: Promise<void> | undefined;
+      let pausedSince = 0;
+      let pausedTotal = 0;
+      let settled = false;
       const cleanup = () => {
+        settled = true;
         clearTimeout(timer);
         clearTimeout(rateTimer);
         source.off("data", onData);
@@ -314,9 +364,34 @@ export class NodeHTTPConnection implements HTTPConnection {
         size += chunk.length;
         if (!gunzip) received = size;
         if (size > max) fail(new HTTPInputError(gunzip ? "decompressed body too large" : "body too large", 413));
-        else chunks.push(chunk);
+        else if (sink === undefined) chunks.push(chunk);
+        else deliver(sink, chunk);
+      };
+      const deliver = (sink: (chunk: Buffer) => void | Promise<void>, chunk: Buffer) => {
+        let result: void | Promise<void>;
+        try {
+          result = sink(chunk);
+        } catch (e) {
+          fail(e as Error);
+          return;
+        }
+        if (result === undefined || typeof result.then !== "function") return;
+        source.pause();
+        pausedSince = Date.now();
+        pending = result.then(
+          () => {
+            pending = undefined;
+            pausedTotal += Date.now() - pausedSince;
+            if (!settled) source.resume();
+          },
+          (e: unknown) => fail(e as Error),
+        );
       };
       const onEnd = () => {
+        if (pending !== undefined) {
+          void pending.then(() => settled || onEnd());
+          return;
+        }
         cleanup();
         resolve(chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size));
       };
@@ -331,7 +406,7 @@ export class NodeHTTPConnection implements HTTPConnection {
       // as long as the client likes). The next check is when the bytes so far stop sufficing.
       const checkRate = () => {
         const rate = limits.minBodyRate;
-        const elapsed = Date.now() - started;
+        const elapsed = Date.now() - started - pausedTotal - (pending !== undefined ? Date.now() - pausedSince : 0);
         if (received < (rate * elapsed) / 1000) {
           fail(new HTTPInputError(`Body arrived slower than ${rate} bytes/s`, 408));
         } else {

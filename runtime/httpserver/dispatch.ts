@@ -14,7 +14,7 @@ import { appLog, genLog } from "../log.js";
 import { NodeHTTPConnection, errorHeaders, errorPage } from "./connection.js";
 import type { ServerLimits } from "./limits.js";
 import type { HTTPServerOptions, RequestDelegate } from "./options.js";
-import { applyXheaders, checkRequestHead, clientAddress } from "./request-head.js";
+import { applyForwardedHost, applyXheaders, checkRequestHead, clientAddress } from "./request-head.js";
 import type { UpgradeConnection } from "./upgrade.js";
 
 /**
@@ -59,7 +59,10 @@ export class RequestDispatcher {
     // A request id is taken from a proxy we trust, never from any client.
     const requestId = this.trusted.size > 0 && this.trusted.has(remoteIp) ? headers.get("X-Request-Id") : undefined;
     let protocol = this.options.protocol ?? ((req.socket as TLSSocket).encrypted ? "https" : "http");
-    if (this.options.xheaders) [remoteIp, protocol] = applyXheaders(headers, this.trusted, remoteIp, protocol);
+    if (this.options.xheaders) {
+      [remoteIp, protocol] = applyXheaders(headers, this.trusted, remoteIp, protocol);
+      applyForwardedHost(headers);
+    }
     if (
       this.options.decompressRequest &&
       connection instanceof NodeHTTPConnection &&

@@ -41,6 +41,13 @@ export interface HTTPConnection {
   readonly bodyExpected: boolean;
   /** Reads the whole body within the server's limits; rejects with `HTTPInputError`. */
   readBody(): Promise<Buffer>;
+  /**
+   * Reads the body chunk by chunk into `onChunk`, pausing the socket while a promise it returns
+   * is pending (a handler with `streamRequestBody` gets its `dataReceived` called this way).
+   */
+  streamBody?(onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void>;
+  /** Sets this request's largest body, over the server's `maxBodySize` (before the body is read). */
+  setMaxBodySize?(bytes: number): void;
   /** Sends a whole response at once: status line, headers and body. */
   respond(status: number, reason: string, headers: HTTPHeaders, body: string | Buffer | null): void;
   /** Sends the status line and headers of a response whose body follows in `write()` calls. */

@@ -5,7 +5,9 @@ import type { HTTPServerRequest } from "../httputil/request.js";
 import { HTTPServer, type HTTPServerOptions, type ListenOptions } from "../httpserver.js";
 import { runForRequest } from "../ioloop/process-guard.js";
 import { accessLog, appLog, type LogLevel } from "../log.js";
-import { Router, type RouteSpec } from "../routing.js";
+import { DefaultHostMatches, HostMatches } from "../routing/matchers.js";
+import { Router, type RouteMatch, type RouteSpec, type TargetMatch } from "../routing/router.js";
+import { Rule, type RuleTarget } from "../routing/rules.js";
 import { openApiRoutes } from "../openapi/routes.js";
 import { HTTPError } from "./errors.js";
 import type { TemplateLoader } from "../template/loader.js";
@@ -45,6 +47,12 @@ export interface ApplicationSettings {
   debug?: boolean;
   /** Send the error's stack as the body of 500 pages. */
   serveTraceback?: boolean;
+  /**
+   * The host whose `addHandlers(hostPattern, routes)` routes also serve requests for hosts no
+   * pattern matches (Tornado's `default_host`), unless they came through a proxy that sent
+   * `X-Real-Ip`. Set it before calling `addHandlers`.
+   */
+  defaultHost?: string;
   /** Handler for paths no route matches (default: a 404 page). */
   defaultHandlerClass?: HandlerClass;
   /** `initArgs` for `defaultHandlerClass`. */
@@ -198,6 +206,8 @@ export class ErrorHandler extends RequestHandler {
 export class Application {
   readonly settings: ApplicationSettings;
   readonly router: Router;
+  // The routers of addHandlers(hostPattern, routes), tried first.
+  private hostRouters: { matcher: HostMatches; router: Router }[] | undefined;
   private readonly monitor: BlockingMonitor | undefined;
   private readonly metrics: { recorder: ProcessMetrics; options: MetricsOptions; routes: WeakMap<HTTPServerRequest, string> } | undefined;
   // With a metrics port: the servers listening for this app, and how to close the port.
@@ -225,24 +235,59 @@ export class Application {
   }
 
   /**
-   * Appends routes after the existing ones.
+   * Appends routes after the existing ones; with a host pattern first, as Tornado's
+   * `add_handlers(host_pattern, host_handlers)`, adds routes that serve only requests whose host
+   * name (`Host` without its port, lower case) matches it from start to end. Host routes are
+   * tried before the application's own, in the order they were added; a request whose host
+   * routes have no match for its path falls through to the next. With the `defaultHost` setting,
+   * they also serve (after the application's own routes) requests for a host nothing matches.
    *
    * @example
    * app.addHandlers([["/health", HealthHandler]]);
+   * app.addHandlers("(www\\.)?example\\.com", [["/", HomeHandler]]);
+   * app.addHandlers("api\\.example\\.com", [url("/users/:id", UserHandler, { name: "user" })]);
    */
-  addHandlers(routes: readonly RouteSpec[]): void {
-    this.router.addRules(routes);
+  addHandlers(routes: readonly RouteSpec[]): void;
+  addHandlers(hostPattern: string | RegExp, routes: readonly RouteSpec[]): void;
+  addHandlers(hostPatternOrRoutes: string | RegExp | readonly RouteSpec[], hostRoutes?: readonly RouteSpec[]): void {
+    if (Array.isArray(hostPatternOrRoutes)) {
+      this.router.addRules(hostPatternOrRoutes);
+      return;
+    }
+    if (hostRoutes === undefined) throw new TypeError("addHandlers(hostPattern, routes) needs the routes for that host");
+    const matcher = new HostMatches(hostPatternOrRoutes as string | RegExp);
+    const router = new Router(hostRoutes);
+    (this.hostRouters ??= []).push({ matcher, router });
+    if (this.settings.defaultHost !== undefined) {
+      this.router.addRules([new Rule(new DefaultHostMatches(this, matcher.hostPattern), router as unknown as RuleTarget)]);
+    }
+  }
+
+  // Host routes first (in the order added), then the application's own.
+  private matchHosts(request: HTTPServerRequest): RouteMatch | TargetMatch | null {
+    for (const { matcher, router } of this.hostRouters!) {
+      if (matcher.match(request) === null) continue;
+      const found = router.match(request);
+      if (found !== null) return found;
+    }
+    return this.router.match(request);
   }
 
   /**
-   * Serves one request: finds its handler and runs it. `HTTPServer` calls this. It never
-   * throws: every error becomes a response (and a log line).
+   * Serves one request: finds its handler (or other route target) and runs it. `HTTPServer`
+   * calls this. It never throws: every error becomes a response (and a log line).
    *
    * @example
    * app.handleRequest(new HTTPServerRequest({ uri: "/", connection }));
    */
   handleRequest(request: HTTPServerRequest): void {
-    const found = this.router.find(request.path);
+    const match = this.hostRouters === undefined ? this.router.match(request) : this.matchHosts(request);
+    if (match !== null && (match as TargetMatch).serve !== undefined) {
+      if (this.metrics !== undefined) this.metrics.routes.set(request, match.rule.name ?? "(route target)");
+      (match as TargetMatch).serve();
+      return;
+    }
+    const found = match as RouteMatch | null;
     if (this.metrics !== undefined) this.metrics.routes.set(request, found === null ? "(no route)" : (found.rule.name ?? found.rule.pattern));
     if (found !== null) {
       const handler = new found.rule.handlerClass(this, request);
@@ -261,13 +306,32 @@ export class Application {
   }
 
   /**
-   * The path of the route named `name`, with `args` filled into its groups (percent-encoded).
+   * The path of the route named `name` with `args` in its groups (percent-encoded), searching
+   * host routes, then the application's own, then nested routers and applications; `null` when
+   * no route has that name.
+   *
+   * @example
+   * app.findUrl("user", 42) // "/users/42"
+   */
+  findUrl(name: string, ...args: unknown[]): string | null {
+    for (const { router } of this.hostRouters ?? []) {
+      const found = router.findUrl(name, ...args);
+      if (found !== null) return found;
+    }
+    return this.router.findUrl(name, ...args);
+  }
+
+  /**
+   * The path of the route named `name`, with `args` filled into its groups (percent-encoded),
+   * wherever it is (host routes, nested routers and applications); throws when none has it.
    *
    * @example
    * app.reverseUrl("user", 42) // "/users/42"
    */
   reverseUrl(name: string, ...args: unknown[]): string {
-    return this.router.reverseUrl(name, ...args);
+    const found = this.findUrl(name, ...args);
+    if (found === null) throw new TypeError(`${name} not found in named urls`);
+    return found;
   }
 
   /**

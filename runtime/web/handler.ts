@@ -17,7 +17,7 @@ import { VERSION } from "../version.js";
 import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError } from "./errors.js";
-import { HandlerEtag } from "./handler/etag.js";
+import { HandlerStream } from "./handler/stream.js";
 import { addProcessHeaders } from "./handler/process-headers.js";
 import { handlerMethod, implementedMethods, methodNotAllowed, supportedMethods } from "./handler/methods.js";
 import { headerValue, isThenable, type Chunk, type ErrorDetails } from "./handler/types.js";
@@ -53,7 +53,8 @@ function byteLength(chunk: string | Buffer): number {
  * Base class for HTTP request handlers: subclass it and define `get`, `post`, … One instance
  * serves one request. Path groups arrive as method arguments; every method may be `async`.
  *
- * Lifecycle: `initialize(initArgs)` → `prepare()` → the method → `finish()` → `onFinish()`.
+ * Lifecycle: `initialize(initArgs)` → `prepare()` → the method → `finish()` → `onFinish()`
+ * (with `streamRequestBody`, `dataReceived(chunk)` for each body chunk before the method).
  * The methods are `get`, `head`, `post`, `put`, `patch`, `delete` and `options`; a request for
  * one the class does not define is a 405 (HEAD falls back to `get`).
  *
@@ -66,7 +67,7 @@ function byteLength(chunk: string | Buffer): number {
  *   }
  * }
  */
-export class RequestHandler extends HandlerEtag {
+export class RequestHandler extends HandlerStream {
   /** The decoded positional path groups (`null` for an optional group that did not match). */
   pathArgs: (string | null)[] = NO_ARGS;
   /** The decoded named path groups, by name. */
@@ -486,21 +487,9 @@ export class RequestHandler extends HandlerEtag {
       // reading it, so an `Expect: 100-continue` client never sends it. With one, Tornado's
       // order stands (prepare() may answer, e.g. a catch-all 404).
       if (method === null && this.prepare === RequestHandler.prototype.prepare) throw methodNotAllowed(this);
-      if (connection?.bodyExpected) {
-        try {
-          request.body = await connection.readBody();
-        } catch (e) {
-          if (e instanceof HTTPInputError) throw new HTTPError(e.status, e.message, { cause: e });
-          throw e;
-        }
-      }
-      // Limits and framing only: the body is parsed when the handler reads its arguments.
-      try {
-        request.checkBody();
-      } catch (e) {
-        if (e instanceof HTTPInputError) throw invalidBody(e);
-        throw e;
-      }
+      // The whole body now, or (streamRequestBody) into dataReceived() after prepare().
+      const streaming = this._streamsBody();
+      if (!streaming && (result = this._readBody()) !== undefined) await result;
       if (rawPathArgs.length > 0) {
         this.pathArgs = rawPathArgs.map((arg) => (arg === null ? null : this._decodePathArgument(arg)));
         this.pathKwargs = {};
@@ -523,6 +512,7 @@ export class RequestHandler extends HandlerEtag {
       if (isThenable(result)) await result;
       if (this.done) return;
       if (method === null) throw methodNotAllowed(this);
+      if (streaming) await this._streamBody();
       result = this._validateRequest(); // withSchemas (web/schema/): a 400 before the method
       if (isThenable(result)) await result;
       result = method.apply(this, this.pathArgs);
