@@ -207,6 +207,8 @@ export function toRule(spec: RuleSpec): Rule {
 export class RuleRouter implements RequestRouter {
   /** The rules, in the order they are tried. */
   readonly rules: Rule[] = [];
+  // Named rules (for ReversibleRuleRouter); here so they exist before the constructor adds rules.
+  protected readonly namedRules = new Map<string, Rule>();
 
   constructor(rules: readonly RuleSpec[] = []) {
     this.addRules(rules);
@@ -291,13 +293,11 @@ export class RuleRouter implements RequestRouter {
  * router.reverseUrl("user", 7) // from app's own routes: "/users/7"
  */
 export class ReversibleRuleRouter extends RuleRouter {
-  private readonly named = new Map<string, Rule>();
-
   protected override processRule(rule: Rule): Rule {
     const processed = super.processRule(rule);
     if (processed.name !== undefined) {
-      if (this.named.has(processed.name)) throw new TypeError(`Multiple handlers named ${processed.name}`);
-      this.named.set(processed.name, processed);
+      if (this.namedRules.has(processed.name)) throw new TypeError(`Multiple handlers named ${processed.name}`);
+      this.namedRules.set(processed.name, processed);
     }
     return processed;
   }
@@ -311,7 +311,7 @@ export class ReversibleRuleRouter extends RuleRouter {
    * router.reverseUrl("user", 42) // "/users/42", or null
    */
   reverseUrl(name: string, ...args: unknown[]): string | null {
-    const own = this.named.get(name);
+    const own = this.namedRules.get(name);
     if (own !== undefined) return own.reverse(...args);
     for (const rule of this.rules) {
       const found = reverseIn(rule.target, name, args);
