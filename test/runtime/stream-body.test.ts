@@ -2,6 +2,7 @@
 // dataReceived(chunk) between prepare() and the method, back-pressure on the socket, the
 // handler's own body limit, early refusals, and clients that go away mid-body.
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Application,
@@ -106,6 +107,14 @@ class QuotaUpload extends RequestHandler {
   }
 }
 
+// Forgot its dataReceived(): a bug, answered 500 with the reason logged.
+class NoDataReceived extends RequestHandler {
+  static override streamRequestBody = true;
+  put() {
+    this.finish("never");
+  }
+}
+
 class Plain extends RequestHandler {
   get() {
     this.write("still-alive");
@@ -131,6 +140,7 @@ async function serve(options: HTTPServerOptions = {}): Promise<TestServer> {
     ["/gated", GatedUpload],
     ["/quota", QuotaUpload],
     ["/plain", Plain],
+    ["/forgot", NoDataReceived],
   ]);
   t = await createTestServer(app, options);
   return t;
@@ -351,5 +361,29 @@ describe("RequestHandler.streamRequestBody: dataReceived(chunk)", () => {
     await conn.write("hello");
     const res = await conn.readResponse();
     expect(JSON.parse(res.text())).toMatchObject({ bytes: 5, chunks: 1 });
+  });
+
+  it("streams a gzip body decompressed with decompressRequest, within the handler's limit", async () => {
+    const server = await serve({ decompressRequest: true });
+    const plain = patternOf(3 * MiB);
+    const zipped = gzipSync(plain);
+    const res = await server.fetch(`/upload?limit=${4 * MiB}`, { method: "PUT", body: zipped, headers: { "Content-Encoding": "gzip" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ bytes: plain.length, sha256: createHash("sha256").update(plain).digest("hex") });
+    const over = await expectLog("tornado.general", /413 PUT \/upload.*decompressed body too large/, () =>
+      expectLog("tornado.access", /413 PUT \/upload/, () =>
+        server.fetch(`/upload?limit=${MiB}`, { method: "PUT", body: zipped, headers: { "Content-Encoding": "gzip" } }),
+      ),
+    );
+    expect(over.status).toBe(413);
+  });
+
+  it("answers 500 for a streaming handler without dataReceived(), saying so in the log", async () => {
+    const server = await serve();
+    const res = await expectLog("tornado.application", /Uncaught exception PUT \/forgot/, () =>
+      expectLog("tornado.access", /500 PUT \/forgot/, () => server.fetch("/forgot", { method: "PUT", body: "x" })),
+    );
+    expect(res.status).toBe(500);
+    await expectStillServing(server);
   });
 });
