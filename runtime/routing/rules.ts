@@ -281,6 +281,27 @@ export class RuleRouter implements RequestRouter {
     if (delegate !== null) delegate();
     else request.connection?.respond(404, "Not Found", errorHeaders(), errorPage(404));
   }
+
+  /**
+   * Tells the targets (applications, nested routers) that a server serving this router listens,
+   * as `HTTPServer` tells its application (an `Application` starts its metrics port).
+   *
+   * @example
+   * router.serverListening(server); // HTTPServer calls it
+   */
+  serverListening(server: object): void {
+    for (const rule of this.rules) (rule.target as { serverListening?: (server: object) => void }).serverListening?.(server);
+  }
+
+  /**
+   * Tells the targets that a server serving this router is closing.
+   *
+   * @example
+   * router.serverClosing(server); // HTTPServer calls it
+   */
+  serverClosing(server: object): void {
+    for (const rule of this.rules) (rule.target as { serverClosing?: (server: object) => void }).serverClosing?.(server);
+  }
 }
 
 /**

@@ -228,4 +228,17 @@ describe("RuleRouter served by HTTPServer", () => {
     expect(() => new RuleRouter([["/", named("x")]])).toThrow(/only in an Application's routes/);
     expect(() => new RuleRouter([["/", "nothing" as never]])).toThrow(/target must be/);
   });
+
+  it("tells its targets, nested ones too, when the server listens and closes", async () => {
+    const calls: string[] = [];
+    const target = {
+      handleRequest: (request: { connection?: { closed: boolean } }) => void request,
+      serverListening: () => calls.push("listening"),
+      serverClosing: () => calls.push("closing"),
+    };
+    const t = await createTestServer(new RuleRouter([[new AnyMatches(), [[new AnyMatches(), target]]]]));
+    expect(calls).toEqual(["listening"]);
+    await t.close();
+    expect(calls).toEqual(["listening", "closing"]);
+  });
 });
