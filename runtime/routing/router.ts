@@ -3,6 +3,7 @@
  * and any other `Rule` (a host, a nested router, another application, a node listener).
  */
 
+import type { HTTPServerRequest } from "../httputil/request.js";
 import type { HandlerClass } from "../web/handler.js";
 import type { Matcher } from "./matchers.js";
 import { PathMatches, type PathMatch } from "./path.js";
@@ -157,7 +158,7 @@ export class Router {
    * @example
    * const found = app.router.match(request);
    */
-  match(request: Parameters<typeof targetDelegate>[1]): RouteMatch | TargetMatch | null {
+  match(request: HTTPServerRequest): RouteMatch | TargetMatch | null {
     if (!this.general) return this.find(request.path);
     for (const rule of this.allRules) {
       const params = rule.matcher.match(request);

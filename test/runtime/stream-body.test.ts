@@ -386,4 +386,15 @@ describe("RequestHandler.streamRequestBody: dataReceived(chunk)", () => {
     expect(res.status).toBe(500);
     await expectStillServing(server);
   });
+
+  it("takes a body of exactly setMaxBodySize() bytes and refuses one byte more", async () => {
+    const server = await serve();
+    const at = await server.fetch("/upload?limit=4096", { method: "PUT", body: patternOf(4096) });
+    expect(at.status).toBe(200);
+    expect(await at.json()).toMatchObject({ bytes: 4096 });
+    const over = await expectLog("tornado.general", /413 PUT \/upload.*Content-Length too long/, () =>
+      expectLog("tornado.access", /413 PUT \/upload/, () => server.fetch("/upload?limit=4096", { method: "PUT", body: patternOf(4097) })),
+    );
+    expect(over.status).toBe(413);
+  });
 });
