@@ -4,7 +4,7 @@
  * This file is the core: the lifecycle (`_execute`: `initialize` → `prepare` → the method →
  * `finish` → `onFinish`), the status and headers, `write`/`flush`/`finish`, and errors. The
  * other concerns are the classes it extends, one file each in ./handler/ (base → arguments →
- * cookies → user → xsrf → templates → etag), so a subclass still has them all as methods.
+ * cookies → user → xsrf → templates → etag → stream), so a subclass still has them all as methods.
  */
 
 import { jsonEncode, xhtmlEscape } from "../escape.js";
