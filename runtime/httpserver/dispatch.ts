@@ -14,7 +14,7 @@ import { appLog, genLog } from "../log.js";
 import { NodeHTTPConnection, errorHeaders, errorPage } from "./connection.js";
 import type { ServerLimits } from "./limits.js";
 import type { HTTPServerOptions, RequestDelegate } from "./options.js";
-import { applyForwardedHost, applyXheaders, checkRequestHead, clientAddress } from "./request-head.js";
+import { applyXheaders, checkRequestHead, clientAddress } from "./request-head.js";
 import type { UpgradeConnection } from "./upgrade.js";
 
 /**
@@ -61,7 +61,6 @@ export class RequestDispatcher {
     let protocol = this.options.protocol ?? ((req.socket as TLSSocket).encrypted ? "https" : "http");
     if (this.options.xheaders) {
       [remoteIp, protocol] = applyXheaders(headers, this.trusted, remoteIp, protocol);
-      applyForwardedHost(headers);
     }
     if (
       this.options.decompressRequest &&

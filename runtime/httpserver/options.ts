@@ -29,7 +29,7 @@ export type RequestDelegate =
  * new HTTPServer(app, { xheaders: true, trustedDownstream: ["10.0.0.1"], maxBodySize: 10 << 20 });
  */
 export interface HTTPServerOptions {
-  /** Take the client address, scheme and host from `X-Real-Ip`/`X-Forwarded-For`, `X-Scheme`/`X-Forwarded-Proto` and `X-Forwarded-Host` (behind a proxy; only set it when one is in front). */
+  /** Take the client address, scheme and host from `X-Real-Ip`/`X-Forwarded-For` and `X-Scheme`/`X-Forwarded-Proto` (behind a proxy; only set it when one is in front). */
   xheaders?: boolean;
   /** Proxy addresses to skip in `X-Forwarded-For`. */
   trustedDownstream?: string[];

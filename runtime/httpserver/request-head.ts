@@ -67,18 +67,3 @@ export function applyXheaders(headers: HTTPHeaders, trusted: ReadonlySet<string>
   const lastScheme = scheme?.split(",").pop()?.trim();
   return [isIP(ip) ? ip : remoteIp, lastScheme === "http" || lastScheme === "https" ? lastScheme : protocol];
 }
-
-/**
- * With `xheaders`: the host the client asked a proxy for (`X-Forwarded-Host`, its last entry)
- * becomes the request's `Host`, so host routes (`addHandlers(hostPattern, …)`) and
- * `request.host` see it; a missing or malformed value leaves `Host` as it is.
- *
- * @example
- * applyForwardedHost(headers) // Host: internal:8000 + X-Forwarded-Host: example.com → Host: example.com
- */
-export function applyForwardedHost(headers: HTTPHeaders): void {
-  const forwarded = headers.get("X-Forwarded-Host");
-  if (forwarded === undefined) return;
-  const host = forwarded.split(",").pop()!.trim();
-  if (host !== "" && VALID_HOST.test(host)) headers.set("Host", host);
-}
