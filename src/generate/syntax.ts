@@ -166,7 +166,7 @@ export function trailingCommentsEnd(text: string, pos: number): number {
  * The offset of the next token at or after `pos`: whitespace, newlines and comments skipped.
  *
  * @example
- * skipTrivia("a /* b *\/ , c", 1) // 11
+ * skipTrivia("a /* b *\/ , c", 1) // 10
  */
 export function skipTrivia(text: string, pos: number): number {
   let at = pos;
