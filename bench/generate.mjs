@@ -19,11 +19,8 @@
 // in bench/node_modules/.bin. Every run is checked: exit code 0; for a dry run "Dry run:" (nest:
 // "Dry run enabled") on stdout and no file written; for a real one the handler, its test, the
 // manifest and the "/orders" route in src/app.ts (nest: the controller, its spec and
-// OrdersController in src/app.module.ts), else the benchmark fails. The tornado CLI keeps a V8
-// code cache of the TypeScript compiler, written by the first run: XDG_CACHE_HOME points every
-// child at a cache folder of this run's own, so the user's cache is never touched. First one cold
-// run of each tornado command (cache file removed before each; not part of the medians), then one
-// unmeasured warm-up of every command (which leaves tornado's cache in place), then `--rounds`
+// OrdersController in src/app.module.ts), else the benchmark fails. First one cold run of each
+// tornado command (not part of the medians), then one unmeasured warm-up of every command, then `--rounds`
 // rounds, each running every command once in an order rotated every round. Figures: per command,
 // the median (min, max) seconds over rounds and the median over rounds of (its seconds ÷ the
 // tornado command's seconds of the same kind in the same round), and the median over rounds of
@@ -32,7 +29,7 @@
 // under 0.5 s) and the machine's load average are printed and written to
 // bench/generate-results.md; the temporary folder is removed on exit, error or Ctrl-C.
 
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -65,8 +62,8 @@ const CREATE_BIN = path.join(ROOT_DIR, "bin", "create-tornado-app.js");
 const TORNADO_BIN = path.join(ROOT_DIR, "bin", "tornado.js");
 const NEST_BIN = path.join(BIN_DIR, "nest");
 const CLI_ENTRY = path.join(ROOT_DIR, "dist", "src", "tornado.js");
-/** The module that loads the TypeScript compiler; `typescript` is resolved from there. */
-const TS_LOADER = path.join(ROOT_DIR, "dist", "src", "generate", "typescript.js");
+/** The module that parses the app file; `oxc-parser` is resolved from there. */
+const PARSER = path.join(ROOT_DIR, "dist", "src", "generate", "syntax.js");
 const APP = "app";
 const NAME = "orders";
 /** The folders whose uncommitted changes the results file mentions: what a generate is made of. */
@@ -218,25 +215,14 @@ function cleanUp() {
 
 const fail = handleExits({ cleanUp });
 
-// One temporary folder for the run: the two apps, tornado's code cache, and each real run's copy.
+// One temporary folder for the run: the two apps and each real run's copy.
 const tmp = mkdtempSync(path.join(os.tmpdir(), "generate-bench-"));
 tempDirs.add(tmp);
-const cacheHome = path.join(tmp, "cache");
 const apps = { tornado: path.join(tmp, "tornado", APP), nest: path.join(tmp, "nest", APP) };
 
 // The children get this environment: ours minus what `npm run` adds about the bench package, with
-// XDG_CACHE_HOME set to this run's folder (where the tornado CLI keeps its V8 code cache).
-const env = { ...childEnv(), XDG_CACHE_HOME: cacheHome };
+const env = childEnv();
 
-/**
- * Where the tornado CLI keeps the V8 code cache of the TypeScript compiler under our
- * XDG_CACHE_HOME: the same name as cacheFile() in src/generate/typescript.ts (the children run
- * with this same Node.js, so process.version and process.arch are theirs).
- */
-function codeCacheFile() {
-  const version = packageVersion(path.dirname(createRequire(TS_LOADER).resolve("typescript/package.json")));
-  return path.join(cacheHome, "tornado", `typescript-${version}-node-${process.version}-${process.arch}.v8cache`);
-}
 
 /**
  * Runs one command once: a dry run or the floor in place, a real run in a fresh copy of the app
@@ -291,19 +277,11 @@ const reasonOf = (error) => {
   const lines = error.split("\n").map((l) => l.trim()).filter(Boolean);
   return lines.length > 1 ? `${lines[0]}: ${lines[lines.length - 1]}` : lines[0];
 };
-const cacheStamp = (file) => {
-  try {
-    const s = statSync(file);
-    return `${s.ino}:${s.mtimeMs}:${s.size}`;
-  } catch {
-    return null;
-  }
-};
 
 // ---------------------------------------------------------------- main
 
 async function main() {
-  if (!existsSync(CLI_ENTRY) || !existsSync(TS_LOADER)) {
+  if (!existsSync(CLI_ENTRY) || !existsSync(PARSER)) {
     fail("dist/src/tornado.js is missing: run `npm run build` at the repository root first");
   }
   for (const contender of contenders) {
@@ -311,18 +289,16 @@ async function main() {
       fail(`bench/node_modules/${contender.pkg} is missing: run \`npm ci\` in bench/ first`);
     }
   }
-  const cacheFile = codeCacheFile();
   const npmVersion = commandOutput("npm", ["--version"], { cwd: BENCH_DIR, env }) ?? "unknown";
   const versions = {
-    tornado: `this checkout (${gitRevision(GIT_DIRS)}), TypeScript ${packageVersion(path.dirname(createRequire(TS_LOADER).resolve("typescript/package.json")))}`,
+    tornado: `this checkout (${gitRevision(GIT_DIRS)}), oxc-parser ${packageVersion(path.dirname(createRequire(PARSER).resolve("oxc-parser/package.json")))}`,
     node: `Node.js ${process.version}`,
     nest: `@nestjs/cli ${installedVersion("@nestjs/cli")} (schematics: @nestjs/schematics ${installedVersion("@nestjs/schematics")}, the CLI's own, since the project has no node_modules)`,
   };
   const started = performance.now();
   const loadAtStart = os.loadavg()[0];
   console.log(
-    `Handler generation: ${runs.map((r) => r.id).join(", ")}; 2 cold tornado runs, 1 warm-up each, ${roundsText}\n` +
-      `tornado's code cache: ${cacheFile}\n`,
+    `Handler generation: ${runs.map((r) => r.id).join(", ")}; 2 cold tornado runs, 1 warm-up each, ${roundsText}\n`,
   );
 
   // The apps, once.
@@ -351,15 +327,13 @@ async function main() {
     }
   }
 
-  // Cold: tornado's code cache removed before each, and it must exist afterwards.
+  // Cold: the first run of each tornado command (the operating system's file cache not yet warm).
   const cold = {};
   for (const run of runs.filter((r) => r.contender.name === BASELINE)) {
-    rmSync(cacheFile, { force: true });
     const result = await runOnce(run);
     if (result.error !== undefined) fail(`${run.id} (cold): ${result.error}`);
-    if (!existsSync(cacheFile)) fail(`${run.id} (cold) did not write the code cache ${cacheFile}: is its path still that of src/generate/typescript.ts?`);
     cold[run.kind] = result.seconds;
-    console.log(`cold ${run.id.padEnd(13)} ${fmtS(result.seconds)} s (code cache removed first; written by this run)`);
+    console.log(`cold ${run.id.padEnd(13)} ${fmtS(result.seconds)} s`);
   }
 
   // Warm-up, then the rounds.
@@ -381,8 +355,6 @@ async function main() {
       results[run.id] = { seconds: [], ratios: { dry: [], real: [] } };
     }
   }
-  const warmCache = cacheStamp(cacheFile);
-  if (warmCache === null) fail(`the code cache ${cacheFile} is missing after the warm-up`);
 
   const running = runs.filter((r) => results[r.id].skipped === undefined);
   const order = (round) => running.slice(round % running.length).concat(running.slice(0, round % running.length));
@@ -405,7 +377,6 @@ async function main() {
     console.log(`  round ${round + 1}/${opts.rounds}: ${running.map((r) => `${r.id} ${fmtS(seconds[r.id])}`).join(", ")}`);
   }
   const elapsed = (performance.now() - started) / 1000;
-  const cacheKept = cacheStamp(cacheFile) === warmCache;
 
   // ---------------------------------------------------------------- report
   const tables = [];
@@ -432,7 +403,7 @@ async function main() {
     );
   }
   const coldLine =
-    `Cold (one run each, the V8 code cache of the TypeScript compiler removed first, and written by that run): ` +
+    `Cold (the first run of each): ` +
     `\`${runs.find((r) => r.id === `${BASELINE}:dry`).cmd.show}\` ${fmtS(cold.dry)} s, ` +
     `\`${runs.find((r) => r.id === `${BASELINE}:real`).cmd.show}\` ${fmtS(cold.real)} s.`;
   // What the tornado CLI adds to starting Node.js: its seconds minus `node -e 0`'s, per round.
@@ -471,7 +442,6 @@ async function main() {
 - Contenders: ${contenders.map((c) => `${c.name} = ${versions[c.name]}`).join("; ")} (nest run from \`bench/node_modules/.bin\`, never downloaded during the run)
 - Apps, made once for this run in a temporary folder, without node_modules: \`create-tornado-app app --yes --no-install --no-git\` and \`nest new app --skip-install --skip-git --package-manager npm\`
 - Method: wall time of the whole command (child process, stdin closed, from spawn to exit), with the app folder as working directory; a dry run runs in the app itself, a real generate in a fresh copy of the pristine app (copy and removal not timed); every run checked (exit code 0; dry run: "Dry run:" / "Dry run enabled" on stdout and nothing written; real: the handler, its test, \`.tornado/manifest.json\` and "/orders" in \`src/app.ts\`, or for Nest the controller, its spec and \`OrdersController\` in \`src/app.module.ts\`)
-- tornado's V8 code cache of the TypeScript compiler: kept under this run's own \`XDG_CACHE_HOME\` (given to every child); removed before each cold run, then written by it; the warm-up leaves it in place, so the rounds are warm. ${cacheKept ? "It was not rewritten during the rounds (V8 accepted it on every measured run)." : "**It was rewritten during the rounds: V8 rejected it at least once.**"}
 - Rounds: one unmeasured warm-up of every command, then ${roundsText} each running every command once, the order rotated every round (round 1: ${orders[0].join(", ")})
 - Figures: median, min and max seconds over the rounds, and the median over rounds of (the command's seconds ÷ the tornado command's of the same kind in the same round; \`node -e 0\` is compared with both): above 1.00x is slower than tornado's
 - Wall time of the whole benchmark: ${elapsed.toFixed(0)} s; the machine's 1-minute load average (other work included) ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end

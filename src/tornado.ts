@@ -4,21 +4,29 @@ import { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
 import { runCli } from "./cli/errors.js";
 import { scriptCommand } from "./cli/scripts.js";
-import { dbCommand } from "./commands/db.js";
-import { devCommand } from "./commands/dev.js";
-import { destroyCommand, generateCommand } from "./commands/generate.js";
-import { routesCommand } from "./commands/routes.js";
-import { openapiCommand } from "./commands/openapi.js";
-import { startCommand } from "./commands/start.js";
+
+// Each command's module, loaded only when that command runs (or for the full help): a generate
+// need not load the dev server, the database layer or the OpenAPI builder.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  dev: async () => (await import("./commands/dev.js")).devCommand().exitOverride(),
+  start: async () => (await import("./commands/start.js")).startCommand().exitOverride(),
+  generate: async () => (await import("./commands/generate.js")).generateCommand(),
+  destroy: async () => (await import("./commands/generate.js")).destroyCommand(),
+  routes: async () => (await import("./commands/routes.js")).routesCommand().exitOverride(),
+  openapi: async () => (await import("./commands/openapi.js")).openapiCommand().exitOverride(),
+  db: async () => (await import("./commands/db.js")).dbCommand(),
+};
+const ALIASES: Record<string, string> = { g: "generate", d: "destroy" };
 
 /**
- * Builds the `tornado` command line; its subcommands are registered here as they land.
+ * Builds the `tornado` command line: with `only`, the one subcommand that will run (the others'
+ * modules are not loaded), else all of them (help, version, an unknown command's suggestions).
  *
  * @example
- * await tornadoProgram().parseAsync(["node", "tornado", "--version"]);
+ * await (await tornadoProgram()).parseAsync(["node", "tornado", "--version"]);
  */
-export function tornadoProgram(): Command {
-  return new Command("tornado")
+export async function tornadoProgram(only?: string): Promise<Command> {
+  const program = new Command("tornado")
     .description("Tools for apps built on the tornado runtime.")
     .version(VERSION, "-v, --version")
     .exitOverride()
@@ -28,21 +36,17 @@ export function tornadoProgram(): Command {
     .addHelpText(
       "after",
       `\nIn an app, run these through its package scripts: npm run dev, npm start, ${scriptCommand("generate", ["handler", "orders"], "npm")}, ${scriptCommand("destroy", ["handler", "orders"], "npm")}, ${scriptCommand("routes", [], "npm")}.`,
-    )
-    .addCommand(devCommand().exitOverride())
-    .addCommand(startCommand().exitOverride())
-    .addCommand(generateCommand())
-    .addCommand(destroyCommand())
-    .addCommand(routesCommand().exitOverride())
-    .addCommand(openapiCommand().exitOverride())
-    .addCommand(dbCommand());
+    );
+  const names = only !== undefined && COMMANDS[only] !== undefined ? [only] : Object.keys(COMMANDS);
+  for (const command of await Promise.all(names.map((name) => COMMANDS[name]!()))) program.addCommand(command);
+  return program;
 }
 
 await runCli(async () => {
-  const program = tornadoProgram();
   if (process.argv.length <= 2) {
-    program.outputHelp();
+    (await tornadoProgram()).outputHelp();
     return;
   }
-  await program.parseAsync(process.argv);
+  const first = process.argv[2]!;
+  await (await tornadoProgram(ALIASES[first] ?? first)).parseAsync(process.argv);
 });

@@ -23,7 +23,7 @@ const PACKED_FIELDS = ["version", "description", "license", "type", "engines", "
 // npm would then keep tornado-tools' handlebars in a production install.
 const RUNTIME_DEPENDENCIES = ["ws"];
 // What `tornado dev`, `generate`, `destroy`, `routes`, `openapi` load, in tornado-tools.
-const TOOLS_DEPENDENCIES = ["chokidar", "commander", "diff", "handlebars", "tsx", "typescript"];
+const TOOLS_DEPENDENCIES = ["chokidar", "commander", "diff", "handlebars", "oxc-parser", "tsx", "typescript"];
 
 /**
  * The file name of the packed runtime for this version.
@@ -142,7 +142,7 @@ export function packTools(): Buffer {
   };
   const readme =
     "# tornado-tools\n\nThe dependencies of the `tornado` commands an app runs in development (`dev`, `generate`, `destroy`,\n" +
-    "`routes`, `openapi`): TypeScript, tsx, chokidar, commander, diff, Handlebars. Apps list it in `devDependencies`,\n" +
+    "`routes`, `openapi`): TypeScript, tsx, oxc-parser, chokidar, commander, diff, Handlebars. Apps list it in `devDependencies`,\n" +
     "so that a production install (`npm ci --omit=dev`) holds the runtime alone; `tornado start` needs nothing from here.\n";
   return tarball([
     ["package.json", Buffer.from(JSON.stringify(packed, null, 2) + "\n"), 0o644],

@@ -53,7 +53,7 @@ export function effective(changes: readonly FileChange[]): FileChange[] {
  * process.stdout.write(await unifiedDiff(changes));
  */
 export async function unifiedDiff(changes: readonly FileChange[]): Promise<string> {
-  const { createTwoFilesPatch } = await import("diff");
+  const { createTwoFilesPatch } = await import("diff/lib/patch/create.js");
   return effective(changes)
     .map((c) =>
       createTwoFilesPatch(c.before === null ? "/dev/null" : `a/${c.path}`, c.after === null ? "/dev/null" : `b/${c.path}`, c.before ?? "", c.after ?? "", "", "", {

@@ -202,7 +202,7 @@ export async function planGenerate(
   const values = {
     ...names,
     pluralTextCap: names.pluralText[0]!.toUpperCase() + names.pluralText.slice(1),
-    tornadoImport: `import { HTTPError, withSchemas, type Application, type RequestHandler } from "tornado";`,
+    tornadoImport: `import { type Application, HTTPError, type RequestHandler, withSchemas } from "tornado";`,
     baseImport: appBase ? `import { ${appBase} } from "./base.js";` : "",
     // Without a base of the app's own, the handlers extend withSchemas' default (RequestHandler),
     // whose errors are JSON too: { "error": { "status", "message", "issues"? } }.
@@ -214,7 +214,7 @@ export async function planGenerate(
     const migrationPath = resourceMigrationPath(root, names, now);
     const repositoryPath = posix.join(posix.dirname(appFile), "repositories", `${names.file}.ts`);
     Object.assign(values, resourceValues(names, fields, { migrationFile: posix.basename(migrationPath), appTakesDb: appTakesDatabase(appText) }), {
-      tornadoImport: `import { HTTPError, withSchemas, type RequestHandler } from "tornado";`,
+      tornadoImport: `import { HTTPError, type RequestHandler, withSchemas } from "tornado";`,
       repositoryImport: importSpecifier(handlerPath, repositoryPath),
     });
     files.push({ path: migrationPath, text: (await renderGeneratorTemplate(root, kind, "migration.sql.hbs", values)).text });

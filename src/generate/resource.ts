@@ -113,7 +113,8 @@ export function resourceValues(names: ResourceNames, fields: readonly Field[], {
     references: references.length > 0,
     firstBody: fields.map((f) => `${objectKey(f.property)}: ${sampleValue(f, 0)}`),
     secondBody: fields.filter((f) => !f.optional).map((f) => `${objectKey(f.property)}: ${sampleValue(f, 1)}`),
-    nulledOptional: optionals.map((f) => `${objectKey(f.property)}: null, `).join(""),
+    // One property a line, as the test's expanded object literal has them.
+    nulledOptional: optionals.map((f) => `${objectKey(f.property)}: null,\n      `).join(""),
     patchField: `${objectKey(patchable.property)}: ${sampleValue(patchable, 0)}`,
     badField: firstNonJson ? `${objectKey(firstNonJson.property)}: ${badValue(firstNonJson)}` : "unexpected: 1",
     badProperty: firstNonJson ? firstNonJson.property : "unexpected",

@@ -1,15 +1,15 @@
 /**
- * Editing an app's route table through TypeScript's syntax tree: find the list `makeApp`
- * hands to `new Application(...)`, add or remove an import and routes, and touch no other
- * byte, so the user's formatting and comments survive and a removal undoes an addition
+ * Editing an app's route table through its syntax tree (oxc's parser, see syntax.ts): find the
+ * list `makeApp` hands to `new Application(...)`, add or remove an import and routes, and touch
+ * no other byte, so the user's formatting and comments survive and a removal undoes an addition
  * exactly.
  */
 
-import type * as TS from "typescript";
 import { expandPathParameters } from "../../runtime/routing.js";
-import { loadTypeScript } from "./typescript.js";
+import { importInsertion, importRemoval, naturalCompare } from "./import-order.js";
+import { AppFileSyntaxError, declarations, findFirst, identifierName, literalText, parseProgram, skipTrivia, trailingCommentsEnd, type Edit, type SyntaxNode } from "./syntax.js";
 
-const ts = loadTypeScript();
+export { AppFileSyntaxError, type Edit };
 
 /**
  * One route as a generator writes it.
@@ -52,27 +52,13 @@ export class RouteListNotFound extends Error {
 }
 
 /**
- * The app file is not valid TypeScript (so no edit is safe).
- *
- * @example
- * new AppFileSyntaxError("line 3: ';' expected")
- */
-export class AppFileSyntaxError extends Error {
-  readonly code = "ERR_APP_FILE_SYNTAX";
-  constructor(readonly detail: string) {
-    super(detail);
-    this.name = "AppFileSyntaxError";
-  }
-}
-
-/**
  * A route found in the list: its pattern, handler identifier and name when written literally.
  *
  * @example
  * locateRoutes(text, "src/app.ts").routes[0] // { pattern: "/health", handler: "HealthHandler", name: "health", … }
  */
 export interface ExistingRoute extends Partial<RouteEntry> {
-  node: TS.Expression;
+  node: SyntaxNode;
   style: "url" | "tuple" | "other";
 }
 
@@ -83,90 +69,74 @@ export interface ExistingRoute extends Partial<RouteEntry> {
  * const table = locateRoutes(readFileSync("src/app.ts", "utf8"), "src/app.ts");
  */
 export interface RouteTable {
-  source: TS.SourceFile;
-  list: TS.ArrayLiteralExpression;
+  /** The whole file's syntax tree (its program node) and text. */
+  source: SyntaxNode;
+  text: string;
+  /** The array literal: its `elements` are the routes' nodes. */
+  list: SyntaxNode;
   routes: ExistingRoute[];
   /** The identifier `url` is bound to, when the file imports it from "tornado". */
   urlName: string | undefined;
 }
 
-const unwrap = (node: TS.Expression): TS.Expression => {
+const WRAPPERS = new Set(["ParenthesizedExpression", "TSAsExpression", "TSSatisfiesExpression", "TSTypeAssertion"]);
+
+const unwrap = (node: SyntaxNode): SyntaxNode => {
   let current = node;
-  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isTypeAssertionExpression(current)) {
-    current = current.expression;
-  }
+  while (WRAPPERS.has(current.type)) current = current.expression as SyntaxNode;
   return current;
 };
 
-const literalText = (node: TS.Node | undefined): string | undefined =>
-  node !== undefined && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined;
+const imports = (source: SyntaxNode): SyntaxNode[] => (source.body as SyntaxNode[]).filter((s) => s.type === "ImportDeclaration");
 
-function parse(text: string, fileName: string): TS.SourceFile {
-  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  // Syntax errors are on the source file itself; no program (and no type check) is needed.
-  const diagnostics = (source as unknown as { parseDiagnostics?: TS.Diagnostic[] }).parseDiagnostics ?? [];
-  const first = diagnostics[0];
-  if (first !== undefined) {
-    const { line, character } = source.getLineAndCharacterOfPosition(first.start ?? 0);
-    throw new AppFileSyntaxError(`line ${line + 1}, column ${character + 1}: ${ts.flattenDiagnosticMessageText(first.messageText, " ")}`);
-  }
-  return source;
-}
-
-function importedName(source: TS.SourceFile, exported: string): string | undefined {
-  for (const statement of source.statements) {
-    const from = literalText((statement as TS.ImportDeclaration).moduleSpecifier ?? undefined);
-    if (!ts.isImportDeclaration(statement) || !(from === "tornado" || from?.startsWith("tornado/"))) continue;
-    const bindings = statement.importClause?.namedBindings;
-    if (bindings === undefined || !ts.isNamedImports(bindings)) continue;
-    for (const spec of bindings.elements) {
-      if ((spec.propertyName ?? spec.name).text === exported) return spec.name.text;
+function importedName(source: SyntaxNode, exported: string): string | undefined {
+  for (const statement of imports(source)) {
+    const from = literalText(statement.source);
+    if (!(from === "tornado" || from?.startsWith("tornado/"))) continue;
+    for (const spec of statement.specifiers as SyntaxNode[]) {
+      if (spec.type !== "ImportSpecifier") continue;
+      if ((identifierName(spec.imported) ?? literalText(spec.imported)) === exported) return identifierName(spec.local);
     }
   }
   return undefined;
 }
 
-function findMakeApp(source: TS.SourceFile): TS.Node | undefined {
-  for (const statement of source.statements) {
-    if (ts.isFunctionDeclaration(statement) && statement.name?.text === "makeApp") return statement;
-    if (ts.isVariableStatement(statement)) {
-      for (const decl of statement.declarationList.declarations) {
-        if (ts.isIdentifier(decl.name) && decl.name.text === "makeApp" && decl.initializer !== undefined) return decl.initializer;
+function findMakeApp(source: SyntaxNode): SyntaxNode | undefined {
+  for (const statement of declarations(source)) {
+    if (statement.type === "FunctionDeclaration" && identifierName(statement.id) === "makeApp") return statement;
+    if (statement.type === "VariableDeclaration") {
+      for (const decl of statement.declarations as SyntaxNode[]) {
+        if (identifierName(decl.id) === "makeApp" && decl.init != null) return decl.init as SyntaxNode;
       }
     }
   }
   return undefined;
 }
 
-function findArrayVariable(scopes: TS.Node[], name: string): TS.ArrayLiteralExpression | undefined {
-  let found: TS.ArrayLiteralExpression | undefined;
-  const visit = (node: TS.Node) => {
-    if (found !== undefined) return;
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === name && node.initializer !== undefined) {
-      const init = unwrap(node.initializer);
-      if (ts.isArrayLiteralExpression(init)) found = init;
-    }
-    ts.forEachChild(node, visit);
-  };
-  for (const scope of scopes) visit(scope);
-  return found;
+function findArrayVariable(scopes: SyntaxNode[], name: string): SyntaxNode | undefined {
+  for (const scope of scopes) {
+    const found = findFirst(scope, (node) => node.type === "VariableDeclarator" && identifierName(node.id) === name && node.init != null && unwrap(node.init).type === "ArrayExpression");
+    if (found !== undefined) return unwrap(found.init);
+  }
+  return undefined;
 }
 
-function describeRoute(node: TS.Expression, urlName: string | undefined): ExistingRoute {
+function describeRoute(node: SyntaxNode, urlName: string | undefined): ExistingRoute {
   const expr = unwrap(node);
-  if (ts.isCallExpression(expr) && ts.isIdentifier(expr.expression) && (expr.expression.text === urlName || expr.expression.text === "url")) {
-    const [pattern, handler, options] = expr.arguments;
+  const callee = expr.type === "CallExpression" ? identifierName(expr.callee) : undefined;
+  if (callee !== undefined && (callee === urlName || callee === "url")) {
+    const [pattern, handler, options] = expr.arguments as (SyntaxNode | undefined)[];
     let name: string | undefined;
-    if (options !== undefined && ts.isObjectLiteralExpression(options)) {
-      for (const prop of options.properties) {
-        if (ts.isPropertyAssignment(prop) && ts.isIdentifier(prop.name) && prop.name.text === "name") name = literalText(prop.initializer);
+    if (options?.type === "ObjectExpression") {
+      for (const prop of options.properties as SyntaxNode[]) {
+        if (prop.type === "Property" && prop.kind === "init" && !prop.method && !prop.shorthand && !prop.computed && identifierName(prop.key) === "name") name = literalText(prop.value);
       }
     }
-    return { node, style: "url", pattern: literalText(pattern), handler: handler !== undefined && ts.isIdentifier(handler) ? handler.text : undefined, name };
+    return { node, style: "url", pattern: literalText(pattern), handler: identifierName(handler), name };
   }
-  if (ts.isArrayLiteralExpression(expr)) {
-    const [pattern, handler] = expr.elements;
-    return { node, style: "tuple", pattern: literalText(pattern), handler: handler !== undefined && ts.isIdentifier(handler) ? handler.text : undefined };
+  if (expr.type === "ArrayExpression") {
+    const [pattern, handler] = expr.elements as (SyntaxNode | null)[];
+    return { node, style: "tuple", pattern: literalText(pattern), handler: identifierName(handler) };
   }
   return { node, style: "other" };
 }
@@ -180,31 +150,28 @@ function describeRoute(node: TS.Expression, urlName: string | undefined): Existi
  * locateRoutes(text, "src/app.ts").routes.map((r) => r.pattern) // ["/health", "/users", …]
  */
 export function locateRoutes(text: string, fileName: string): RouteTable {
-  const source = parse(text, fileName);
+  const source = parseProgram(text, fileName);
   const makeApp = findMakeApp(source);
   if (makeApp === undefined) throw new RouteListNotFound(`${fileName} declares no function named makeApp`);
   const applicationName = importedName(source, "Application") ?? "Application";
-  let creation: TS.NewExpression | undefined;
-  const visit = (node: TS.Node) => {
-    if (creation !== undefined) return;
-    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === applicationName) creation = node;
-    else ts.forEachChild(node, visit);
-  };
-  visit(makeApp);
+  const creation = findFirst(makeApp, (node) => node.type === "NewExpression" && identifierName(node.callee) === applicationName);
   if (creation === undefined) throw new RouteListNotFound(`makeApp in ${fileName} has no \`new ${applicationName}(...)\``);
-  const first = creation.arguments?.[0];
+  const first = (creation.arguments as SyntaxNode[])[0];
   if (first === undefined) throw new RouteListNotFound(`\`new ${applicationName}()\` in makeApp (${fileName}) is given no route list`);
   const routesArg = unwrap(first);
-  let list: TS.ArrayLiteralExpression | undefined;
-  if (ts.isArrayLiteralExpression(routesArg)) list = routesArg;
-  else if (ts.isIdentifier(routesArg)) list = findArrayVariable([makeApp, source], routesArg.text);
+  let list: SyntaxNode | undefined;
+  if (routesArg.type === "ArrayExpression") list = routesArg;
+  else if (routesArg.type === "Identifier") list = findArrayVariable([makeApp, source], routesArg.name as string);
   if (list === undefined) {
     throw new RouteListNotFound(
-      `the first argument of \`new ${applicationName}(...)\` in makeApp (${fileName}) is \`${first.getText(source)}\`, not an array literal or a variable holding one`,
+      `the first argument of \`new ${applicationName}(...)\` in makeApp (${fileName}) is \`${text.slice(first.start, first.end)}\`, not an array literal or a variable holding one`,
     );
   }
+  if ((list.elements as (SyntaxNode | null)[]).includes(null)) {
+    throw new RouteListNotFound(`the route list in makeApp (${fileName}) has an empty slot (two commas in a row), which Application cannot take`);
+  }
   const urlName = importedName(source, "url");
-  return { source, list, routes: list.elements.map((node) => describeRoute(node, urlName)), urlName };
+  return { source, text, list, routes: (list.elements as SyntaxNode[]).map((node) => describeRoute(node, urlName)), urlName };
 }
 
 /**
@@ -217,12 +184,6 @@ export function samePattern(a: string, b: string): boolean {
   return expandPathParameters(a) === expandPathParameters(b);
 }
 
-interface Edit {
-  start: number;
-  end: number;
-  text: string;
-}
-
 function applyEdits(text: string, edits: Edit[]): string {
   let out = text;
   // From the end backwards; of two edits at one place, the one listed first ends up first.
@@ -233,15 +194,28 @@ function applyEdits(text: string, edits: Edit[]): string {
 
 const isCatchAll = (pattern: string | undefined) => pattern !== undefined && /^\^?\/?\(?\.\*\)?\$?$/.test(pattern);
 
-function quoteStyle(source: TS.SourceFile): string {
-  const first = source.statements.find(ts.isImportDeclaration);
-  return first?.moduleSpecifier.getText(source).startsWith("'") ? "'" : '"';
+function quoteStyle(source: SyntaxNode, text: string): string {
+  const first = imports(source)[0];
+  return first !== undefined && text[first.source.start] === "'" ? "'" : '"';
 }
 
-function renderRoute(route: RouteEntry, style: "url" | "tuple", urlName: string, q: string): string {
+/** The line width of Biome's formatter in every app (biome.json): a longer line is wrapped as Biome wraps it. */
+const LINE_WIDTH = 120;
+
+function renderRoute(route: RouteEntry, style: "url" | "tuple", urlName: string, q: string, indent?: string): string {
   const str = (s: string) => `${q}${s.replace(/\\/g, "\\\\").replace(new RegExp(q, "g"), `\\${q}`)}${q}`;
   if (style === "tuple") return `[${str(route.pattern)}, ${route.handler}]`;
-  return `${urlName}(${str(route.pattern)}, ${route.handler}${route.name !== undefined ? `, { name: ${str(route.name)} }` : ""})`;
+  const line = `${urlName}(${str(route.pattern)}, ${route.handler}${route.name !== undefined ? `, { name: ${str(route.name)} }` : ""})`;
+  if (indent === undefined || route.name === undefined || indent.length + line.length + 1 <= LINE_WIDTH) return line;
+  // Biome's wrapping of a call whose last argument is an object: the object opened on the line.
+  return `${urlName}(${str(route.pattern)}, ${route.handler}, {\n${indent}  name: ${str(route.name)},\n${indent}})`;
+}
+
+// The indent of the list's elements when it has one element a line (else none: no wrapping).
+function multilineIndent(text: string, list: SyntaxNode): string | undefined {
+  const first = (list.elements as SyntaxNode[])[0];
+  if (!text.slice(list.start, list.end).includes("\n")) return undefined;
+  return first !== undefined ? lineIndent(text, first.start) : `${lineIndent(text, list.start)}  `;
 }
 
 function lineIndent(text: string, pos: number): string {
@@ -252,21 +226,20 @@ function lineIndent(text: string, pos: number): string {
 // Where an element's line ends: past its comma (if any) and same-line comments. `comma` is
 // the comma's position, `lineEnd` where a new line may be inserted, and `clean` says whether
 // only whitespace follows up to the newline (the element ends its line).
-function elementTail(text: string, element: TS.Node): { comma: number | undefined; lineEnd: number; clean: boolean } {
+function elementTail(text: string, element: SyntaxNode): { comma: number | undefined; lineEnd: number; clean: boolean } {
   let at = element.end;
   while (/[ \t]/.test(text[at] ?? "")) at++;
   const comma = text[at] === "," ? at : undefined;
   const anchor = comma !== undefined ? comma + 1 : element.end;
-  const comments = ts.getTrailingCommentRanges(text, anchor) ?? [];
-  const lineEnd = comments.length > 0 ? comments[comments.length - 1]!.end : anchor;
+  const lineEnd = trailingCommentsEnd(text, anchor);
   const rest = /^[ \t]*/.exec(text.slice(lineEnd))![0].length;
   const clean = lineEnd + rest >= text.length || text[lineEnd + rest] === "\n" || text[lineEnd + rest] === "\r";
   return { comma, lineEnd, clean };
 }
 
 // Whether an element starts its own line; gives the position of the newline before it.
-function ownLineStart(text: string, element: TS.Node, source: TS.SourceFile): number | undefined {
-  const start = element.getStart(source);
+function ownLineStart(text: string, element: SyntaxNode): number | undefined {
+  const start = element.start;
   const newline = text.lastIndexOf("\n", start - 1);
   return newline !== -1 && /^[ \t]*$/.test(text.slice(newline + 1, start)) ? newline : undefined;
 }
@@ -296,7 +269,7 @@ export interface AddResult {
 export function addRoutes(text: string, fileName: string, reg: RouteRegistration): AddResult {
   const table = locateRoutes(text, fileName);
   const { source, list } = table;
-  const q = quoteStyle(source);
+  const q = quoteStyle(source, text);
   const edits: Edit[] = [];
 
   const present = reg.routes.filter((r) => table.routes.some((e) => e.pattern !== undefined && samePattern(e.pattern, r.pattern)));
@@ -306,17 +279,18 @@ export function addRoutes(text: string, fileName: string, reg: RouteRegistration
     const style = table.routes.some((e) => e.style === "url") || (table.routes.length === 0 && table.urlName !== undefined) ? "url" : "tuple";
     const urlName = table.urlName ?? "url";
     // A route name already taken would make Application throw; such a route is added unnamed.
-    const rendered = added.map((r) => renderRoute({ ...r, name: r.name !== undefined && usedNames.has(r.name) ? undefined : r.name }, style, urlName, q));
-    const elements = list.elements;
+    const elementIndent = multilineIndent(text, list);
+    const rendered = added.map((r) => renderRoute({ ...r, name: r.name !== undefined && usedNames.has(r.name) ? undefined : r.name }, style, urlName, q, elementIndent));
+    const elements = list.elements as SyntaxNode[];
     let insertAt = elements.length;
     while (insertAt > 0 && isCatchAll(table.routes[insertAt - 1]!.pattern)) insertAt--;
-    const multiline = text.slice(list.getStart(source), list.end).includes("\n");
+    const multiline = text.slice(list.start, list.end).includes("\n");
     const separator = (anchor: number) => (multiline ? `\n${lineIndent(text, anchor)}` : " ");
     const previous = insertAt > 0 ? elements[insertAt - 1]! : undefined;
     const tail = previous !== undefined ? elementTail(text, previous) : undefined;
     if (previous !== undefined && multiline && tail!.clean) {
       // One route a line, after the previous route's line and its comments.
-      const sep = separator(previous.getStart(source));
+      const sep = separator(previous.start);
       if (tail!.comma !== undefined) {
         edits.push({ start: tail!.lineEnd, end: tail!.lineEnd, text: rendered.map((r) => `${sep}${r},`).join("") });
       } else {
@@ -325,27 +299,26 @@ export function addRoutes(text: string, fileName: string, reg: RouteRegistration
         edits.push({ start: tail!.lineEnd, end: tail!.lineEnd, text: rendered.map((r) => `${sep}${r}`).join(",") });
       }
     } else if (previous !== undefined) {
-      const sep = separator(previous.getStart(source));
+      const sep = separator(previous.start);
       edits.push({ start: previous.end, end: previous.end, text: rendered.map((r) => `,${sep}${r}`).join("") });
     } else if (elements.length > 0) {
       const next = elements[0]!;
-      const sep = separator(next.getStart(source));
-      edits.push({ start: next.getStart(source), end: next.getStart(source), text: rendered.map((r) => `${r},${sep}`).join("") });
+      const sep = separator(next.start);
+      edits.push({ start: next.start, end: next.start, text: rendered.map((r) => `${r},${sep}`).join("") });
     } else {
-      const open = list.getStart(source) + 1;
+      const open = list.start + 1;
       edits.push({ start: open, end: open, text: rendered.join(", ") });
     }
   }
 
-  const existingImport = source.statements.find((s): s is TS.ImportDeclaration => ts.isImportDeclaration(s) && literalText(s.moduleSpecifier) === reg.importFrom);
+  const existingImport = imports(source).find((s) => literalText(s.source) === reg.importFrom);
   let importAdded = false;
   if (existingImport === undefined && added.length > 0) {
-    const imports = source.statements.filter(ts.isImportDeclaration);
-    const last = imports[imports.length - 1];
-    const semi = last === undefined || last.getText(source).endsWith(";") ? ";" : "";
-    const declaration = `import { ${[...reg.names].sort().join(", ")} } from ${q}${reg.importFrom}${q}${semi}`;
-    if (last !== undefined) edits.push({ start: last.end, end: last.end, text: `\n${declaration}` });
-    else edits.push({ start: 0, end: 0, text: `${declaration}\n` });
+    const names = [...reg.names].sort(naturalCompare);
+    let declaration = `import { ${names.join(", ")} } from ${q}${reg.importFrom}${q}`;
+    // Past the line width, Biome puts each name on a line of its own.
+    if (declaration.length + 1 > LINE_WIDTH) declaration = `import {\n${names.map((n) => `  ${n},\n`).join("")}} from ${q}${reg.importFrom}${q}`;
+    edits.push(importInsertion(text, source, reg.importFrom, declaration));
     importAdded = true;
   }
   return { text: applyEdits(text, edits), importAdded, added, present };
@@ -383,8 +356,8 @@ export function removeRoutes(text: string, fileName: string, reg: RouteRegistrat
       removed.push(match);
     }
   });
-  const elements = list.elements;
-  const multiline = text.slice(list.getStart(source), list.end).includes("\n");
+  const elements = list.elements as SyntaxNode[];
+  const multiline = text.slice(list.start, list.end).includes("\n");
   // Removing element k takes from the end of the last kept element before it to its own
   // end: the inverse of inserting ",<newline><indent>element" after that element.
   let index = 0;
@@ -397,8 +370,8 @@ export function removeRoutes(text: string, fileName: string, reg: RouteRegistrat
     while (doomed.has(runEnd + 1)) runEnd++;
     const last = elements[runEnd]!;
     const run = elements.slice(index, runEnd + 1);
-    const lineStart = ownLineStart(text, elements[index]!, source);
-    const ownLines = multiline && index > 0 && lineStart !== undefined && run.every((e) => ownLineStart(text, e, source) !== undefined && elementTail(text, e).clean);
+    const lineStart = ownLineStart(text, elements[index]!);
+    const ownLines = multiline && index > 0 && lineStart !== undefined && run.every((e) => ownLineStart(text, e) !== undefined && elementTail(text, e).clean);
     const lastTail = elementTail(text, last);
     if (ownLines && lastTail.comma !== undefined) {
       edits.push({ start: lineStart, end: lastTail.comma + 1, text: "" });
@@ -411,26 +384,24 @@ export function removeRoutes(text: string, fileName: string, reg: RouteRegistrat
     } else if (index > 0) {
       edits.push({ start: elements[index - 1]!.end, end: last.end, text: "" });
     } else if (runEnd + 1 < elements.length) {
-      edits.push({ start: elements[0]!.getStart(source), end: elements[runEnd + 1]!.getStart(source), text: "" });
+      edits.push({ start: elements[0]!.start, end: elements[runEnd + 1]!.start, text: "" });
     } else {
       // Every element goes: keep the brackets and what is outside the elements.
-      const trailingComma = list.elements.hasTrailingComma ? text.indexOf(",", last.end) + 1 : last.end;
-      edits.push({ start: elements[0]!.getStart(source), end: trailingComma, text: "" });
+      const after = skipTrivia(text, last.end);
+      const trailingComma = text[after] === "," ? after + 1 : last.end;
+      edits.push({ start: elements[0]!.start, end: trailingComma, text: "" });
     }
     index = runEnd + 1;
   }
 
   let importRemoved = false;
-  const statements = source.statements;
-  const at = statements.findIndex((s) => ts.isImportDeclaration(s) && literalText(s.moduleSpecifier) === reg.importFrom);
-  if (at !== -1 && removed.length > 0) {
-    const declaration = statements[at] as TS.ImportDeclaration;
-    const bindings = declaration.importClause?.namedBindings;
-    const names = bindings !== undefined && ts.isNamedImports(bindings) ? bindings.elements.map((e) => e.name.text) : [];
-    const ours = names.every((n) => reg.names.includes(n)) && declaration.importClause?.name === undefined;
+  const declaration = imports(source).find((s) => literalText(s.source) === reg.importFrom);
+  if (declaration !== undefined && removed.length > 0) {
+    const specifiers = declaration.specifiers as SyntaxNode[];
+    const names = specifiers.filter((e) => e.type === "ImportSpecifier").map((e) => identifierName(e.local));
+    const ours = names.every((n) => n !== undefined && reg.names.includes(n)) && !specifiers.some((e) => e.type === "ImportDefaultSpecifier");
     if (ours) {
-      if (at > 0) edits.push({ start: statements[at - 1]!.end, end: declaration.end, text: "" });
-      else edits.push({ start: declaration.getStart(source), end: text.startsWith("\n", declaration.end) ? declaration.end + 1 : declaration.end, text: "" });
+      edits.push(importRemoval(text, source, declaration));
       importRemoved = true;
     }
   }
@@ -443,16 +414,13 @@ export function removeRoutes(text: string, fileName: string, reg: RouteRegistrat
  * @example
  * topLevelBinding(source, "UsersHandler") // "./handlers/users.js"
  */
-export function topLevelBinding(source: TS.SourceFile, name: string): string | undefined {
-  for (const statement of source.statements) {
-    if (ts.isImportDeclaration(statement)) {
-      const clause = statement.importClause;
-      const bindings = clause?.namedBindings;
-      const names = [clause?.name?.text, ...(bindings && ts.isNamedImports(bindings) ? bindings.elements.map((e) => e.name.text) : []), bindings && ts.isNamespaceImport(bindings) ? bindings.name.text : undefined];
-      if (names.includes(name)) return literalText(statement.moduleSpecifier) ?? "an import";
-    } else if ((ts.isClassDeclaration(statement) || ts.isFunctionDeclaration(statement)) && statement.name?.text === name) {
+export function topLevelBinding(source: SyntaxNode, name: string): string | undefined {
+  for (const statement of declarations(source)) {
+    if (statement.type === "ImportDeclaration") {
+      if ((statement.specifiers as SyntaxNode[]).some((spec) => identifierName(spec.local) === name)) return literalText(statement.source) ?? "an import";
+    } else if ((statement.type === "ClassDeclaration" || statement.type === "FunctionDeclaration") && identifierName(statement.id) === name) {
       return "this file";
-    } else if (ts.isVariableStatement(statement) && statement.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === name)) {
+    } else if (statement.type === "VariableDeclaration" && (statement.declarations as SyntaxNode[]).some((d) => identifierName(d.id) === name)) {
       return "this file";
     }
   }

@@ -13,6 +13,13 @@ import { templatesRoot } from "../cli/paths.js";
  */
 export const APP_TEMPLATES_DIR = ".tornado/templates";
 
+// Handlebars' one-file build (the compiler and the runtime, as `handlebars` itself gives): one
+// file to read where the package's entry loads some forty, source-map's among them.
+async function loadHandlebars(): Promise<typeof import("handlebars")> {
+  const { createRequire } = await import("node:module");
+  return createRequire(import.meta.url)("handlebars/dist/handlebars.min.js") as typeof import("handlebars");
+}
+
 /**
  * Renders one generator template (`kind/file`) with Handlebars (strict: an unknown variable
  * is an error), preferring the app's override. Returns the text and where it came from.
@@ -28,7 +35,7 @@ export async function renderGeneratorTemplate(
 ): Promise<{ text: string; source: string }> {
   const override = join(root, APP_TEMPLATES_DIR, kind, file);
   const source = existsSync(override) ? override : join(templatesRoot(), "generators", kind, file);
-  const handlebars = (await import("handlebars")).default;
+  const handlebars = await loadHandlebars();
   const text = handlebars.compile(readFileSync(source, "utf8"), { noEscape: true, strict: true })(values);
   return { text, source };
 }

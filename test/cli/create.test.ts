@@ -372,7 +372,7 @@ describe("packRuntime()", () => {
       const tools = execFileSync("tar", ["xzOf", "-", "package/package.json"], { input: packTools(), encoding: "utf8" });
       const toolsManifest = JSON.parse(tools);
       expect(toolsManifest.name).toBe("tornado-tools");
-      expect(Object.keys(toolsManifest.dependencies).sort()).toEqual(["chokidar", "commander", "diff", "handlebars", "tsx", "typescript"]);
+      expect(Object.keys(toolsManifest.dependencies).sort()).toEqual(["chokidar", "commander", "diff", "handlebars", "oxc-parser", "tsx", "typescript"]);
     } finally {
       cleanup();
     }

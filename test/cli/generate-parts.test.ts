@@ -5,6 +5,7 @@ import { UserError } from "../../src/cli/errors.js";
 import { pluralize, resourceNames, singularize } from "../../src/generate/names.js";
 import { addRoutes, AppFileSyntaxError, locateRoutes, removeRoutes, RouteListNotFound, type RouteRegistration } from "../../src/generate/route-table.js";
 import { unifiedDiff } from "../../src/generate/changes.js";
+import { compareSources, naturalCompare } from "../../src/generate/import-order.js";
 import { repoRoot } from "../helpers/cli.js";
 
 const templateApp = readFileSync(join(repoRoot, "templates/rest/src/app.ts"), "utf8");
@@ -64,7 +65,10 @@ describe("addRoutes(text, file, registration)", () => {
     const { text, added, importAdded } = addRoutes(templateApp, "src/app.ts", orders);
     expect(importAdded).toBe(true);
     expect(added).toHaveLength(2);
-    expect(text).toContain('import { UserHandler, UsersHandler } from "./handlers/users.js";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\n');
+    // Where Biome's organize-imports puts it (every app's lint): between health.js and users.js.
+    expect(text).toContain(
+      'import { HealthHandler } from "./handlers/health.js";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\nimport { UserHandler, UsersHandler } from "./handlers/users.js";\n',
+    );
     expect(text).toContain(
       '      url("/users/:id", UserHandler, { name: "user" }),\n      url("/orders", OrdersHandler, { name: "orders" }),\n      url("/orders/:id", OrderHandler, { name: "order" }),\n    ],',
     );
@@ -128,6 +132,55 @@ export const makeApp = (settings = {}) =>
   new Application(routes, settings)
 `);
     expect(removeRoutes(text, "src/app.ts", orders).text).toBe(reformatted);
+  });
+
+  it("puts the import where Biome sorts it, above the next import's comments, and takes it out byte for byte", () => {
+    const app = (imports: string) => `${imports}\nexport function makeApp() {\n  return new Application([url("/", Home)]);\n}\n`;
+    const cases: [string, string][] = [
+      // before a later relative import, with its comment
+      [
+        `import { Application, url } from "tornado";\n// the pages\nimport { Home } from "./handlers/pages.js";\n`,
+        `import { Application, url } from "tornado";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\n// the pages\nimport { Home } from "./handlers/pages.js";\n`,
+      ],
+      // after packages and ../ paths, before a later ./ path
+      [
+        `import { Application, url } from "tornado";\nimport { x } from "../lib/x.js";\nimport { Home } from "./handlers/zoo.js";\n`,
+        `import { Application, url } from "tornado";\nimport { x } from "../lib/x.js";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\nimport { Home } from "./handlers/zoo.js";\n`,
+      ],
+      // last, after a trailing comment, without a semicolon like its neighbour
+      [
+        `import { Application, url } from 'tornado' // the runtime\n`,
+        `import { Application, url } from 'tornado' // the runtime\nimport { OrderHandler, OrdersHandler } from './handlers/orders.js'\n`,
+      ],
+      // a side-effect import ends a run: the last run is the one sorted into
+      [
+        `import { Application, url } from "tornado";\nimport "./setup.js";\nimport { Home } from "./handlers/zoo.js";\n`,
+        `import { Application, url } from "tornado";\nimport "./setup.js";\nimport { OrderHandler, OrdersHandler } from "./handlers/orders.js";\nimport { Home } from "./handlers/zoo.js";\n`,
+      ],
+    ];
+    for (const [imports, expected] of cases) {
+      const before = app(imports);
+      const added = addRoutes(before, "app.ts", orders).text;
+      expect(added.slice(0, expected.length)).toBe(expected);
+      expect(removeRoutes(added, "app.ts", orders).text).toBe(before);
+    }
+  });
+
+  it("wraps an import and a route past 120 columns as Biome does, and takes them out byte for byte", () => {
+    const long: RouteRegistration = {
+      importFrom: "./handlers/very-long-resource-name-here.js",
+      names: ["VeryLongResourceNameHeresHandler", "VeryLongResourceNameHereHandler"],
+      routes: [{ pattern: "/very-long-resource-name-heres", handler: "VeryLongResourceNameHeresHandler", name: "very-long-resource-name-heres" }],
+    };
+    const added = addRoutes(templateApp, "src/app.ts", long).text;
+    expect(added).toContain(
+      'import { UserHandler, UsersHandler } from "./handlers/users.js";\nimport {\n  VeryLongResourceNameHereHandler,\n  VeryLongResourceNameHeresHandler,\n} from "./handlers/very-long-resource-name-here.js";\n\n/** Settings',
+    );
+    expect(added).toContain(
+      '      url("/users/:id", UserHandler, { name: "user" }),\n      url("/very-long-resource-name-heres", VeryLongResourceNameHeresHandler, {\n        name: "very-long-resource-name-heres",\n      }),\n    ],',
+    );
+    expect(addRoutes(added, "src/app.ts", long).text).toBe(added);
+    expect(removeRoutes(added, "src/app.ts", long).text).toBe(templateApp);
   });
 
   it("keeps a list without a trailing comma without one, and a last line's comment on its line", () => {
@@ -194,5 +247,47 @@ describe("unifiedDiff(changes)", () => {
       { path: "c.ts", before: "same\n", after: "same\n" },
     ]);
     expect(diff).toBe("--- /dev/null\n+++ b/a.ts\n@@ -0,0 +1,1 @@\n+one\n--- a/b.ts\n+++ b/b.ts\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n");
+  });
+});
+
+describe("compareSources / naturalCompare (Biome 2.6.9's organize-imports order)", () => {
+  // Each list is the order `biome check --write` (2.6.9) gave these, shuffled, in a scratch file.
+  it("orders sources as Biome does", () => {
+    const sorted = [
+      "node:crypto",
+      "tornado",
+      "tornado/db",
+      "zod",
+      "../../y.js",
+      "../x.js",
+      "./a",
+      "./a/b.js",
+      "./a.b.js",
+      "./a.js",
+      "./a.ts",
+      "./a_b.js",
+      "./a-.js",
+      "./a-2.js",
+      "./a-b/c.js",
+      "./a-b.js",
+      "./a2.js",
+      "./ab.js",
+      "./handlers/a9.js",
+      "./handlers/a10.js",
+      "./handlers/Ox.js",
+      "./handlers/Oxb.js",
+      "./handlers/ox/index.js",
+      "./handlers/ox.js",
+      "./handlers/ox-sock.js",
+      "./handlers/user.js",
+      "./handlers/user-profiles.js",
+      "./handlers/users.js",
+    ];
+    expect([...sorted].reverse().sort(compareSources)).toEqual(sorted);
+  });
+
+  it("orders imported names as Biome does", () => {
+    const sorted = ["Ab", "aa", "B_c", "B8", "Bc", "b2", "b10", "OxesHandler", "OxHandler"];
+    expect([...sorted].reverse().sort(naturalCompare)).toEqual(sorted);
   });
 });
