@@ -1,6 +1,6 @@
 /**
  * Applying pending SQL migrations without node-pg-migrate: what an app's production install
- * runs at start, where node-pg-migrate (and its glob, jiti, yargs: 24 packages, about 10 MB) is a
+ * runs at start, where node-pg-migrate (with glob, jiti and yargs: 22 packages, about 9 MB) is a
  * development dependency. It reads the same files (`.sql`, with `-- Up Migration` and
  * `-- Down Migration` sections), in node-pg-migrate's order, and keeps the same record (the
  * `pgmigrations` table, made as node-pg-migrate makes it), so `tornado db status` and
@@ -22,7 +22,9 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * const run: SqlMigrationRun = { dir: "migrations", schema: "public", table: "pgmigrations", count: Infinity, log: console.log, refuse: (m) => new Error(m), onFailure: (e) => e as Error };
  */
 export interface SqlMigrationRun {
+  /** The migrations folder. */
   dir: string;
+  /** The schema the migrations and their table live in (created if missing). */
   schema: string;
   /** The table of applied migrations (node-pg-migrate's `pgmigrations`). */
   table: string;
