@@ -31,7 +31,8 @@ export const envSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["DATABASE_URL"],
-        message: "must be set to your PostgreSQL server's postgres:// URL when NODE_ENV is production, where there is no embedded database",
+        message:
+          "must be set to your PostgreSQL server's postgres:// URL when NODE_ENV is production, where there is no embedded database",
       });
     }
   });
