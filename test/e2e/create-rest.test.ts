@@ -161,7 +161,8 @@ it("sends strangers to the login page and lets users in", async () => {
     server.stderr.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => server.on("close", resolve));
     try {
-      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
+      // prestart runs tsc first: tens of seconds on a loaded 2-core machine.
+      await expect.poll(() => out, { timeout: 90_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
       const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}`;
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(200);
@@ -189,7 +190,7 @@ it("sends strangers to the login page and lets users in", async () => {
     } finally {
       server.kill("SIGKILL");
     }
-  }, 60_000);
+  }, 150_000);
 
   describe("its OpenAPI document", () => {
     let api: ApiContract;
