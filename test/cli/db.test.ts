@@ -89,7 +89,7 @@ describe("the slow-db template", () => {
       "db:status": "tornado db status",
       "db:seed": "tornado db seed",
     });
-    expect(pkg.dependencies["node-pg-migrate"]).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pkg.devDependencies["node-pg-migrate"]).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
 

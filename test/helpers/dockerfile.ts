@@ -222,6 +222,20 @@ function readdirSafe(path: string): string[] | null {
   }
 }
 
+/** What `checkDockerfile` checks, and what the test adds. */
+export interface DockerfileCheck {
+  /** The port the app is given (PORT). */
+  port: number;
+  /** The path that must answer 2xx once the app is up (polled until it does). */
+  path: string;
+  /** Variables on top of the image's ENV (DATABASE_URL, ...). */
+  env?: NodeJS.ProcessEnv;
+  /** Run while the app serves, with its base URL (`http://127.0.0.1:PORT`): the test's own calls. */
+  whileServing?: (base: string) => Promise<void>;
+  /** Run after the app exited, before the stages are removed: e.g. start the image again with another environment. */
+  afterwards?: (image: DockerfileRun) => Promise<void>;
+}
+
 /**
  * Runs the app's Dockerfile steps and checks what a user of the image would see: a pinned Node
  * base, a non-root user, SIGTERM as the stop signal, the app answering on its port, the healthcheck passing, and SIGTERM ending it
@@ -230,7 +244,7 @@ function readdirSafe(path: string): string[] | null {
  * @example
  * await checkDockerfile(app, { port: await freePort(), path: "/health" });
  */
-export async function checkDockerfile(app: string, options: { port: number; path: string; env?: NodeJS.ProcessEnv }): Promise<{ body: string; installed: string[]; devCommand: { status: number | null; stderr: string } }> {
+export async function checkDockerfile(app: string, options: DockerfileCheck): Promise<{ body: string; installed: string[]; devCommand: { status: number | null; stderr: string } }> {
   const image = runDockerfile(app);
   try {
     for (const from of image.images) if (!/^node:\d+\.\d+\.\d+(-[\w.-]+)?$/.test(from)) throw new Error(`the base image ${from} is not pinned to a Node release`);
@@ -256,9 +270,11 @@ export async function checkDockerfile(app: string, options: { port: number; path
       if (body === undefined) throw new Error(`the app did not answer ${options.path} on ${options.port}:\n${output}`);
       const health = image.check(env);
       if (health !== 0) throw new Error(`the HEALTHCHECK failed (${health})`);
+      await options.whileServing?.(`http://127.0.0.1:${options.port}`);
       child.kill("SIGTERM");
       const code = await exited;
       if (code !== 0) throw new Error(`after SIGTERM the app exited with ${code}:\n${output}`);
+      await options.afterwards?.(image);
       return { body, installed, devCommand };
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
@@ -266,4 +282,23 @@ export async function checkDockerfile(app: string, options: { port: number; path
   } finally {
     image.remove();
   }
+}
+
+/**
+ * Starts the image's `CMD` with `env` and waits for it to exit on its own (killed after
+ * `timeoutMs`): for a start that must fail, its exit code and what it printed.
+ *
+ * @example
+ * const { code, stderr } = await runUntilExit(image, { DATABASE_URL: "" });
+ */
+export async function runUntilExit(image: DockerfileRun, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = image.start(env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
 }
