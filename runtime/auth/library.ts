@@ -4,12 +4,32 @@
  * network failures) to the statuses a visitor sees.
  */
 
+import { createRequire } from "node:module";
 import { AuthError } from "./errors.js";
 
 /** The `oauth4webapi` module. @internal */
 export type OAuthLibrary = typeof import("oauth4webapi");
 
 let loading: Promise<OAuthLibrary> | undefined;
+
+const MISSING = "Logging in with tornado/auth needs oauth4webapi, which this app does not install: run `npm install oauth4webapi`";
+
+/**
+ * Throws the sentence that says how to install `oauth4webapi` when the app cannot load it: a
+ * client is made when the app starts, so a missing library is found then, not at the first login.
+ *
+ * @example
+ * assertOAuthLibraryInstalled();
+ * @internal
+ */
+export function assertOAuthLibraryInstalled(): void {
+  try {
+    createRequire(import.meta.url).resolve("oauth4webapi");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") throw new Error(MISSING, { cause: error });
+    throw error;
+  }
+}
 
 /**
  * Loads `oauth4webapi` from the app's dependencies, or says how to add it.
@@ -22,7 +42,7 @@ export function loadOAuthLibrary(): Promise<OAuthLibrary> {
   loading ??= import("oauth4webapi").catch((error: NodeJS.ErrnoException) => {
     loading = undefined;
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
-    throw new Error("Logging in with tornado/auth needs oauth4webapi, which this app does not install: run `npm install oauth4webapi`", { cause: error });
+    throw new Error(MISSING, { cause: error });
   });
   return loading;
 }

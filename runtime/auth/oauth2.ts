@@ -8,7 +8,7 @@
 import type { RequestHandler } from "../web/handler.js";
 import { AuthError } from "./errors.js";
 import { localPath, readFlow, writeFlow, type FlowState } from "./flow.js";
-import { loadOAuthLibrary, toAuthError, type OAuthLibrary } from "./library.js";
+import { assertOAuthLibraryInstalled, loadOAuthLibrary, toAuthError, type OAuthLibrary } from "./library.js";
 
 type AuthorizationServer = import("oauth4webapi").AuthorizationServer;
 type TokenEndpointResponse = import("oauth4webapi").TokenEndpointResponse;
@@ -163,6 +163,7 @@ export class OAuth2Client {
     if (this.metadata === OAuth2Client.prototype.metadata && (!options.authorizationEndpoint || !options.tokenEndpoint)) {
       throw new TypeError(`${new.target.name} needs an authorizationEndpoint and a tokenEndpoint`);
     }
+    assertOAuthLibraryInstalled();
     this.name = options.name ?? "the login provider";
     this.options = options;
   }
