@@ -6,7 +6,12 @@
  * `/user/emails`) as routes on the same server, which require the issued access token.
  */
 
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Application } from "../../runtime/index.js";
 import { Events, type OAuth2Server } from "oauth2-mock-server";
 import { AuthError, GitHubOAuth2, type GitHubOAuth2Options } from "../../runtime/auth.js";
 import { createTestServer, expectLog, type TestServer } from "../../runtime/testing.js";
@@ -171,5 +176,40 @@ describe("GitHubOAuth2 construction", () => {
   it("points at github.com and api.github.com by default, and at GitHub Enterprise when told", () => {
     expect(new GitHubOAuth2({ clientId: "a", clientSecret: "b" }).apiUrl).toBe("https://api.github.com");
     expect(new GitHubOAuth2({ clientId: "a", clientSecret: "b", baseUrl: "https://ghe.example/", apiUrl: "https://ghe.example/api/v3/" }).apiUrl).toBe("https://ghe.example/api/v3");
+  });
+});
+
+describe("README: the login example", () => {
+  it("logs in with GitHub as written (pointed at the local provider)", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Logging in with GitHub or Google"));
+    let source = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+    const runtime = fileURLToPath(new URL("../../runtime/", import.meta.url));
+    // As an app imports the package; here "tornado" is runtime/index.ts and "tornado/auth" runtime/auth.ts.
+    source = source
+      .replace(/from "tornado"/, `from "${pathToFileURL(join(runtime, "index.ts")).href}"`)
+      .replace(/from "tornado\/auth"/, `from "${pathToFileURL(join(runtime, "auth.ts")).href}"`)
+      .replace("clientSecret: process.env.GITHUB_CLIENT_SECRET! }", "clientSecret: process.env.GITHUB_CLIENT_SECRET!, baseUrl: process.env.GITHUB_URL, apiUrl: process.env.GITHUB_URL, allowInsecureRequests: true }")
+      .replace("new Application(", "export const app = new Application(");
+    expect(source).toContain("baseUrl: process.env.GITHUB_URL");
+    const dir = mkdtempSync(join(tmpdir(), "tornado-readme-login-"));
+    const env = { GITHUB_CLIENT_ID: "readme-client", GITHUB_CLIENT_SECRET: "readme-secret", GOOGLE_CLIENT_ID: "g", GOOGLE_CLIENT_SECRET: "g", COOKIE_SECRET: "the README example's secret", GITHUB_URL: provider.issuer.url! };
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    try {
+      writeFileSync(join(dir, "app.mts"), source);
+      Object.assign(process.env, env);
+      const { app: readmeApp } = (await import(pathToFileURL(join(dir, "app.mts")).href)) as { app: Application };
+      app = await createTestServer(readmeApp);
+      const hops = await new Browser().navigate(app.url("/account"));
+      expect(hops.map((hop) => hop.response.status)).toEqual([302, 302, 302, 302, 200]);
+      expect(tokenRequests[0]!.client_id).toBe("readme-client");
+      expect(JSON.parse(hops.at(-1)!.body)).toEqual({ user: { id: OCTOCAT.id, name: OCTOCAT.login } });
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -183,6 +183,26 @@ describe("GoogleOAuth2 (OpenID Connect) against a local provider", () => {
     expect(hops.at(-1)!.body).toContain("502: Google failed to answer the login");
   });
 
+  it("answers 400 when the callback has the right state but no code", async () => {
+    const t = await serve();
+    const browser = new Browser();
+    const callback = await callbackUrl(browser, t);
+    callback.searchParams.delete("code");
+    const hop = await expectFailure(400, /has no code/, () => browser.get(callback.href));
+    expect(hop.response.status).toBe(400);
+    expect(hop.body).toContain("No login code from Google, please log in again");
+  });
+
+  it("answers 503 when the token endpoint answers 503 (the provider is overloaded)", async () => {
+    const t = await serve();
+    provider.service.once(Events.BeforeResponse, (response) => {
+      response.statusCode = 503;
+      response.body = {};
+    });
+    const hops = await expectFailure(503, /answered HTTP 503/, () => new Browser().navigate(t.url("/login")));
+    expect(hops.at(-1)!.response.status).toBe(503);
+  });
+
   it("answers 503 when the provider has gone away between the redirect and the callback", async () => {
     const t = await serve();
     const browser = new Browser();
