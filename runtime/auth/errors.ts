@@ -39,7 +39,7 @@ export type AuthErrorCode =
  * }
  */
 export class AuthError extends HTTPError {
-  /** Which way the login failed (see `AuthErrorCode`). */
+  /** Which way the login failed (see `AuthErrorCode`). @example error.code // "ERR_AUTH_STATE" */
   override readonly code: AuthErrorCode;
 
   constructor(code: AuthErrorCode, status: number, reason: string, logMessage: string, options: { cause?: unknown } = {}) {

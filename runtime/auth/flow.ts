@@ -62,9 +62,13 @@ export function readFlow(handler: RequestHandler, cookieName: string): FlowState
   return Date.now() <= expires ? (flow as FlowState) : null;
 }
 
+/** The longest `next` kept: the flow's cookie must stay well under browsers' 4 KiB. @internal */
+export const MAX_NEXT_LENGTH = 1024;
+
 /**
- * `next` if it is a path on this site, else `undefined`: a login must not end on another site
- * (an open redirect). `//host` and `/\host` are other sites to a browser.
+ * `next` if it is a path on this site of at most `MAX_NEXT_LENGTH` characters, else
+ * `undefined`: a login must not end on another site (an open redirect). `//host` and `/\host`
+ * are other sites to a browser.
  *
  * @example
  * localPath("/account") // "/account"
@@ -72,6 +76,6 @@ export function readFlow(handler: RequestHandler, cookieName: string): FlowState
  * @internal
  */
 export function localPath(next: string | null | undefined): string | undefined {
-  if (typeof next !== "string" || !next.startsWith("/") || /^.[/\\]/.test(next)) return undefined;
+  if (typeof next !== "string" || next.length > MAX_NEXT_LENGTH || !next.startsWith("/") || /^.[/\\]/.test(next)) return undefined;
   return /[\x00-\x1f\x7f]/.test(next) ? undefined : next;
 }

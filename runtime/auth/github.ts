@@ -38,7 +38,7 @@ export interface GitHubOAuth2Options extends OAuth2ClientOptions {
  * }
  */
 export class GitHubOAuth2 extends OAuth2Client {
-  /** The REST API's base URL, without a trailing slash. */
+  /** The REST API's base URL, without a trailing slash. @example await github.oauth2Request(`${github.apiUrl}/user/emails`, token) */
   readonly apiUrl: string;
 
   constructor(options: GitHubOAuth2Options) {

@@ -31,7 +31,7 @@ export interface GoogleOAuth2Options extends Omit<OpenIDConnectOptions, "issuer"
  * }
  */
 export class GoogleOAuth2 extends OpenIDConnectClient {
-  /** Google's issuer identifier. */
+  /** Google's issuer identifier. @example GoogleOAuth2.ISSUER // "https://accounts.google.com" */
   static readonly ISSUER = "https://accounts.google.com";
 
   constructor(options: GoogleOAuth2Options) {

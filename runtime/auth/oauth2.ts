@@ -152,7 +152,7 @@ export interface OAuth2RequestOptions {
  * }
  */
 export class OAuth2Client {
-  /** The provider's name, as visitors read it in error pages ("GitHub"). */
+  /** The provider's name, as visitors read it in error pages. @example github.name // "GitHub" */
   readonly name: string;
   protected readonly options: OAuth2ClientOptions & Partial<OAuth2Endpoints>;
 

@@ -46,7 +46,7 @@ export interface OpenIDConnectOptions extends OAuth2ClientOptions {
  * }
  */
 export class OpenIDConnectClient extends OAuth2Client {
-  /** The issuer identifier, as configured. */
+  /** The issuer identifier, as configured. @example sso.issuer // "https://login.example.com" */
   readonly issuer: string;
   private discovered: { as: AuthorizationServer; until: number } | undefined;
 

@@ -237,13 +237,18 @@ describe("GoogleOAuth2 (OpenID Connect) against a local provider", () => {
     }
   });
 
-  it("keeps a login on this site: next=//evil.example is dropped, next=/account kept", async () => {
+  it("keeps a login on this site: next=//evil.example is dropped, next=/account kept, a next over 1024 characters dropped", async () => {
     const t = await serve();
     const kept = await new Browser().navigate(t.url("/login?next=%2Faccount"));
     expect(kept.at(-1)!.url).toBe(t.url("/account"));
     expect(kept.at(-1)!.response.status).toBe(200);
     const dropped = await new Browser().navigate(t.url("/login?next=%2F%2Fevil.example%2F"));
     expect(dropped.at(-1)!.url).toBe(t.url("/"));
+    // At most 1024 characters, so the flow's cookie stays well under browsers' 4 KiB.
+    const longest = `/account?${"x".repeat(1024 - "/account?".length)}`;
+    expect((await new Browser().navigate(t.url(`/login?next=${encodeURIComponent(longest)}`))).at(-1)!.url).toBe(t.url(longest));
+    const tooLong = `${longest}x`;
+    expect((await new Browser().navigate(t.url(`/login?next=${encodeURIComponent(tooLong)}`))).at(-1)!.url).toBe(t.url("/"));
   });
 });
 
