@@ -75,8 +75,9 @@ export function toAuthError(oauth: OAuthLibrary, error: unknown, provider: strin
   if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
     return new AuthError("ERR_AUTH_TIMEOUT", 504, `${provider} did not answer in time`, `${step} of ${provider} did not answer within the requestTimeout`, cause);
   }
-  // fetch() rejects with a TypeError whose cause is the socket's error (ECONNREFUSED, ENOTFOUND…).
-  if (error instanceof TypeError && error.message === "fetch failed") {
+  // fetch() rejects with a TypeError whose cause is the socket's error (ECONNREFUSED, ENOTFOUND…),
+  // or, when the connection drops while the body is read, "terminated".
+  if (error instanceof TypeError && (error.message === "fetch failed" || error.message === "terminated")) {
     const reason = (error.cause as NodeJS.ErrnoException | undefined)?.code ?? String(error.cause ?? "unknown");
     return new AuthError("ERR_AUTH_UNREACHABLE", 503, `Cannot reach ${provider} to log in`, `${step} of ${provider} cannot be reached (${reason})`, cause);
   }

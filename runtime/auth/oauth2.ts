@@ -13,6 +13,9 @@ import { assertOAuthLibraryInstalled, loadOAuthLibrary, toAuthError, type OAuthL
 type AuthorizationServer = import("oauth4webapi").AuthorizationServer;
 type TokenEndpointResponse = import("oauth4webapi").TokenEndpointResponse;
 
+// The parameters that carry the flow's protections: extraParams must not replace them.
+const PROTECTED_PARAMS = new Set(["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce"]);
+
 /**
  * The credentials and limits every OAuth 2.0 client takes.
  *
@@ -70,7 +73,7 @@ export interface OAuth2Endpoints {
 export interface AuthorizeRedirectOptions {
   /** The scopes for this login (default: the client's `scope`). */
   scope?: string[];
-  /** More authorization request parameters (`prompt`, `login_hint`, `allow_signup`…). */
+  /** More authorization request parameters (`prompt`, `login_hint`, `allow_signup`…); not those the flow sets (`state`, `code_challenge`, `nonce`, `redirect_uri`…). */
   extraParams?: Record<string, string>;
   /** A path on this site to go to after the login (default: the request's `next` argument, as `@authenticated` sets it). Other sites are ignored. */
   next?: string | null;
@@ -216,7 +219,10 @@ export class OAuth2Client {
     params.set("code_challenge", await oauth.calculatePKCECodeChallenge(flow.verifier));
     params.set("code_challenge_method", "S256");
     if (flow.nonce !== undefined) params.set("nonce", flow.nonce);
-    for (const [name, value] of Object.entries(options.extraParams ?? {})) params.set(name, value);
+    for (const [name, value] of Object.entries(options.extraParams ?? {})) {
+      if (PROTECTED_PARAMS.has(name)) throw new TypeError(`authorizeRedirect's extraParams cannot set ${name}: the flow sets it (use the scope or redirectUri option where there is one)`);
+      params.set(name, value);
+    }
     writeFlow(handler, this.cookieName, flow, this.options.flowMaxAge ?? 600_000);
     handler.redirect(url.href);
   }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Application } from "../../runtime/index.js";
+import { Application, RequestHandler, interceptLogs } from "../../runtime/index.js";
 import { Events, type OAuth2Server } from "oauth2-mock-server";
 import { AuthError, GitHubOAuth2, type GitHubOAuth2Options } from "../../runtime/auth.js";
 import { createTestServer, expectLog, type TestServer } from "../../runtime/testing.js";
@@ -168,6 +168,41 @@ describe("GitHubOAuth2.oauth2Request(url, accessToken)", () => {
       expect(late).toMatchObject({ status: 504, code: "ERR_AUTH_TIMEOUT", reason: "GitHub did not answer in time" });
     } finally {
       await silent.close();
+    }
+  });
+});
+
+describe("GitHubOAuth2.authorizeRedirect(handler, { extraParams })", () => {
+  it("passes extra parameters, and refuses to let them replace state, the PKCE challenge or the callback URL", async () => {
+    const client = github();
+    const extraParams: Record<string, string> = { allow_signup: "false" };
+    class Login extends RequestHandler {
+      async get() {
+        await client.authorizeRedirect(this, { extraParams });
+      }
+    }
+    app = await createTestServer(new Application([["/login", Login]], { cookieSecret: "a test secret that is long enough" }));
+    const ok = await app.fetch("/login", { redirect: "manual" });
+    expect(new URL(ok.headers.get("Location")!).searchParams.get("allow_signup")).toBe("false");
+    for (const name of ["state", "code_challenge", "redirect_uri"]) {
+      extraParams[name] = "attacker-chosen";
+      const errors: unknown[] = [];
+      // Installed inside expectLog, so it sees the record first (and leaves it to expectLog).
+      const fetchWatching = async () => {
+        const stop = interceptLogs((record) => {
+          if (record.logger === "tornado.application") errors.push(record.error);
+          return false;
+        });
+        try {
+          return await app!.fetch("/login", { redirect: "manual" });
+        } finally {
+          stop();
+        }
+      };
+      const res = await expectLog("tornado.application", "Uncaught exception GET /login", () => expectLog("tornado.access", /^500 GET \/login/, fetchWatching));
+      expect(res.status).toBe(500);
+      expect(String(errors[0])).toContain(`extraParams cannot set ${name}: the flow sets it`);
+      delete extraParams[name];
     }
   });
 });
