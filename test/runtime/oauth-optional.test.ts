@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { packRuntime } from "../../src/create/pack.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -42,5 +43,17 @@ describe("tornado/auth without oauth4webapi installed", () => {
         console.log(Object.keys(auth).length > 0 ? error.message : "no exports");
       }`);
     expect(out).toBe("Logging in with tornado/auth needs oauth4webapi, which this app does not install: run `npm install oauth4webapi`");
+  });
+});
+
+describe("the runtime packed for a new app (vendor/tornado)", () => {
+  it("ships tornado/auth, without oauth4webapi among what every app installs", () => {
+    const tgz = join(app, "tornado.tgz");
+    writeFileSync(tgz, packRuntime());
+    const listing = execFileSync("tar", ["tzf", tgz], { encoding: "utf8" }).split("\n");
+    expect(listing).toEqual(expect.arrayContaining(["package/dist/runtime/auth.js", "package/dist/runtime/auth.d.ts", "package/dist/runtime/auth/oauth2.js"]));
+    const manifest = JSON.parse(execFileSync("tar", ["xzOf", tgz, "package/package.json"], { encoding: "utf8" }));
+    expect(manifest.exports["./auth"]).toEqual({ types: "./dist/runtime/auth.d.ts", default: "./dist/runtime/auth.js" });
+    expect(manifest.dependencies.oauth4webapi).toBeUndefined();
   });
 });
