@@ -48,3 +48,4 @@ export * from "./openapi.js";
 export { EnvironmentError, readEnvironment, type ReadEnvironmentOptions } from "./env.js";
 export * from "./db.js";
 export { VERSION } from "./version.js";
+export * from "./auth.js";
