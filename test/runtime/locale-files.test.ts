@@ -10,6 +10,7 @@ import {
   CSVLocale,
   GettextLocale,
   Locale,
+  TemplateLoader,
   expectLog,
   getSupportedLocales,
   interpolate,
@@ -182,6 +183,26 @@ describe("loadGettextTranslations", () => {
     expect([0, 1, 2, 7, 11, 100, 102].map((n) => Locale.get("ar").translate("x", "xs", n))).toEqual(["form0", "form1", "form2", "form3", "form4", "form5", "form5"]);
     expect([0, 1, 5].map((n) => Locale.get("ja").translate("x", "xs", n))).toEqual(["X", "X", "X"]);
     expect([0, 1, 2].map((n) => Locale.get("fr").translate("x", "xs", n))).toEqual(["un", "un", "des"]);
+  });
+});
+
+describe("outside a handler", () => {
+  it("gives TemplateLoader templates the locale helpers, in the template's locale variable or the default", async () => {
+    loadTranslations(join(fixtures, "csv"));
+    const dir = folder({ "mail.hbs": '{{_ "Sign out"}} {{_ "%(n)d item" "%(n)d items" n n=n}} {{formatList names}} {{friendlyNumber 1234.5}}' });
+    const loader = new TemplateLoader(dir);
+    expect(await loader.render("mail.hbs", { n: 2, names: ["A", "B"] })).toBe("Sign out 2 items A and B 1,234.5");
+    expect(await loader.render("mail.hbs", { n: 1, names: ["A", "B"], locale: Locale.get("es") })).toBe("Cerrar sesión 1 artículo A y B 1234,5");
+  });
+
+  it("never finds Object.prototype's properties as codes, messages or values", () => {
+    loadTranslations(join(fixtures, "csv"));
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(Locale.get(name).code).toBe("en_US");
+      expect(Locale.get("es").translate(name)).toBe(name);
+      expect(Locale.get("es").translate(name, name, 2)).toBe(name);
+      expect(() => interpolate(`%(${name})s`, {})).toThrow(`No value for %(${name})s`);
+    }
   });
 });
 
