@@ -1,9 +1,9 @@
 /** The locale of a request, translations and formats, seen through real HTTP requests. */
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { Locale, RequestHandler, TemplateLoader, expectLog, interpolate, loadGettextTranslations, loadTranslations, setDefaultLocale } from "../../runtime/index.js";
 import { RawConnection } from "../helpers/raw.js";
@@ -234,5 +234,44 @@ describe("gettext .po translations (ru with Plural-Forms, pl without, es with co
     expect(ru.translate("Untranslated")).toBe("Untranslated");
     expect(ru.translate("Old")).toBe("Old");
     expect(ru.translate("club")).toBe("дубинка");
+  });
+});
+
+describe("README: the translations example", () => {
+  it("serves the inbox in Spanish to a Spanish browser, in English otherwise, and as the lang cookie says", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Translations (tornado/locale)"));
+    const block = (lang: string) => new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(section)![1]!;
+    const dir = mkdtempSync(join(tmpdir(), "locale-readme-"));
+    try {
+      mkdirSync(join(dir, "locales"));
+      mkdirSync(join(dir, "templates"));
+      writeFileSync(join(dir, "locales/es_ES.csv"), block("csv"));
+      writeFileSync(join(dir, "templates/inbox.hbs"), block("hbs"));
+      const runtime = (module: string) => pathToFileURL(fileURLToPath(new URL(`../../runtime/${module}.ts`, import.meta.url))).href;
+      const source = [
+        "const db = { unread: async () => 3, lastVisit: async () => new Date(Date.now() - 3 * 60_000) };",
+        block("ts")
+          .replace('from "tornado"', `from "${runtime("index")}"`)
+          .replace('from "tornado/locale"', `from "${runtime("locale")}"`)
+          .replace('loadTranslations("locales")', `loadTranslations(${JSON.stringify(join(dir, "locales"))})`),
+        "export { Inbox };",
+      ].join("\n");
+      writeFileSync(join(dir, "inbox.ts"), source);
+      const { Inbox } = (await import(pathToFileURL(join(dir, "inbox.ts")).href)) as { Inbox: typeof RequestHandler };
+      const t = await serve([["/inbox", Inbox]], { templatePath: join(dir, "templates") });
+      const page = async (headers: Record<string, string>) => (await (await t.fetch("/inbox", { headers })).text()).trim().split("\n").slice(-2);
+      expect(await page({ "Accept-Language": "es-ES,es;q=0.9" })).toEqual([
+        "<h1>3 mensajes</h1>",
+        "<p>Última visita: hace 3 minutos · 3 mensajes (es_ES)</p>",
+      ]);
+      expect(await page({ "Accept-Language": "en-US" })).toEqual(["<h1>3 messages</h1>", "<p>Last visit: 3 minutes ago · 3 messages (en_US)</p>"]);
+      expect(await page({ "Accept-Language": "en-US", Cookie: "lang=es_ES" })).toEqual([
+        "<h1>3 mensajes</h1>",
+        "<p>Última visita: hace 3 minutos · 3 mensajes (es_ES)</p>",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
