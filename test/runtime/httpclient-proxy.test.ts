@@ -200,7 +200,7 @@ describe.skipIf(!opensslAvailable())("AsyncHTTPClient through an HTTP proxy: htt
 
   it("tunnels with CONNECT, credentials to the proxy only, TLS (and a client certificate) end to end", async () => {
     const p = await proxy("ann:s3cret");
-    const client = newClient({ hostnameMapping: { localhost: "127.0.0.1" } });
+    const client = newClient(); // the proxy, not the client, resolves "localhost"
     const options = { caCerts: pki.path("ca.crt"), clientCert: pki.path("client.crt"), clientKey: pki.path("client.key"), proxyHost: "127.0.0.1", proxyPort: p.port, proxyUsername: "ann", proxyPassword: "s3cret" };
     const response = await client.fetch(`${base}/secure?q=1`, { ...options, method: "PUT", body: "data" });
     expect(response.json()).toEqual({ method: "PUT", url: "/secure?q=1", host: base.slice(8), proxyAuthorization: null, body: "data" });
@@ -215,7 +215,7 @@ describe.skipIf(!opensslAvailable())("AsyncHTTPClient through an HTTP proxy: htt
 
   it("checks the server's certificate through the tunnel", async () => {
     const p = await proxy();
-    const client = newClient({ hostnameMapping: { localhost: "127.0.0.1" } });
+    const client = newClient(); // the proxy, not the client, resolves "localhost"
     const error = await client.fetch(`${base}/`, { proxyHost: "127.0.0.1", proxyPort: p.port }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 599, message: expect.stringMatching(/certificate/) });
     expect(p.seen.map((s) => s.method)).toEqual(["CONNECT"]);
@@ -223,7 +223,7 @@ describe.skipIf(!opensslAvailable())("AsyncHTTPClient through an HTTP proxy: htt
 
   it("says clearly when the proxy refuses the tunnel with 407", async () => {
     const p = await proxy("ann:s3cret");
-    const client = newClient({ hostnameMapping: { localhost: "127.0.0.1" } });
+    const client = newClient(); // the proxy, not the client, resolves "localhost"
     const proxyAddress = `127.0.0.1:${p.port}`;
     const without = await client.fetch(`${base}/`, { caCerts: pki.path("ca.crt"), proxyHost: "127.0.0.1", proxyPort: p.port }).catch((e: unknown) => e);
     expect(without).toBeInstanceOf(HTTPClientError);
@@ -252,7 +252,7 @@ describe.skipIf(!opensslAvailable())("AsyncHTTPClient through an HTTP proxy: htt
     });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
-      const client = newClient({ hostnameMapping: { localhost: "127.0.0.1" } });
+      const client = newClient(); // the proxy, not the client, resolves "localhost"
       const error = await client
         .fetch(`${base}/`, { proxyHost: "127.0.0.1", proxyPort: (silent.address() as { port: number }).port, connectTimeout: 300 })
         .catch((e: unknown) => e);
