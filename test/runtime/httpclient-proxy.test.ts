@@ -1,11 +1,15 @@
 /** AsyncHTTPClient through a real forward proxy (node:http on an ephemeral port, counting what passes). */
 
+import { execFile } from "node:child_process";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { connect, type Socket } from "node:net";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AsyncHTTPClient, HTTPClientError } from "../../runtime/index.js";
 import { makePki, opensslAvailable, type Pki } from "../helpers/pki.js";
+
+const run = promisify(execFile);
 
 interface Seen {
   method: string;
@@ -159,6 +163,19 @@ describe("AsyncHTTPClient through an HTTP proxy: http:// URLs", () => {
     const response = await client.fetch(`${base}/`, { ...options, raiseError: false });
     expect([response.code, response.headers.get("Proxy-Authenticate"), response.body.toString()]).toEqual([407, 'Basic realm="test"', "proxy says no"]);
     expect(p.seen).toHaveLength(2);
+  });
+
+  it("works from the blocking HTTPClient too (in a child process: it blocks its thread)", async () => {
+    const p = await proxy("ann:s3cret");
+    const script = [
+      `import { HTTPClient } from ${JSON.stringify(new URL("../../runtime/index.ts", import.meta.url).pathname)};`,
+      "const client = new HTTPClient();",
+      "try { console.log(client.fetch(process.argv[1], JSON.parse(process.argv[2])).body.toString()); } finally { client.close(); }",
+    ].join("\n");
+    const options = { proxyHost: "127.0.0.1", proxyPort: p.port, proxyUsername: "ann", proxyPassword: "s3cret" };
+    const { stdout } = await run(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", script, `${base}/blocking`, JSON.stringify(options)]);
+    expect(JSON.parse(stdout)).toMatchObject({ url: "/blocking", proxyAuthorization: null });
+    expect(p.seen).toEqual([{ method: "GET", target: `${base}/blocking`, auth: "Basic " + Buffer.from("ann:s3cret").toString("base64") }]);
   });
 
   it("fails with 599 when the proxy is down, and refuses proxy options it cannot use", async () => {
