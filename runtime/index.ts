@@ -38,6 +38,7 @@ export * from "./testing.js";
 export * from "./websocket.js";
 export * from "./handlers.js";
 export * from "./template.js";
+export * from "./locale.js";
 export * from "./ioloop.js";
 export * from "./gen.js";
 export * from "./locks.js";

@@ -14,8 +14,17 @@
  * const port = await new EchoServer().listen(8888);
  */
 
+import { chmod } from "node:fs/promises";
 import { createServer, isIP, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createSecureContext, createServer as createTlsServer, type TlsOptions } from "node:tls";
+import {
+  freeUnixSocketPath,
+  isReusePortRefusal,
+  reusePortError,
+  reusePortUnsupported,
+  type ListenOptions,
+  type UnixListenOptions,
+} from "./httpserver/listen.js";
 import { trackServer, untrackServer } from "./httpserver/registry.js";
 import { IOStream } from "./iostream/stream.js";
 import { StreamClosedError } from "./iostream/errors.js";
@@ -113,26 +122,72 @@ export class TCPServer {
   /**
    * Starts accepting connections on `port` (0 picks a free one) and `host` (default: every
    * interface); resolves with the port bound. May be called again to listen on more ports.
-   * A port in use rejects with a message saying so.
+   * A port in use rejects with a message saying so. With `{ reusePort: true }` other servers
+   * (and processes) may listen on the same port and the kernel spreads connections among them
+   * (`SO_REUSEPORT`, Tornado's `reuse_port`); on Node before 22.12 or a platform without it,
+   * `listen` rejects with `ERR_REUSE_PORT_UNSUPPORTED` rather than binding without it.
    *
    * @example
    * const port = await server.listen(0, "127.0.0.1");
+   * await new EchoServer().listen(8888, "0.0.0.0", { reusePort: true }); // one per process
    */
-  listen(port = 0, host?: string): Promise<number> {
+  listen(port = 0, host?: string, options: ListenOptions = {}): Promise<number> {
+    const { reusePort = false } = options;
+    const unsupported = reusePort ? reusePortUnsupported() : null;
+    if (unsupported !== null) return Promise.reject(reusePortError(unsupported));
     const listener = this.createListener();
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
+        if (reusePort && isReusePortRefusal(error)) return reject(reusePortError(`reusePort is not supported on ${process.platform}`, error));
         if (error.code === "EADDRINUSE") {
           error.message = `Port ${port} is already in use${host ? ` on ${host}` : ""}: stop the other server or choose another port`;
         }
         reject(error);
       };
       listener.once("error", onError);
-      listener.listen(port, host, () => {
+      // `reusePort` is not in the ListenOptions of @types/node 20.
+      listener.listen({ port, host, ...(reusePort ? { reusePort } : {}) }, () => {
         listener.off("error", onError);
         resolve(this.started(listener));
       });
     });
+  }
+
+  /**
+   * Starts accepting connections on a Unix socket at `path`, as Tornado's `bind_unix_socket`:
+   * a socket file a dead server left behind is removed first, a path that is not a socket is
+   * refused (`ERR_NOT_A_SOCKET`) and so is one a live server answers on (`EADDRINUSE`). The
+   * file gets `mode` (default 0o600); `stop()` and `close()` remove it. `handleStream` gets the
+   * address `{ address: "", port: 0 }` for these connections. Not available on Windows, where
+   * it rejects with `ERR_UNIX_SOCKET_UNSUPPORTED`.
+   *
+   * @example
+   * await new EchoServer().listenUnix("/run/echo.sock", { mode: 0o660 });
+   * // elsewhere: const stream = new IOStream(net.connect("/run/echo.sock"));
+   */
+  async listenUnix(path: string, options: UnixListenOptions = {}): Promise<void> {
+    if (process.platform === "win32") {
+      throw Object.assign(new Error("listenUnix is not supported on Windows: listen on a port instead"), {
+        code: "ERR_UNIX_SOCKET_UNSUPPORTED",
+      });
+    }
+    const { mode = 0o600 } = options;
+    await freeUnixSocketPath(path);
+    const listener = this.createListener();
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen({ path }, () => {
+        listener.off("error", reject);
+        resolve();
+      });
+    });
+    if (!path.startsWith("\0")) {
+      await chmod(path, mode).catch((error: unknown) => {
+        listener.close();
+        throw error;
+      });
+    }
+    this.started(listener);
   }
 
   /**
@@ -232,7 +287,8 @@ export class TCPServer {
     // Accept errors (EMFILE, …) after listening would otherwise crash the process.
     listener.on("error", (error) => genLog.error("Error on a TCPServer listener", error));
     trackServer(this);
-    return (listener.address() as AddressInfo).port;
+    const address = listener.address();
+    return typeof address === "object" && address !== null ? address.port : 0;
   }
 
   private acceptConnection(socket: Socket): void {
@@ -267,6 +323,8 @@ export class TCPServer {
 }
 
 function clientAddress(socket: Socket): AddressInfo {
+  // A Unix socket client has no address (Tornado gives it "").
+  if (socket.remoteAddress === undefined && socket.remotePort === undefined) return { address: "", port: 0, family: "unix" };
   let address = socket.remoteAddress ?? "unknown";
   // An IPv4 client of a dual-stack listener, as the address it connected from.
   if (address.startsWith("::ffff:") && isIP(address.slice(7)) === 4) address = address.slice(7);

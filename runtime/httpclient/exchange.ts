@@ -7,13 +7,15 @@ import { readFileSync } from "node:fs";
 import http, { type ClientRequest, type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import { performance } from "node:perf_hooks";
 import { pipeline, type Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { constants as zlibConstants, createGunzip } from "node:zlib";
 import { HTTPHeaders } from "../httputil/headers.js";
 import { HTTPClientError, HTTPTimeoutError, networkError } from "./errors.js";
-import { followsRedirect, redirectHop, requestHeaders, type Hop } from "./hop.js";
+import { followsRedirect, proxyAuthorization, redirectHop, requestHeaders, type Hop } from "./hop.js";
+import { DEFAULT_PROXY_PORT, openTunnel } from "./proxy.js";
 import { HTTPResponse } from "./response.js";
 
 /** What an exchange needs from its client. @internal */
@@ -31,7 +33,7 @@ export type Outcome = { response: HTTPResponse } | { redirect: Hop };
 // A request on a kept-alive socket that the server closed meanwhile fails before any byte
 // came back; RFC 9110 §9.2.2 lets a client retry it when the method is idempotent.
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-const caFiles = new Map<string, Buffer>();
+const pemFiles = new Map<string, Buffer>();
 
 /**
  * Runs `hop`: connects within `connectTimeout` (and what is left of `requestTimeout`), then
@@ -46,6 +48,8 @@ export function exchange(hop: Hop, context: ExchangeContext, queuedAt: number): 
     const signal = hop.signal;
     let timer: NodeJS.Timeout | undefined;
     let request: ClientRequest | undefined;
+    // The CONNECT request, then the TLS socket inside the tunnel, until the request takes over.
+    let tunnel: { destroy(): void } | undefined;
     let settled = false;
 
     const settle = (error: unknown, outcome?: Outcome) => {
@@ -55,6 +59,7 @@ export function exchange(hop: Hop, context: ExchangeContext, queuedAt: number): 
       signal?.removeEventListener("abort", onAbort);
       if (outcome === undefined) {
         request?.destroy();
+        tunnel?.destroy();
         reject(error);
       } else {
         resolve(outcome);
@@ -82,6 +87,7 @@ export function exchange(hop: Hop, context: ExchangeContext, queuedAt: number): 
 
     const send = (isRetry: boolean) => {
       const secure = hop.url.protocol === "https:";
+      const proxied = hop.proxyHost !== undefined;
       const options: https.RequestOptions = {
         protocol: hop.url.protocol,
         hostname: hop.url.hostname.replace(/^\[(.*)\]$/, "$1"),
@@ -93,16 +99,46 @@ export function exchange(hop: Hop, context: ExchangeContext, queuedAt: number): 
         maxHeaderSize: context.maxHeaderSize,
       };
       if (context.lookup) options.lookup = context.lookup;
+      const tls: ConnectionOptions = {};
       if (secure) {
-        options.rejectUnauthorized = hop.validateCert;
-        if (hop.caCerts !== undefined) options.ca = readCaFile(hop.caCerts);
+        tls.rejectUnauthorized = hop.validateCert;
+        if (hop.caCerts !== undefined) tls.ca = readPemFile(hop.caCerts);
+        if (hop.clientCert !== undefined) {
+          tls.cert = readPemFile(hop.clientCert);
+          tls.key = readPemFile(hop.clientKey ?? hop.clientCert);
+        }
+        Object.assign(options, tls);
       }
+      if (proxied && !secure) {
+        // Absolute form to the proxy; the Host header still names the server.
+        options.hostname = hop.proxyHost;
+        options.port = hop.proxyPort ?? DEFAULT_PROXY_PORT;
+        options.path = `http://${hop.url.host}${options.path}`;
+        const auth = proxyAuthorization(hop);
+        if (auth !== undefined) (options.headers as string[]).push("Proxy-Authorization", auth);
+      }
+      if (proxied && secure) {
+        // One tunnel per request: kept-alive connections are the agent's, and tunnels are not.
+        openTunnel(hop, tls, context.lookup, (pending) => (tunnel = pending)).then(
+          (socket) => {
+            if (settled) return socket.destroy();
+            connected();
+            // No agent: node then makes the connection with createConnection.
+            issue({ ...options, agent: undefined, createConnection: () => socket }, secure, isRetry, true);
+          },
+          (error: unknown) => settle(networkError(error)),
+        );
+        return;
+      }
+      issue(options, secure, isRetry, false);
+    };
+    const issue = (options: https.RequestOptions, secure: boolean, isRetry: boolean, tunnelled: boolean) => {
       const req = (secure ? https : http).request(options);
       request = req;
       let answered = false;
       req.on("socket", (socket) => {
         // A kept-alive socket is connected (and its TLS established) already.
-        if (req.reusedSocket) connected();
+        if (req.reusedSocket || tunnelled) connected();
         else socket.once(secure ? "secureConnect" : "connect", connected);
       });
       req.on("response", (res: IncomingMessage) => {
@@ -218,11 +254,12 @@ async function readResponse(
   return { response };
 }
 
-function readCaFile(path: string): Buffer {
-  let ca = caFiles.get(path);
-  if (ca === undefined) {
-    ca = readFileSync(path);
-    caFiles.set(path, ca);
+// CA bundles, certificates and keys, read once per path.
+function readPemFile(path: string): Buffer {
+  let pem = pemFiles.get(path);
+  if (pem === undefined) {
+    pem = readFileSync(path);
+    pemFiles.set(path, pem);
   }
-  return ca;
+  return pem;
 }

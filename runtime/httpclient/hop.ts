@@ -34,6 +34,13 @@ export interface Hop {
   readonly allowNonstandardMethods: boolean;
   readonly validateCert: boolean;
   readonly caCerts: string | undefined;
+  readonly clientCert: string | undefined;
+  readonly clientKey: string | undefined;
+  readonly proxyHost: string | undefined;
+  readonly proxyPort: number | undefined;
+  readonly proxyUsername: string | undefined;
+  readonly proxyPassword: string | undefined;
+  readonly proxyAuthMode: string | undefined;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -77,6 +84,13 @@ export function firstHop(request: HTTPRequest, defaults: HTTPRequestOptions): Ho
     allowNonstandardMethods: pick("allowNonstandardMethods") ?? REQUEST_DEFAULTS.allowNonstandardMethods,
     validateCert: pick("validateCert") ?? REQUEST_DEFAULTS.validateCert,
     caCerts: pick("caCerts"),
+    clientCert: pick("clientCert"),
+    clientKey: pick("clientKey"),
+    proxyHost: pick("proxyHost"),
+    proxyPort: pick("proxyPort"),
+    proxyUsername: pick("proxyUsername"),
+    proxyPassword: pick("proxyPassword"),
+    proxyAuthMode: pick("proxyAuthMode"),
     signal: pick("signal"),
   };
 }
@@ -116,6 +130,15 @@ export function checkHop(hop: Hop): void {
   if (hop.authMode !== undefined && hop.authMode !== "basic") {
     throw new TypeError(`Unsupported authMode ${JSON.stringify(hop.authMode)}: only "basic" is supported`);
   }
+  if (hop.proxyAuthMode !== undefined && hop.proxyAuthMode !== "basic") {
+    throw new TypeError(`Unsupported proxyAuthMode ${JSON.stringify(hop.proxyAuthMode)}: only "basic" is supported`);
+  }
+  if (hop.proxyPort !== undefined && !(Number.isInteger(hop.proxyPort) && hop.proxyPort > 0 && hop.proxyPort < 65536)) {
+    throw new TypeError(`proxyPort must be a port number (1-65535), not ${JSON.stringify(hop.proxyPort)}`);
+  }
+  if (hop.proxyHost === undefined && (hop.proxyPort !== undefined || hop.proxyUsername !== undefined)) {
+    throw new TypeError("proxyPort and proxyUsername need proxyHost: set it to use a proxy");
+  }
 }
 
 /**
@@ -146,6 +169,15 @@ export function requestHeaders(hop: Hop): HTTPHeaders {
   if (hop.decompressResponse) headers.put("Accept-Encoding", "gzip");
   if (hop.ifModifiedSince !== undefined) headers.put("If-Modified-Since", formatTimestamp(hop.ifModifiedSince));
   return headers;
+}
+
+/**
+ * The `Proxy-Authorization` value for `hop`, when it has proxy credentials.
+ * @internal
+ */
+export function proxyAuthorization(hop: Hop): string | undefined {
+  if (hop.proxyUsername === undefined) return undefined;
+  return "Basic " + Buffer.from(`${hop.proxyUsername}:${hop.proxyPassword ?? ""}`, "utf8").toString("base64");
 }
 
 /**

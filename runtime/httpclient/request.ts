@@ -60,6 +60,26 @@ export interface HTTPRequestOptions {
   validateCert?: boolean;
   /** For https, a PEM file of the certificate authorities to trust instead of the system's. */
   caCerts?: string;
+  /**
+   * For https, a PEM file with the client certificate to present to a server that asks for one
+   * (mutual TLS); its key is read from `clientKey`, or from this same file when that is unset.
+   */
+  clientCert?: string;
+  /** For https, a PEM file with the private key of `clientCert`. */
+  clientKey?: string;
+  /**
+   * Send the request through this HTTP proxy: an `http://` URL as an absolute-form request to
+   * the proxy, an `https://` one through a `CONNECT` tunnel (TLS end to end with the server).
+   */
+  proxyHost?: string;
+  /** The proxy's port. Default 1080, as libcurl's. */
+  proxyPort?: number;
+  /** User name for the proxy (`Proxy-Authorization: Basic …`). */
+  proxyUsername?: string;
+  /** Password for the proxy (default `""`). */
+  proxyPassword?: string;
+  /** Only `"basic"` is supported. */
+  proxyAuthMode?: "basic";
   /** Cancels the request (queued or in flight); `fetch` then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -114,6 +134,13 @@ export class HTTPRequest implements HTTPRequestOptions {
   allowNonstandardMethods: boolean | undefined;
   validateCert: boolean | undefined;
   caCerts: string | undefined;
+  clientCert: string | undefined;
+  clientKey: string | undefined;
+  proxyHost: string | undefined;
+  proxyPort: number | undefined;
+  proxyUsername: string | undefined;
+  proxyPassword: string | undefined;
+  proxyAuthMode: "basic" | undefined;
   signal: AbortSignal | undefined;
   /** When the request was created (`Date.now()`). */
   readonly startTime: number;
@@ -138,6 +165,13 @@ export class HTTPRequest implements HTTPRequestOptions {
     this.allowNonstandardMethods = options.allowNonstandardMethods;
     this.validateCert = options.validateCert;
     this.caCerts = options.caCerts;
+    this.clientCert = options.clientCert;
+    this.clientKey = options.clientKey;
+    this.proxyHost = options.proxyHost;
+    this.proxyPort = options.proxyPort;
+    this.proxyUsername = options.proxyUsername;
+    this.proxyPassword = options.proxyPassword;
+    this.proxyAuthMode = options.proxyAuthMode;
     this.signal = options.signal;
     this.startTime = Date.now();
   }

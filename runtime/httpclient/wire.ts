@@ -74,6 +74,13 @@ export function requestToWire(request: HTTPRequest): WireRequestOptions {
     "allowNonstandardMethods",
     "validateCert",
     "caCerts",
+    "clientCert",
+    "clientKey",
+    "proxyHost",
+    "proxyPort",
+    "proxyUsername",
+    "proxyPassword",
+    "proxyAuthMode",
   ] as const) {
     if (request[key] !== undefined) (options as Record<string, unknown>)[key] = request[key];
   }

@@ -8,6 +8,7 @@ import { relative, resolve, sep } from "node:path";
 import type HandlebarsModule from "handlebars";
 import { linkify, type LinkifyOptions } from "../escape/linkify.js";
 import { placeOf, templateErrorFrom, TemplateError } from "./errors.js";
+import { LOCALE_HELPERS } from "./locale-helpers.js";
 
 type Handlebars = typeof HandlebarsModule;
 type Compiled = HandlebarsTemplateDelegate;
@@ -122,7 +123,11 @@ const MISSING_PARTIAL = /^The partial (.+) could not be found/;
  * `partials/layout.hbs`, which puts the block where it says `{{> @partial-block}}`.
  *
  * Each loader has its own Handlebars environment: helpers registered here are not global.
- * Every loader has `linkify` (`{{linkify comment shorten=true}}`, as Tornado's templates do).
+ * Every loader has `linkify` (`{{linkify comment shorten=true}}`, as Tornado's templates do),
+ * and the locale helpers `{{_ "Sign out"}}`, `{{_ "%(n)d item" "%(n)d items" n n=n}}`,
+ * `{{pgettext "law" "right"}}`, `{{formatDate date}}`, `{{formatDay date}}`,
+ * `{{friendlyNumber n}}` and `{{formatList names}}`, which use the `locale` variable (a
+ * handler's `locale`) or else the default locale (see `tornado/locale`).
  * Files are read with `fs/promises`, so loading never blocks the event loop.
  *
  * @example
@@ -209,7 +214,7 @@ export class TemplateLoader {
         };
       }
       helpers.linkify = linkifyHelper;
-      Object.assign(helpers, this.helpers);
+      Object.assign(helpers, LOCALE_HELPERS, this.helpers);
       for (const [name, helper] of Object.entries(helpers)) env.registerHelper(name, placeErrors(helper));
       return env;
     }));

@@ -4,7 +4,7 @@
  * This file is the core: the lifecycle (`_execute`: `initialize` → `prepare` → the method →
  * `finish` → `onFinish`), the status and headers, `write`/`flush`/`finish`, and errors. The
  * other concerns are the classes it extends, one file each in ./handler/ (base → arguments →
- * cookies → user → xsrf → templates → etag → stream), so a subclass still has them all as methods.
+ * cookies → user → xsrf → templates → etag → stream → locale), so a subclass still has them all as methods.
  */
 
 import { jsonEncode, xhtmlEscape } from "../escape.js";
@@ -17,7 +17,7 @@ import { VERSION } from "../version.js";
 import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
 import { Finish, HTTPError } from "./errors.js";
-import { HandlerStream } from "./handler/stream.js";
+import { HandlerLocale } from "./handler/locale.js";
 import { addProcessHeaders } from "./handler/process-headers.js";
 import { handlerMethod, implementedMethods, methodNotAllowed, supportedMethods } from "./handler/methods.js";
 import { headerValue, isThenable, type Chunk, type ErrorDetails } from "./handler/types.js";
@@ -67,7 +67,7 @@ function byteLength(chunk: string | Buffer): number {
  *   }
  * }
  */
-export class RequestHandler extends HandlerStream {
+export class RequestHandler extends HandlerLocale {
   /** The decoded positional path groups (`null` for an optional group that did not match). */
   pathArgs: (string | null)[] = NO_ARGS;
   /** The decoded named path groups, by name. */
