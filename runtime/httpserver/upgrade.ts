@@ -52,6 +52,8 @@ const NO_CALLBACKS: readonly (() => void)[] = Object.freeze([]);
 
 function noop(): void {}
 
+function ignoreSocketError(): void {}
+
 /**
  * `HTTPConnection` over the socket of an upgrade request: raw HTTP/1.1 responses (always with
  * `Connection: close`), a body read by `Content-Length` or chunked, and `switchProtocols()` for
@@ -94,6 +96,8 @@ export class UpgradeConnection implements HTTPConnection {
       this.end();
     };
     socket.once("close", this.onSocketClose);
+    // Node removed its own listeners from the socket: without one, a reset would throw.
+    socket.on("error", ignoreSocketError);
   }
 
   get closed(): boolean {
@@ -115,13 +119,16 @@ export class UpgradeConnection implements HTTPConnection {
   /**
    * Records that the socket now speaks another protocol: the caller wrote the
    * `101 Switching Protocols` response itself, so the handler's `finish()` only counts the
-   * request as answered, and nothing else is written here.
+   * request as answered, and nothing else is written here. The new protocol handles the
+   * socket's errors from now on (it has its own `error` listener).
    */
   switchProtocols(): void {
     if (this.started) throw new Error("Cannot switch protocols after a response was started");
     this.started = true;
     this.switched = true;
     this.head = EMPTY;
+    // The new protocol's own listener (`ws` has added one) handles the socket's errors now.
+    this.socket.off("error", ignoreSocketError);
     // Node's header dictionary (built when first read, kept for the socket's lifetime) is let
     // go; node builds it again from `rawHeaders` if anyone reads `req.headers` later.
     (this.req as { headers: IncomingMessage["headers"] | null }).headers = null;

@@ -75,13 +75,12 @@ export class UpgradeTracker {
    * server.on("upgrade", (req, socket, head) => serve(req, upgrades.open(req, socket, head)));
    */
   open(req: IncomingMessage, socket: Duplex, head: Buffer): UpgradeConnection {
-    // Node removed its own listeners from the socket: without one, a reset would throw.
-    socket.on("error", ignoreSocketError);
     // From Node 26 `socket` is node's wrapper around the connection while a body is arriving.
     req.socket.setTimeout(0);
     dropClearedTimeout(req.socket);
     this.sockets.add(socket);
-    socket.once("close", this.untrack);
+    // `on`, not `once` (whose wrapper would stay for the socket's life): it runs at most once.
+    socket.on("close", this.untrack);
     // A body sent with an upgrade request (curl's `Upgrade: h2c` POST) gets its content type's limit too.
     const maxBodySize = bodyLimitFor(req.headers["content-type"], this.limits);
     const host = maxBodySize === this.limits.maxBodySize ? this.host : { ...this.host, maxBodySize };
@@ -135,8 +134,6 @@ export class UpgradeTracker {
 function goAwayReason(code: number): string {
   return code === SERVICE_RESTART ? "Server restarting" : "Server shutting down";
 }
-
-function ignoreSocketError(): void {}
 
 // Node's socket keeps the Timeout object of its idle timer (and the bound callback in it) after
 // `setTimeout(0)` cleared it, for as long as the socket lives: for a WebSocket, days of a dead

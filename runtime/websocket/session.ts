@@ -129,6 +129,8 @@ export class WebSocketSession {
   private pingTimer: NodeJS.Timeout | undefined;
   private abortTimer: NodeJS.Timeout | undefined;
   private receivedPong = false;
+  // Writes not yet flushed (made with the first write: an idle connection has none).
+  private pending: PendingWrites | undefined;
   // Made when someone asks (`whenClosed`): an idle connection keeps neither.
   private closedPromise: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
@@ -197,12 +199,15 @@ export class WebSocketSession {
       refused.catch(noop);
       return refused;
     }
-    const sent = new Promise<void>((resolve, reject) => {
-      this.ws.send(data, typeof data === "string" ? TEXT : BINARY, (error?: Error) =>
-        error ? reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause: error })) : resolve(),
-      );
+    const pending = (this.pending ??= new PendingWrites());
+    let resolve!: () => void;
+    let reject!: (error: Error) => void;
+    const sent = new Promise<void>((resolveSent, rejectSent) => {
+      resolve = resolveSent;
+      reject = rejectSent;
     });
-    sent.catch(noop);
+    pending.add(sent, resolve, reject);
+    this.ws.send(data, typeof data === "string" ? TEXT : BINARY, pending.callback);
     return sent;
   }
 
@@ -442,5 +447,74 @@ export class WebSocketSession {
   private stopPinging(): void {
     clearTimeout(this.pingTimer);
     this.pingTimer = undefined;
+  }
+}
+
+/**
+ * The promises of messages handed to `ws` and not yet flushed, oldest first. `ws` calls back in
+ * the order the messages were sent (they are written to the socket in order, and the socket's
+ * write callbacks come in order, errors included), so one callback settles them all: node's
+ * stream, seeing the same callback each time, calls it for a whole batch of writes instead of
+ * scheduling a tick for each message. Once a write has failed, the connection is gone: every
+ * promise still waiting is rejected (a rejection marked handled, as nobody may be listening).
+ */
+class PendingWrites {
+  // A ring of entries, three slots each (promise, resolve, reject); its size a power of two.
+  private ring: unknown[] = new Array<unknown>(3 * 8).fill(undefined);
+  private capacity = 8;
+  private head = 0;
+  private size = 0;
+  private failure: Error | undefined;
+  /** What `ws.send` is given for every message. */
+  readonly callback = (error?: Error | null): void => this.settle(error ?? undefined);
+
+  add(promise: Promise<void>, resolve: () => void, reject: (error: Error) => void): void {
+    if (this.size === this.capacity) this.grow();
+    const at = 3 * ((this.head + this.size) & (this.capacity - 1));
+    this.ring[at] = promise;
+    this.ring[at + 1] = resolve;
+    this.ring[at + 2] = reject;
+    this.size++;
+  }
+
+  private settle(error: Error | undefined): void {
+    if (error !== undefined) this.failure ??= error;
+    if (this.failure !== undefined) {
+      this.rejectAll(this.failure);
+      return;
+    }
+    if (this.size === 0) return;
+    const at = 3 * this.head;
+    const resolve = this.ring[at + 1] as () => void;
+    this.ring[at] = this.ring[at + 1] = this.ring[at + 2] = undefined;
+    this.head = (this.head + 1) & (this.capacity - 1);
+    this.size--;
+    resolve();
+  }
+
+  private rejectAll(cause: Error): void {
+    while (this.size > 0) {
+      const at = 3 * this.head;
+      const promise = this.ring[at] as Promise<void>;
+      const reject = this.ring[at + 2] as (error: Error) => void;
+      this.ring[at] = this.ring[at + 1] = this.ring[at + 2] = undefined;
+      this.head = (this.head + 1) & (this.capacity - 1);
+      this.size--;
+      promise.catch(noop);
+      reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause }));
+    }
+  }
+
+  private grow(): void {
+    const ring = new Array<unknown>(3 * 2 * this.capacity).fill(undefined);
+    for (let k = 0; k < this.size; k++) {
+      const from = 3 * ((this.head + k) & (this.capacity - 1));
+      ring[3 * k] = this.ring[from];
+      ring[3 * k + 1] = this.ring[from + 1];
+      ring[3 * k + 2] = this.ring[from + 2];
+    }
+    this.ring = ring;
+    this.capacity *= 2;
+    this.head = 0;
   }
 }
