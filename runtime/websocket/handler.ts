@@ -218,7 +218,9 @@ export class WebSocketHandler extends RequestHandler {
    */
   writeMessage(message: WebSocketMessage): Promise<void> {
     if (this.session === undefined) throw new WebSocketClosedError("WebSocket is not open");
-    return this.session.write(encodeMessage(message, this.settings.jsonEncoder));
+    // Text and bytes go as they are; only an object needs the settings (for jsonEncoder).
+    const data = typeof message === "string" || Buffer.isBuffer(message) ? message : encodeMessage(message, this.settings.jsonEncoder);
+    return this.session.write(data);
   }
 
   /**
