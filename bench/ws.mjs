@@ -4,7 +4,7 @@
 //
 //   node bench/ws.mjs [--rounds 6] [--duration 4] [--warmup 1] [--connections 50] [--window 8]
 //                     [--payload 64] [--idle-rounds 3] [--idle-connections 10000] [--idle-hold 10]
-//                     [--hold-connections 20000] [--hold 10] [--per-generator 10000]
+//                     [--hold-connections 20000] [--hold 10] [--per-generator 10000] [--source-addresses no]
 //                     [--cpu-prof DIR]    (DIR/tornado/ and DIR/ws/: the echo servers' CPU profiles)
 //   npm run build && cd bench && npm ci && node ws.mjs       (from the repository root)
 //
@@ -40,9 +40,11 @@
 //
 // Held: for each contender (one round), a fresh server gets `--hold-connections` idle
 // connections from several load-generator processes at once (at most `--per-generator` each, so
-// that no process needs more file descriptors than the limit allows), each from its own source
-// address, 127.0.0.2, 127.0.0.3, … (every source address has its own ephemeral ports); they are
-// held `--hold` seconds, then counted on the server and on the load generators, with the
+// that no process needs more file descriptors than the limit allows); with `--source-addresses yes`
+// each connects from its own source address, 127.0.0.2, 127.0.0.3, … (every source address has
+// its own ephemeral ports: needed past about 28,000 connections with Linux's default port range,
+// but binding each socket first makes opening them several times slower). They are held
+// `--hold` seconds, then counted on the server and on the load generators, with the
 // server's memory per connection as in the idle test. The server needs the connections plus
 // about 30 descriptors of its own: a hard open-file limit of 20,000 allows 19,900 or so, not
 // 20,000 (`--hold-connections 0` skips this test).
@@ -355,7 +357,8 @@ async function parent() {
     "ws.mjs",
     "usage: node bench/ws.mjs [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--connections N]\n" +
       "                         [--window N] [--payload BYTES] [--idle-rounds N] [--idle-connections N]\n" +
-      "                         [--idle-hold SECONDS] [--cpu-prof DIR]\n" +
+      "                         [--idle-hold SECONDS] [--hold-connections N] [--hold SECONDS] [--per-generator N]\n" +
+      "                         [--source-addresses yes|no] [--cpu-prof DIR]\n" +
       "contenders: ws (raw ws, the baseline), tornado; --rounds 0 or --idle-rounds 0 skips that test",
   );
   const opts = {
@@ -371,6 +374,7 @@ async function parent() {
     holdConnections: 20_000,
     hold: 10,
     perGenerator: 10_000,
+    sourceAddresses: false,
     cpuProf: null,
   };
   parseOptions(process.argv.slice(2), usage, (key, value, arg) => {
@@ -400,6 +404,10 @@ async function parent() {
         opts[camel] = n;
         break;
       }
+      case "source-addresses":
+        if (value !== "yes" && value !== "no") usage(`${arg} must be yes or no`);
+        opts.sourceAddresses = value === "yes";
+        break;
       case "cpu-prof":
         opts.cpuProf = path.resolve(value);
         break;
@@ -671,7 +679,7 @@ async function parent() {
   const held = {};
   if (opts.holdConnections > 0) {
     const generators = Math.ceil(opts.holdConnections / opts.perGenerator);
-    console.log(`\nHeld: ${opts.holdConnections} connections per server from ${generators} load generators (127.0.0.2 on), held ${opts.hold} s`);
+    console.log(`\nHeld: ${opts.holdConnections} connections per server from ${generators} load generators${opts.sourceAddresses ? " (from 127.0.0.2 on)" : ""}, held ${opts.hold} s`);
     const extra = [];
     for (let g = 0; g < generators; g++) extra.push(await startChild("client"));
     for (const contender of CONTENDERS) {
@@ -684,7 +692,7 @@ async function parent() {
           extra.map((generator, g) =>
             generator.request(
               "openIdle",
-              { port: server.port, count: shares[g], concurrency: Math.max(1, Math.floor(OPEN_CONCURRENCY / generators)), localAddress: `127.0.0.${g + 2}` },
+              { port: server.port, count: shares[g], concurrency: Math.max(1, Math.floor(OPEN_CONCURRENCY / generators)), localAddress: opts.sourceAddresses ? `127.0.0.${g + 2}` : undefined },
               300_000,
             ),
           ),
@@ -885,7 +893,7 @@ ${
     : ""
 }${
   opts.holdConnections > 0
-    ? `- Held: per contender, a fresh server; ${fmtInt(opts.holdConnections)} connections opened at once from ${Math.ceil(opts.holdConnections / opts.perGenerator)} load-generator processes (at most ${fmtInt(opts.perGenerator)} each, each from its own source address 127.0.0.2, 127.0.0.3, …), held ${opts.hold} s, then counted on both sides; memory per connection as in the idle test (without the warm-up)\n`
+    ? `- Held: per contender, a fresh server; ${fmtInt(opts.holdConnections)} connections opened at once from ${Math.ceil(opts.holdConnections / opts.perGenerator)} load-generator processes (at most ${fmtInt(opts.perGenerator)} each${opts.sourceAddresses ? ", each from its own source address 127.0.0.2, 127.0.0.3, …" : ", from 127.0.0.1"}), held ${opts.hold} s, then counted on both sides; memory per connection as in the idle test (without the warm-up)\n`
     : ""
 }- Limits: ${fdLine}
 - Wall time of the measurements: ${elapsed.toFixed(0)} s
