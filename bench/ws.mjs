@@ -4,6 +4,7 @@
 //
 //   node bench/ws.mjs [--rounds 6] [--duration 4] [--warmup 1] [--connections 50] [--window 8]
 //                     [--payload 64] [--idle-rounds 3] [--idle-connections 10000] [--idle-hold 10]
+//                     [--hold-connections 20000] [--hold 10] [--per-generator 10000] [--source-addresses no]
 //                     [--cpu-prof DIR]    (DIR/tornado/ and DIR/ws/: the echo servers' CPU profiles)
 //   npm run build && cd bench && npm ci && node ws.mjs       (from the repository root)
 //
@@ -36,6 +37,17 @@
 // median of per-round ratios tornado ÷ raw ws. When the soft open-file limit is below
 // `--idle-connections` + 1024, the children start through `sh -c 'ulimit -n N; exec node …'`
 // (N: the hard limit, at most 65536); a hard limit too low stops the run.
+//
+// Held: for each contender (one round), a fresh server gets `--hold-connections` idle
+// connections from several load-generator processes at once (at most `--per-generator` each, so
+// that no process needs more file descriptors than the limit allows); with `--source-addresses yes`
+// each connects from its own source address, 127.0.0.2, 127.0.0.3, … (every source address has
+// its own ephemeral ports: needed past about 28,000 connections with Linux's default port range,
+// but binding each socket first makes opening them several times slower). They are held
+// `--hold` seconds, then counted on the server and on the load generators, with the
+// server's memory per connection as in the idle test. The server needs the connections plus
+// about 30 descriptors of its own: a hard open-file limit of 20,000 allows 19,900 or so, not
+// 20,000 (`--hold-connections 0` skips this test).
 //
 // The tables are printed and written to bench/ws-results.md. Every child is stopped when the run
 // ends, fails or is interrupted (and a child whose parent vanished exits on its own).
@@ -297,7 +309,7 @@ async function client() {
   let idleClosedEarly = 0;
 
   /** Opens `count` idle connections, `concurrency` handshakes at a time. */
-  async function openIdle({ port, count, concurrency }) {
+  async function openIdle({ port, count, concurrency, localAddress }) {
     idle = [];
     idleExpectClose = false;
     idleClosedEarly = 0;
@@ -306,7 +318,7 @@ async function client() {
     const worker = async () => {
       while (next < count) {
         next++;
-        const ws = await connect(`ws://127.0.0.1:${port}/`);
+        const ws = await connect(`ws://127.0.0.1:${port}/`, localAddress === undefined ? {} : { localAddress });
         ws.on("error", () => {});
         ws.on("close", () => {
           if (!idleExpectClose) idleClosedEarly++;
@@ -345,7 +357,8 @@ async function parent() {
     "ws.mjs",
     "usage: node bench/ws.mjs [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--connections N]\n" +
       "                         [--window N] [--payload BYTES] [--idle-rounds N] [--idle-connections N]\n" +
-      "                         [--idle-hold SECONDS] [--cpu-prof DIR]\n" +
+      "                         [--idle-hold SECONDS] [--hold-connections N] [--hold SECONDS] [--per-generator N]\n" +
+      "                         [--source-addresses yes|no] [--cpu-prof DIR]\n" +
       "contenders: ws (raw ws, the baseline), tornado; --rounds 0 or --idle-rounds 0 skips that test",
   );
   const opts = {
@@ -358,6 +371,10 @@ async function parent() {
     idleRounds: 3,
     idleConnections: 10_000,
     idleHold: 10,
+    holdConnections: 20_000,
+    hold: 10,
+    perGenerator: 10_000,
+    sourceAddresses: false,
     cpuProf: null,
   };
   parseOptions(process.argv.slice(2), usage, (key, value, arg) => {
@@ -368,22 +385,29 @@ async function parent() {
       case "connections":
       case "window":
       case "payload":
-      case "idle-connections": {
+      case "idle-connections":
+      case "hold-connections":
+      case "per-generator": {
         const n = Number(value);
-        const min = key === "rounds" || key === "idle-rounds" ? 0 : 1;
+        const min = key === "rounds" || key === "idle-rounds" || key === "hold-connections" ? 0 : 1;
         if (!Number.isInteger(n) || n < min) usage(`${arg} must be a whole number >= ${min}`);
         opts[camel] = n;
         break;
       }
       case "duration":
       case "warmup":
-      case "idle-hold": {
+      case "idle-hold":
+      case "hold": {
         const n = Number(value);
         const min = key === "duration" ? 1 : 0;
         if (!Number.isFinite(n) || n < min) usage(`${arg} must be a number of seconds (>= ${min})`);
         opts[camel] = n;
         break;
       }
+      case "source-addresses":
+        if (value !== "yes" && value !== "no") usage(`${arg} must be yes or no`);
+        opts.sourceAddresses = value === "yes";
+        break;
       case "cpu-prof":
         opts.cpuProf = path.resolve(value);
         break;
@@ -403,14 +427,19 @@ async function parent() {
   };
   const fail = handleExits({ cleanUp: stopAll, stopping: "stopping the servers and the load generator" });
 
-  // Each server and the load generator hold up to --idle-connections sockets (plus a few).
-  const fdNeed = opts.idleConnections + 1024;
+  // Each server holds up to --idle-connections (or --hold-connections) sockets, and each load
+  // generator up to --idle-connections or --per-generator, plus descriptors of their own.
+  const OWN_FDS = 64;
+  const fdNeed = Math.max(opts.idleRounds > 0 ? opts.idleConnections : 0, opts.holdConnections) + OWN_FDS;
   const [softFd, hardFd] = (commandOutput("sh", ["-c", "ulimit -Sn; ulimit -Hn"]) ?? "").split("\n");
   const asLimit = (s) => (s === "unlimited" ? Infinity : Number(s));
   let raiseFdTo = null;
-  if (opts.idleRounds > 0 && !(asLimit(softFd) >= fdNeed)) {
+  if ((opts.idleRounds > 0 || opts.holdConnections > 0) && !(asLimit(softFd) >= fdNeed)) {
     if (!(asLimit(hardFd) >= fdNeed)) {
-      fail(`the open-file limit is too low for ${opts.idleConnections} connections: soft ${softFd}, hard ${hardFd}, need ${fdNeed} (raise the hard limit, or pass a smaller --idle-connections)`);
+      fail(
+        `the open-file limit is too low: soft ${softFd}, hard ${hardFd}, need ${fdNeed} for a server holding ${Math.max(opts.idleConnections, opts.holdConnections)} connections ` +
+          `(raise the hard limit, e.g. \`prlimit --nofile=${fdNeed + 1024} -- node bench/ws.mjs\` as root, or pass a smaller --idle-connections / --hold-connections)`,
+      );
     }
     raiseFdTo = Math.min(asLimit(hardFd), 65536);
   }
@@ -530,11 +559,14 @@ async function parent() {
   const wsVersion = packageVersion(WS_DIR);
 
   const echoEstimate = opts.rounds * CONTENDERS.length * (opts.warmup + opts.duration + 0.5);
-  const idleEstimate = opts.idleRounds * CONTENDERS.length * (opts.idleHold + 3 + opts.idleConnections / 3000);
+  const idleEstimate =
+    opts.idleRounds * CONTENDERS.length * (opts.idleHold + 3 + opts.idleConnections / 3000) +
+    (opts.holdConnections > 0 ? CONTENDERS.length * (opts.hold + 5 + opts.holdConnections / 3000) : 0);
   console.log(
     `WebSockets: tornado vs raw ws ${wsVersion} (${path.relative(ROOT_DIR, WS_DIR)}); ` +
       `echo: ${opts.rounds} rounds x (${opts.warmup} s warmup + ${opts.duration} s), ${opts.connections} connections x ${opts.window} in flight, ${opts.payload}-byte text; ` +
-      `idle: ${opts.idleRounds} rounds x ${opts.idleConnections} connections held ${opts.idleHold} s; ${fdLine}; ` +
+      `idle: ${opts.idleRounds} rounds x ${opts.idleConnections} connections held ${opts.idleHold} s; ` +
+      `held: ${opts.holdConnections} connections held ${opts.hold} s; ${fdLine}; ` +
       `about ${Math.ceil((echoEstimate + idleEstimate) / 60)} min`,
   );
 
@@ -642,6 +674,56 @@ async function parent() {
       console.log(`  round ${round + 1}/${opts.idleRounds}: ${line.join("; ")}`);
     }
   }
+  // -------------------------------------------------------------- held
+  /** held[name] = { serverOpen, clientOpen, closedEarly, rss, heapUsed, openSeconds, generators } */
+  const held = {};
+  if (opts.holdConnections > 0) {
+    const generators = Math.ceil(opts.holdConnections / opts.perGenerator);
+    console.log(`\nHeld: ${opts.holdConnections} connections per server from ${generators} load generators${opts.sourceAddresses ? " (from 127.0.0.2 on)" : ""}, held ${opts.hold} s`);
+    const extra = [];
+    for (let g = 0; g < generators; g++) extra.push(await startChild("client"));
+    for (const contender of CONTENDERS) {
+      const server = await startServer(contender);
+      try {
+        const before = await server.request("stats");
+        const shares = extra.map((_, g) => Math.floor(opts.holdConnections / generators) + (g < opts.holdConnections % generators ? 1 : 0));
+        const t0 = performance.now();
+        await Promise.all(
+          extra.map((generator, g) =>
+            generator.request(
+              "openIdle",
+              { port: server.port, count: shares[g], concurrency: Math.max(1, Math.floor(OPEN_CONCURRENCY / generators)), localAddress: opts.sourceAddresses ? `127.0.0.${g + 2}` : undefined },
+              300_000,
+            ),
+          ),
+        );
+        const openSeconds = (performance.now() - t0) / 1000;
+        const seen = await waitForCount(server, opts.holdConnections, 60_000);
+        if (seen !== opts.holdConnections) throw new Error(`the server counts ${seen} open connections, not ${opts.holdConnections}`);
+        await sleep(opts.hold * 1000);
+        const after = await server.request("stats");
+        const statuses = await Promise.all(extra.map((generator) => generator.request("idleStatus")));
+        const n = opts.holdConnections;
+        held[contender.name] = {
+          serverOpen: after.open,
+          clientOpen: statuses.reduce((sum, st) => sum + st.open, 0),
+          closedEarly: statuses.reduce((sum, st) => sum + st.closedEarly, 0),
+          rss: (after.memory.rss - before.memory.rss) / n,
+          heapUsed: (after.memory.heapUsed - before.memory.heapUsed) / n,
+          openSeconds,
+        };
+        await Promise.all(extra.map((generator) => generator.request("expectIdleClose")));
+      } catch (error) {
+        fail(`held, ${contender.name}: ${error.message}`);
+      }
+      await server.stop();
+      await Promise.all(extra.map((generator) => generator.request("closeIdle", {}, 300_000)));
+      const h = held[contender.name];
+      console.log(`  ${contender.name}: open ${h.serverOpen} on the server / ${h.clientOpen} on the load generators after ${opts.hold} s, rss ${fmtInt(h.rss)} B/conn, heap ${fmtInt(h.heapUsed)} B/conn, opened in ${h.openSeconds.toFixed(1)} s`);
+    }
+    for (const generator of extra) await generator.stop();
+  }
+
   await loadGenerator.stop();
   const elapsed = (performance.now() - started) / 1000;
 
@@ -771,6 +853,23 @@ async function parent() {
       "\n";
   }
 
+  let heldTable = "";
+  if (opts.holdConnections > 0) {
+    const generators = Math.ceil(opts.holdConnections / opts.perGenerator);
+    heldTable =
+      `| contender | open on the server after ${opts.hold} s | open on the load generators | rss B/conn | heapUsed B/conn | s to open them |\n` +
+      "| --- | ---: | ---: | ---: | ---: | ---: |\n" +
+      CONTENDERS.map((c) => {
+        const h = held[c.name];
+        return `| ${c.label} | ${fmtInt(h.serverOpen)} | ${fmtInt(h.clientOpen)}${h.closedEarly ? ` (${h.closedEarly} closed early)` : ""} | ${fmtInt(h.rss)} | ${fmtInt(h.heapUsed)} | ${h.openSeconds.toFixed(1)} |`;
+      }).join("\n");
+    for (const c of CONTENDERS) {
+      const h = held[c.name];
+      const all = h.serverOpen === opts.holdConnections && h.clientOpen === opts.holdConnections && h.closedEarly === 0;
+      goals.push(`- Held: ${c.label} ${all ? "kept all" : "did NOT keep all"} ${fmtInt(opts.holdConnections)} connections open for ${opts.hold} s (${fmtInt(h.serverOpen)} on the server, ${fmtInt(h.clientOpen)} on the ${generators} load generators)`);
+    }
+  }
+
   const { date, node, cpu } = machine();
   const revision = gitRevision(["runtime"]);
   const markdown = `# WebSocket benchmark results
@@ -792,12 +891,16 @@ ${
   opts.idleRounds > 0
     ? `- Idle: per round and contender (order rotated every round), a fresh server; ${WARM_CONNECTIONS} warm-up connections (one echo each, closed); a full GC (\`gc()\` twice) and \`process.memoryUsage()\` (before); ${fmtInt(opts.idleConnections)} connections opened (${OPEN_CONCURRENCY} handshakes at a time, no messages) and held ${opts.idleHold} s; GC and \`process.memoryUsage()\` again (after), and the connections still open counted on the server and on the load generator. Per connection: (after − before) ÷ ${fmtInt(opts.idleConnections)}. Figures: medians over ${opts.idleRounds} rounds, and the median of per-round ratios to raw ws\n`
     : ""
+}${
+  opts.holdConnections > 0
+    ? `- Held: per contender, a fresh server; ${fmtInt(opts.holdConnections)} connections opened at once from ${Math.ceil(opts.holdConnections / opts.perGenerator)} load-generator processes (at most ${fmtInt(opts.perGenerator)} each${opts.sourceAddresses ? ", each from its own source address 127.0.0.2, 127.0.0.3, …" : ", from 127.0.0.1"}), held ${opts.hold} s, then counted on both sides; memory per connection as in the idle test (without the warm-up)\n`
+    : ""
 }- Limits: ${fdLine}
 - Wall time of the measurements: ${elapsed.toFixed(0)} s
-${echoTable ? `\n## Echo\n\n${echoTable}\n` : ""}${idleTable ? `\n## Idle connections\n\n${idleTable}\n` : ""}
+${echoTable ? `\n## Echo\n\n${echoTable}\n` : ""}${idleTable ? `\n## Idle connections\n\n${idleTable}\n` : ""}${heldTable ? `\n## Held connections\n\n${heldTable}\n` : ""}
 ## Goal check
 
-Goals: echo msgs/s ≥ 0.95x raw ws's; idle memory per connection within 10% of raw ws's (≤ 1.10x), all connections kept open.
+Goals: echo msgs/s ≥ 0.95x raw ws's; idle memory per connection within 10% of raw ws's (≤ 1.10x), all connections kept open; 20,000 connections held.
 
 ${goals.join("\n")}
 
@@ -807,6 +910,7 @@ ${echoRounds}${idleRoundsText}`;
 
   if (echoTable) console.log(`\n${echoTable}`);
   if (idleTable) console.log(`\n${idleTable}`);
+  if (heldTable) console.log(`\n${heldTable}`);
   console.log(`\n${goals.join("\n")}\n`);
   console.log(`Written to ${displayPath(RESULTS_FILE)}`);
   stopAll();

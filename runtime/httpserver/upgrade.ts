@@ -19,7 +19,8 @@ import { StreamClosedError } from "../iostream.js";
  * An open upgraded connection (a WebSocket), as the server sees it when it shuts down.
  *
  * @example
- * connection.adopt({ goAway: (code, reason) => ws.close(code, reason), terminate: () => ws.terminate() });
+ * const session = { goAway: (code, reason) => ws.close(code, reason), terminate: () => ws.terminate() };
+ * connection.adopt(session); // … and once it has closed: connection.release(session);
  */
 export interface UpgradedConnection {
   /** Starts a clean close with this code: 1001 when the server shuts down, 1012 on a dev restart. */
@@ -32,18 +33,26 @@ export interface UpgradedConnection {
  * What an `UpgradeConnection` needs from its server.
  *
  * @example
- * new UpgradeConnection(req, socket, head, { maxBodySize, bodyTimeout, done, adopt });
+ * new UpgradeConnection(req, socket, head, { maxBodySize, bodyTimeout, done, adopt, release });
  */
 export interface UpgradeHost {
   readonly maxBodySize: number;
   readonly bodyTimeout: number | undefined;
   /** Called once when the request is answered (or its socket is gone): it leaves the in-flight count. */
   done(): void;
-  /** Keeps an upgraded connection for a graceful shutdown; returns the function that forgets it. */
-  adopt(connection: UpgradedConnection): () => void;
+  /** Keeps an upgraded connection for a graceful shutdown, until `release`. */
+  adopt(connection: UpgradedConnection): void;
+  /** Forgets an upgraded connection that has closed. */
+  release(connection: UpgradedConnection): void;
 }
 
 const MAX_CHUNK_LINE = 4096;
+const EMPTY = Buffer.alloc(0);
+const NO_CALLBACKS: readonly (() => void)[] = Object.freeze([]);
+
+function noop(): void {}
+
+function ignoreSocketError(): void {}
 
 /**
  * `HTTPConnection` over the socket of an upgrade request: raw HTTP/1.1 responses (always with
@@ -60,6 +69,9 @@ export class UpgradeConnection implements HTTPConnection {
   private switched = false;
   private closeCallbacks: (() => void)[] = [];
   private body: Promise<Buffer> | undefined;
+  // Until the request is answered: then (a WebSocket may stay open for days) neither this
+  // listener nor the callbacks are kept.
+  private onSocketClose: () => void;
 
   constructor(
     /**
@@ -71,17 +83,21 @@ export class UpgradeConnection implements HTTPConnection {
     readonly socket: Duplex,
     /**
      * Bytes that arrived after what node parsed: the start of a body up to Node 24, else the
-     * start of the next protocol (WebSocket frames).
+     * start of the next protocol (WebSocket frames). Empty once the socket switched protocols
+     * (the new protocol has taken them; node's read buffer is not kept alive for them).
      */
-    readonly head: Buffer,
+    public head: Buffer,
     private readonly host: UpgradeHost,
   ) {
-    socket.once("close", () => {
+    this.onSocketClose = () => {
       const callbacks = this.closeCallbacks;
-      this.closeCallbacks = [];
+      this.closeCallbacks = NO_CALLBACKS as (() => void)[];
       if (!this.ended) for (const callback of callbacks) callback();
       this.end();
-    });
+    };
+    socket.once("close", this.onSocketClose);
+    // Node removed its own listeners from the socket: without one, a reset would throw.
+    socket.on("error", ignoreSocketError);
   }
 
   get closed(): boolean {
@@ -103,12 +119,19 @@ export class UpgradeConnection implements HTTPConnection {
   /**
    * Records that the socket now speaks another protocol: the caller wrote the
    * `101 Switching Protocols` response itself, so the handler's `finish()` only counts the
-   * request as answered, and nothing else is written here.
+   * request as answered, and nothing else is written here. The new protocol handles the
+   * socket's errors from now on (it has its own `error` listener).
    */
   switchProtocols(): void {
     if (this.started) throw new Error("Cannot switch protocols after a response was started");
     this.started = true;
     this.switched = true;
+    this.head = EMPTY;
+    // The new protocol's own listener (`ws` has added one) handles the socket's errors now.
+    this.socket.off("error", ignoreSocketError);
+    // Node's header dictionary (built when first read, kept for the socket's lifetime) is let
+    // go; node builds it again from `rawHeaders` if anyone reads `req.headers` later.
+    (this.req as { headers: IncomingMessage["headers"] | null }).headers = null;
   }
 
   /**
@@ -131,8 +154,13 @@ export class UpgradeConnection implements HTTPConnection {
   }
 
   /** Keeps an upgraded connection for the server's graceful shutdown (see `UpgradeHost.adopt`). */
-  adopt(connection: UpgradedConnection): () => void {
-    return this.host.adopt(connection);
+  adopt(connection: UpgradedConnection): void {
+    this.host.adopt(connection);
+  }
+
+  /** Forgets an upgraded connection once it has closed (see `UpgradeHost.release`). */
+  release(connection: UpgradedConnection): void {
+    this.host.release(connection);
   }
 
   onClose(callback: () => void): void {
@@ -193,6 +221,10 @@ export class UpgradeConnection implements HTTPConnection {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    // Once answered, the socket's close changes nothing here (callbacks run only before).
+    this.socket.off("close", this.onSocketClose);
+    this.onSocketClose = noop;
+    this.closeCallbacks = NO_CALLBACKS as (() => void)[];
     this.host.done();
   }
 

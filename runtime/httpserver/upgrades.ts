@@ -41,6 +41,8 @@ export class UpgradeTracker {
   private goAwayCode: number | undefined;
   private allGone: (() => void) | undefined;
   private readonly host: UpgradeHost;
+  // One listener for every socket (called with the socket as `this`), not a closure each.
+  private readonly untrack: (this: Duplex) => void;
 
   /** `done` is called once per upgrade request when it is answered (or its socket is gone). */
   constructor(
@@ -48,7 +50,17 @@ export class UpgradeTracker {
     bodyTimeout: number | undefined,
     done: () => void,
   ) {
-    this.host = { maxBodySize: limits.maxBodySize, bodyTimeout, done, adopt: (connection) => this.adopt(connection) };
+    this.host = {
+      maxBodySize: limits.maxBodySize,
+      bodyTimeout,
+      done,
+      adopt: (connection) => this.adopt(connection),
+      release: (connection) => this.release(connection),
+    };
+    const sockets = this.sockets;
+    this.untrack = function (this: Duplex) {
+      sockets.delete(this);
+    };
   }
 
   /** Open WebSockets. @example upgrades.size // 0 */
@@ -63,13 +75,12 @@ export class UpgradeTracker {
    * server.on("upgrade", (req, socket, head) => serve(req, upgrades.open(req, socket, head)));
    */
   open(req: IncomingMessage, socket: Duplex, head: Buffer): UpgradeConnection {
-    // Node removed its own listeners from the socket: without one, a reset would throw.
-    socket.on("error", ignoreSocketError);
     // From Node 26 `socket` is node's wrapper around the connection while a body is arriving.
     req.socket.setTimeout(0);
-    const sockets = this.sockets;
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    dropClearedTimeout(req.socket);
+    this.sockets.add(socket);
+    // `on`, not `once` (whose wrapper would stay for the socket's life): it runs at most once.
+    socket.on("close", this.untrack);
     // A body sent with an upgrade request (curl's `Upgrade: h2c` POST) gets its content type's limit too.
     const maxBodySize = bodyLimitFor(req.headers["content-type"], this.limits);
     const host = maxBodySize === this.limits.maxBodySize ? this.host : { ...this.host, maxBodySize };
@@ -109,13 +120,14 @@ export class UpgradeTracker {
     return new Promise<void>((resolve) => (this.allGone = resolve));
   }
 
-  private adopt(connection: UpgradedConnection): () => void {
+  private adopt(connection: UpgradedConnection): void {
     this.upgraded.add(connection);
     if (this.goAwayCode !== undefined) connection.goAway(this.goAwayCode, goAwayReason(this.goAwayCode));
-    return () => {
-      this.upgraded.delete(connection);
-      if (this.upgraded.size === 0) this.allGone?.();
-    };
+  }
+
+  private release(connection: UpgradedConnection): void {
+    if (!this.upgraded.delete(connection)) return;
+    if (this.upgraded.size === 0) this.allGone?.();
   }
 }
 
@@ -123,4 +135,19 @@ function goAwayReason(code: number): string {
   return code === SERVICE_RESTART ? "Server restarting" : "Server shutting down";
 }
 
-function ignoreSocketError(): void {}
+// Node's socket keeps the Timeout object of its idle timer (and the bound callback in it) after
+// `setTimeout(0)` cleared it, for as long as the socket lives: for a WebSocket, days of a dead
+// timer, and a no-op refresh of it on every read and write. Node treats a null one as "no
+// timer". The symbol is node's private `timeout` key, found by its description; a Node without
+// it keeps its timer object, which changes nothing else.
+let timeoutKey: symbol | null | undefined;
+
+function dropClearedTimeout(socket: Duplex): void {
+  if (timeoutKey === undefined) {
+    timeoutKey = Object.getOwnPropertySymbols(socket).find((key) => key.description === "timeout") ?? null;
+  }
+  if (timeoutKey === null) return;
+  const holder = socket as unknown as Record<symbol, { _destroyed?: boolean } | null | undefined>;
+  // Only a timer that is cleared (setTimeout(0) above) is dropped.
+  if (holder[timeoutKey]?._destroyed === true) holder[timeoutKey] = null;
+}

@@ -9,7 +9,7 @@ import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
 import { WebSocketClosedError } from "./errors.js";
 import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_OUTGOING_BUFFER, type CompressionOptions } from "./options.js";
-import { deflateOptions, WebSocketSession } from "./session.js";
+import { deflateOptions, WebSocketSession, type SessionDelegate } from "./session.js";
 
 /**
  * What `writeMessage` takes: text, bytes (sent as a binary message), or an object or array
@@ -138,15 +138,14 @@ export class WebSocketHandler extends RequestHandler {
     this.clearHeader("Content-Type");
     this._switchedProtocols();
     this.finish();
-    const session = new WebSocketSession(ws, this.sessionDelegate(), {
+    const session = new WebSocketSession(ws, new HandlerDelegate(this, connection), {
       interval: this.pingInterval,
       timeout: this.pingTimeout,
       maxOutgoingBuffer: this.maxOutgoingBuffer,
       socket: connection.socket,
     });
     this.session = session;
-    const forget = connection.adopt(session);
-    void session.whenClosed.then(forget);
+    connection.adopt(session);
     try {
       const opened = this.open(...pathArgs);
       if (opened !== undefined && typeof (opened as Promise<void>).then === "function") await opened;
@@ -219,7 +218,9 @@ export class WebSocketHandler extends RequestHandler {
    */
   writeMessage(message: WebSocketMessage): Promise<void> {
     if (this.session === undefined) throw new WebSocketClosedError("WebSocket is not open");
-    return this.session.write(encodeMessage(message, this.settings.jsonEncoder));
+    // Text and bytes go as they are; only an object needs the settings (for jsonEncoder).
+    const data = typeof message === "string" || Buffer.isBuffer(message) ? message : encodeMessage(message, this.settings.jsonEncoder);
+    return this.session.write(data);
   }
 
   /**
@@ -389,18 +390,44 @@ export class WebSocketHandler extends RequestHandler {
     return accepted;
   }
 
-  private sessionDelegate() {
-    return {
-      onMessage: (message: string | Buffer) => this.onMessage(message),
-      onPing: (data: Buffer) => this.onPing(data),
-      onPong: (data: Buffer) => this.onPong(data),
-      onClosed: (code: number | null, reason: string | null) => {
-        this.closeCode = code;
-        this.closeReason = reason;
-        this.onClose();
-      },
-      logException: (error: unknown) => this.logException(error),
-    };
+  /** @internal The session has closed: record what the client sent, then `onClose`. */
+  _sessionClosed(code: number | null, reason: string | null): void {
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.onClose();
+  }
+}
+
+// What the session reports to: one small object per connection (not a closure per callback,
+// which an idle connection would keep). Once closed, the server forgets the connection.
+class HandlerDelegate implements SessionDelegate {
+  constructor(
+    private readonly handler: WebSocketHandler,
+    private readonly connection: UpgradeConnection,
+  ) {}
+
+  onMessage(message: string | Buffer): unknown {
+    return this.handler.onMessage(message);
+  }
+
+  onPing(data: Buffer): void {
+    this.handler.onPing(data);
+  }
+
+  onPong(data: Buffer): void {
+    this.handler.onPong(data);
+  }
+
+  onClosed(code: number | null, reason: string | null, session: WebSocketSession): void {
+    try {
+      this.handler._sessionClosed(code, reason);
+    } finally {
+      this.connection.release(session);
+    }
+  }
+
+  logException(error: unknown): void {
+    this.handler.logException(error);
   }
 }
 

@@ -22,7 +22,7 @@ export interface SessionDelegate {
   onPing(data: Buffer): void;
   onPong(data: Buffer): void;
   /** Once, after the last message: the code and reason the peer sent (null when none). */
-  onClosed(code: number | null, reason: string | null): void;
+  onClosed(code: number | null, reason: string | null, session: WebSocketSession): void;
   logException(error: unknown): void;
 }
 
@@ -69,6 +69,37 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function noop(): void {}
 
+// The session of a `ws` socket, for the listeners below: shared functions (called with the
+// socket as `this`) instead of closures made for each connection, which an idle connection
+// would keep alive.
+const SESSION = Symbol("session");
+type SessionSocket = WebSocket & { [SESSION]: WebSocketSession };
+
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as SessionSocket)[SESSION].receive(isBinary ? data : data.toString());
+}
+
+function onWsPing(this: WebSocket, data: Buffer): void {
+  (this as SessionSocket)[SESSION].answerPing(data);
+}
+
+function onWsPong(this: WebSocket, data: Buffer): void {
+  (this as SessionSocket)[SESSION].receivePong(data);
+}
+
+// Protocol errors (bad frames, a message over the size limit) close the socket, with 1002 or
+// 1009; the error itself is the peer's, not ours.
+function onWsError(error: Error): void {
+  genLog.debug(`WebSocket closed on a protocol error: ${error.message}`);
+}
+
+function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as SessionSocket)[SESSION].onSocketClosed(code, reason);
+}
+
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+
 /**
  * A `ws` socket driven as Tornado drives its WebSocket protocol.
  *
@@ -78,7 +109,8 @@ function noop(): void {}
  * session.start();
  */
 export class WebSocketSession {
-  private readonly queue: (string | Buffer)[] = [];
+  // Messages waiting for delivery (made when the first one has to wait).
+  private queue: (string | Buffer)[] | undefined;
   private started = false;
   private delivering = false;
   // An onMessage promise is pending: reading waits for it (back-pressure on the peer).
@@ -97,8 +129,11 @@ export class WebSocketSession {
   private pingTimer: NodeJS.Timeout | undefined;
   private abortTimer: NodeJS.Timeout | undefined;
   private receivedPong = false;
-  private readonly closedPromise: Promise<void>;
-  private resolveClosed!: () => void;
+  // Writes not yet flushed (made with the first write: an idle connection has none).
+  private pending: PendingWrites | undefined;
+  // Made when someone asks (`whenClosed`): an idle connection keeps neither.
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -107,18 +142,13 @@ export class WebSocketSession {
   ) {
     this.maxOutgoing = options.maxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER;
     this.socket = options.socket;
-    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(isBinary ? data : data.toString()));
+    (ws as SessionSocket)[SESSION] = this;
+    ws.on("message", onWsMessage);
     // The `ws` socket is made with autoPong off: pongs are answered here, within the limit.
-    ws.on("ping", (data: Buffer) => this.answerPing(data));
-    ws.on("pong", (data: Buffer) => {
-      this.receivedPong = true;
-      this.run(() => delegate.onPong(data));
-    });
-    // Protocol errors (bad frames, a message over the size limit) close the socket, with 1002
-    // or 1009; the error itself is the peer's, not ours.
-    ws.on("error", (error: Error) => genLog.debug(`WebSocket closed on a protocol error: ${error.message}`));
-    ws.on("close", (code: number, reason: Buffer) => this.onSocketClosed(code, reason));
+    ws.on("ping", onWsPing);
+    ws.on("pong", onWsPong);
+    ws.on("error", onWsError);
+    ws.on("close", onWsClose);
     this.startPinging(options);
     // No frame is read until start(): messages sent during an async open() wait in the
     // peer's buffers (back-pressure), not in ours.
@@ -132,6 +162,7 @@ export class WebSocketSession {
 
   /** Resolves once the socket is closed and `onClosed` has run. */
   get whenClosed(): Promise<void> {
+    this.closedPromise ??= this.notified ? Promise.resolve() : new Promise<void>((resolve) => (this.resolveClosed = resolve));
     return this.closedPromise;
   }
 
@@ -168,12 +199,15 @@ export class WebSocketSession {
       refused.catch(noop);
       return refused;
     }
-    const sent = new Promise<void>((resolve, reject) => {
-      this.ws.send(data, { binary: typeof data !== "string" }, (error?: Error) =>
-        error ? reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause: error })) : resolve(),
-      );
+    const pending = (this.pending ??= new PendingWrites());
+    let resolve!: () => void;
+    let reject!: (error: Error) => void;
+    const sent = new Promise<void>((resolveSent, rejectSent) => {
+      resolve = resolveSent;
+      reject = rejectSent;
     });
-    sent.catch(noop);
+    pending.add(sent, resolve, reject);
+    this.ws.send(data, typeof data === "string" ? TEXT : BINARY, pending.callback);
     return sent;
   }
 
@@ -218,19 +252,33 @@ export class WebSocketSession {
     this.ws.terminate();
   }
 
-  private receive(message: string | Buffer): void {
+  /** A message from the peer (called by the `ws` listener). */
+  receive(message: string | Buffer): void {
     // After our close frame only the peer's close matters: reading goes on for it, and
     // messages would otherwise queue without bound behind a busy onMessage.
     if (this.closing) return;
-    this.queue.push(message);
+    // The usual case, a message while none waits, is delivered without queueing.
+    if (this.started && !this.delivering && (this.queue === undefined || this.queue.length === 0)) {
+      this.delivering = true;
+      if (this.deliver(message)) this.finishDelivery();
+      return;
+    }
+    (this.queue ??= []).push(message);
     if (this.started && !this.delivering) this.drain();
+  }
+
+  /** A pong from the peer (called by the `ws` listener). */
+  receivePong(data: Buffer): void {
+    this.receivedPong = true;
+    this.run(() => this.delegate.onPong(data));
   }
 
   // ws answers pings itself unless told not to. Here pings read in one go get one pong, for
   // the most recent (RFC 6455 §5.5.3 allows it), so a ping flood costs reading, not a write per
   // ping; and a peer that pings while more than the limit waits to be sent is closed like any
   // other that does not read.
-  private answerPing(data: Buffer): void {
+  /** A ping from the peer (called by the `ws` listener). */
+  answerPing(data: Buffer): void {
     if (this.overflowed) return;
     if (!this.isClosing) {
       if (this.ws.bufferedAmount > this.maxOutgoing) {
@@ -255,7 +303,7 @@ export class WebSocketSession {
   private overflow(): void {
     if (this.overflowed || this.closed !== null) return;
     this.overflowed = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     genLog.warning(
       `WebSocket closed with 1008: more than ${this.maxOutgoing} bytes were waiting to be sent to a peer that does not read them (websocketMaxOutgoingBuffer)`,
     );
@@ -277,28 +325,37 @@ export class WebSocketSession {
   // socket, so a slow handler pushes back on the peer instead of queueing without bound).
   private drain(): void {
     this.delivering = true;
-    while (this.queue.length > 0) {
-      const message = this.queue.shift()!;
-      let result: unknown;
-      try {
-        result = this.delegate.onMessage(message);
-      } catch (e) {
-        this.fail(e);
-        return;
-      }
-      if (isThenable(result)) {
-        this.awaiting = true;
-        this.updateReading();
-        result.then(
-          () => this.resumeDelivery(),
-          (e: unknown) => {
-            this.awaiting = false;
-            this.fail(e);
-          },
-        );
-        return;
-      }
+    // this.queue is read again each time: an overflow or a failure in onMessage empties it.
+    while (this.queue !== undefined && this.queue.length > 0) {
+      if (!this.deliver(this.queue.shift()!)) return;
     }
+    this.finishDelivery();
+  }
+
+  // Hands one message to the delegate; false when delivery stops here (a promise to wait
+  // for, or an exception).
+  private deliver(message: string | Buffer): boolean {
+    let result: unknown;
+    try {
+      result = this.delegate.onMessage(message);
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+    if (!isThenable(result)) return true;
+    this.awaiting = true;
+    this.updateReading();
+    result.then(
+      () => this.resumeDelivery(),
+      (e: unknown) => {
+        this.awaiting = false;
+        this.fail(e);
+      },
+    );
+    return false;
+  }
+
+  private finishDelivery(): void {
     this.delivering = false;
     if (this.closed !== null) this.notifyClosed();
   }
@@ -315,7 +372,7 @@ export class WebSocketSession {
    */
   fail(error: unknown): void {
     this.log(error);
-    this.queue.length = 0;
+    this.queue = undefined;
     this.started = true;
     this.delivering = false;
     this.terminate();
@@ -338,7 +395,8 @@ export class WebSocketSession {
     }
   }
 
-  private onSocketClosed(code: number, reason: Buffer): void {
+  /** The `ws` socket closed (called by its listener). */
+  onSocketClosed(code: number, reason: Buffer): void {
     this.closing = true;
     this.stopPinging();
     clearTimeout(this.abortTimer);
@@ -353,11 +411,11 @@ export class WebSocketSession {
     this.notified = true;
     const { code, reason } = this.closed!;
     try {
-      this.delegate.onClosed(code, reason);
+      this.delegate.onClosed(code, reason, this);
     } catch (e) {
       this.log(e);
     }
-    this.resolveClosed();
+    this.resolveClosed?.();
   }
 
   private startPinging({ interval = 0, timeout }: SessionOptions): void {
@@ -389,5 +447,74 @@ export class WebSocketSession {
   private stopPinging(): void {
     clearTimeout(this.pingTimer);
     this.pingTimer = undefined;
+  }
+}
+
+/**
+ * The promises of messages handed to `ws` and not yet flushed, oldest first. `ws` calls back in
+ * the order the messages were sent (they are written to the socket in order, and the socket's
+ * write callbacks come in order, errors included), so one callback settles them all: node's
+ * stream, seeing the same callback each time, calls it for a whole batch of writes instead of
+ * scheduling a tick for each message. Once a write has failed, the connection is gone: every
+ * promise still waiting is rejected (a rejection marked handled, as nobody may be listening).
+ */
+class PendingWrites {
+  // A ring of entries, three slots each (promise, resolve, reject); its size a power of two.
+  private ring: unknown[] = new Array<unknown>(3 * 8).fill(undefined);
+  private capacity = 8;
+  private head = 0;
+  private size = 0;
+  private failure: Error | undefined;
+  /** What `ws.send` is given for every message. */
+  readonly callback = (error?: Error | null): void => this.settle(error ?? undefined);
+
+  add(promise: Promise<void>, resolve: () => void, reject: (error: Error) => void): void {
+    if (this.size === this.capacity) this.grow();
+    const at = 3 * ((this.head + this.size) & (this.capacity - 1));
+    this.ring[at] = promise;
+    this.ring[at + 1] = resolve;
+    this.ring[at + 2] = reject;
+    this.size++;
+  }
+
+  private settle(error: Error | undefined): void {
+    if (error !== undefined) this.failure ??= error;
+    if (this.failure !== undefined) {
+      this.rejectAll(this.failure);
+      return;
+    }
+    if (this.size === 0) return;
+    const at = 3 * this.head;
+    const resolve = this.ring[at + 1] as () => void;
+    this.ring[at] = this.ring[at + 1] = this.ring[at + 2] = undefined;
+    this.head = (this.head + 1) & (this.capacity - 1);
+    this.size--;
+    resolve();
+  }
+
+  private rejectAll(cause: Error): void {
+    while (this.size > 0) {
+      const at = 3 * this.head;
+      const promise = this.ring[at] as Promise<void>;
+      const reject = this.ring[at + 2] as (error: Error) => void;
+      this.ring[at] = this.ring[at + 1] = this.ring[at + 2] = undefined;
+      this.head = (this.head + 1) & (this.capacity - 1);
+      this.size--;
+      promise.catch(noop);
+      reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause }));
+    }
+  }
+
+  private grow(): void {
+    const ring = new Array<unknown>(3 * 2 * this.capacity).fill(undefined);
+    for (let k = 0; k < this.size; k++) {
+      const from = 3 * ((this.head + k) & (this.capacity - 1));
+      ring[3 * k] = this.ring[from];
+      ring[3 * k + 1] = this.ring[from + 1];
+      ring[3 * k + 2] = this.ring[from + 2];
+    }
+    this.ring = ring;
+    this.capacity *= 2;
+    this.head = 0;
   }
 }

@@ -530,6 +530,69 @@ describe("WebSocketHandler messages", () => {
     expect(await rejected.promise).toBeInstanceOf(WebSocketClosedError);
   });
 
+  it("resolves each writeMessage once flushed, in order, for a burst of writes not awaited (with and without compression)", async () => {
+    for (const compression of [null, {}] as (CompressionOptions | null)[]) {
+      const settled: string[] = [];
+      const all = deferred<void>();
+      class Burst extends WebSocketHandler {
+        override getCompressionOptions() {
+          return compression;
+        }
+        override onMessage() {
+          const writes: Promise<void>[] = [];
+          for (let i = 0; i < 500; i++) {
+            writes.push(this.writeMessage(i % 2 === 0 ? `text ${i}` : Buffer.from(`binary ${i}`)).then(() => void settled.push(`ok ${i}`)));
+          }
+          void Promise.all(writes).then(() => all.resolve());
+        }
+      }
+      const t = await serve([["/ws", Burst]]);
+      const ws = await wsConnect(wsUrl(t, "/ws"), { perMessageDeflate: compression !== null });
+      const received: string[] = [];
+      ws.on("message", (data: Buffer) => received.push(data.toString()));
+      ws.send("go");
+      await all.promise;
+      expect(settled).toEqual(Array.from({ length: 500 }, (_, i) => `ok ${i}`));
+      await until(() => received.length === 500);
+      expect(received).toEqual(Array.from({ length: 500 }, (_, i) => (i % 2 === 0 ? `text ${i}` : `binary ${i}`)));
+    }
+  });
+
+  it("rejects every write still waiting when the connection drops, the ones nobody awaits without an unhandled rejection", async () => {
+    const outcomes: string[] = [];
+    const done = deferred<void>();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    cleanups.push(() => process.off("unhandledRejection", onUnhandled));
+    class Writer extends WebSocketHandler {
+      override onMessage() {
+        const chunk = Buffer.alloc(256 * 1024);
+        const watched: Promise<void>[] = [];
+        for (let i = 0; i < 64; i++) {
+          const write = this.writeMessage(chunk);
+          // Every other write is left alone: its rejection must not go unhandled.
+          if (i % 2 === 0) watched.push(write.then(() => void outcomes.push("ok"), (e: unknown) => void outcomes.push(e instanceof WebSocketClosedError ? "closed" : String(e))));
+        }
+        void Promise.all(watched).then(() => done.resolve());
+      }
+    }
+    const t = await serve([["/ws", Writer]], { websocketMaxOutgoingBuffer: 128 * 1024 * 1024 });
+    const ws = await wsConnect(wsUrl(t, "/ws"));
+    ws.pause();
+    ws.send("go");
+    await sleep(100);
+    ws.terminate();
+    await done.promise;
+    await sleep(50);
+    expect(outcomes).toHaveLength(32);
+    // The first writes may have reached the socket before it dropped; every later one fails.
+    const firstFailure = outcomes.indexOf("closed");
+    expect(firstFailure).toBeGreaterThanOrEqual(0);
+    expect(outcomes.slice(firstFailure).every((o) => o === "closed")).toBe(true);
+    expect(unhandled).toEqual([]);
+  });
+
   it("passes the close code and reason each way, and calls onClose once", async () => {
     const closes: [number | null, string | null][] = [];
     class Closer extends WebSocketHandler {
