@@ -34,12 +34,13 @@ export class AppProcess extends EventEmitter {
   private startRequested = false;
   private killTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string }) {
+  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string; args?: string[]; nodeOptions?: string[] }) {
     super();
-    this.child = fork(CHILD_SCRIPT, [], {
+    // The app's own arguments are its process.argv.slice(2), as under `node src/main.ts …`.
+    this.child = fork(CHILD_SCRIPT, options.args ?? [], {
       cwd: options.cwd,
       env: { ...options.env, TORNADO_DEV_ENTRY: options.entry },
-      execArgv: ["--enable-source-maps", "--import", TS_LOADER],
+      execArgv: ["--enable-source-maps", ...(options.nodeOptions ?? []), "--import", TS_LOADER],
       // Its own process group, so that killing it kills whatever it started too.
       detached: true,
       stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -21,6 +21,8 @@ async function startApp(): Promise<void> {
   // `node`: an entry that ends without listening exits (and the supervisor says so) instead of
   // idling until the start timeout. The app's server takes the channel back when it attaches.
   process.channel?.unref();
+  // As under `node src/main.ts …`: argv[1] is the entry, the app's arguments follow.
+  process.argv[1] = entry;
   try {
     await import(pathToFileURL(entry).href);
   } catch (error) {

@@ -102,7 +102,8 @@ const UNAVAILABLE = "requests get a 503 page until the next save";
  */
 export const devMessages = {
   banner: (url: string, origin: string) => fitColumns(`${tag()} dev server on ${style.bold(url)} (${origin})`),
-  watching: (watched: string[]) => fitColumns(`${tag()} watching ${watched.join(", ")} · rs + Enter restarts`),
+  watching: (watched: string[], polling = false) =>
+    fitColumns(`${tag()} watching ${watched.join(", ")}${polling ? " (polling)" : ""} · rs + Enter restarts`),
   started: (entry: string, ms: number) => fitColumns(`${tag()} started ${entry} in ${ms} ms`),
   restarted: (file: string, ms: number, waited: number) => {
     const took = ` · restarted in ${ms} ms`;
@@ -123,11 +124,14 @@ export const devMessages = {
     `${entry} did not start a server within ${ms / 1000} s:\nit must call listen(), e.g. \`await makeApp().listen(port)\``,
   exitedBeforeListening: (entry: string, code: number | null, signal: string | null) =>
     `${entry} exited (${signal ?? `code ${code}`}) without starting a server:\nit must call listen() and keep running`,
+  servedAsIs: (file: string, count: number) =>
+    fitColumns(`${tag()} ${file}${count > 1 ? ` (and ${count - 1} more)` : ""} changed · static, served as is (no restart)`),
   stopping: (signal: string) => `${tag()} stopping (${signal === "SIGINT" ? "Ctrl-C" : signal})`,
   note: (line: string) => fitColumns(`${tag()} ${line}`),
   portInUse: (port: number) => `Port ${port} is already in use: stop the other server or pass --port.`,
   missingEntry: (entry: string) => `The entry file ${entry} does not exist: pass --entry <file> (default src/main.ts).`,
-  badMilliseconds: (option: string, value: string) => `${option} must be a number of milliseconds above 0, not "${value}".`,
+  badMilliseconds: (option: string, value: string, allowZero = false) =>
+    `${option} must be a number of milliseconds ${allowZero ? "(0 or more)" : "above 0"}, not "${value.slice(0, 80)}".`,
   unavailablePage: (escapedError: string) =>
     `<html><title>503: Service Unavailable</title><body><h1>503: the app is not running</h1>` +
     `<pre>${escapedError}</pre><p>Fix it and save: tornado dev starts it again.</p></body></html>`,

@@ -6,7 +6,7 @@
 
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
-import { relative } from "node:path";
+import { relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import type { FSWatcher } from "chokidar";
 import { UserError } from "../cli/errors.js";
@@ -15,6 +15,7 @@ import { AppProcess } from "./app-process.js";
 import { loadDotenv } from "../cli/env.js";
 import { devMessages as say, formatAppError } from "./messages.js";
 import { watchApp, watchedPaths } from "./watch.js";
+import { readEnvFile, type InspectConfig, type WatchConfig } from "./config.js";
 
 // 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses.
 function isLoopback(address: string | undefined): boolean {
@@ -50,6 +51,18 @@ export interface DevOptions {
   clearScreen?: boolean;
   /** Read `rs` + Enter from stdin. Default true. */
   readStdin?: boolean;
+  /** Arguments for the app (its `process.argv.slice(2)`). Default none. */
+  appArgs?: string[];
+  /** Absolute path of the env file to read instead of `.env`. */
+  envFile?: string;
+  /** Node flags for the app process (`--max-old-space-size=256`). */
+  nodeOptions?: string[];
+  /** Extra paths, ignore globs, extensions, debounce, polling, static folders. */
+  watch?: Partial<WatchConfig>;
+  /** Open the inspector on each app process. Default: no debugger. */
+  inspect?: InspectConfig | null;
+  /** Run the type checker beside the app. Default false here (the CLI turns it on). */
+  typecheck?: boolean;
 }
 
 /**
@@ -112,11 +125,12 @@ export class DevSupervisor {
       );
       this.listener.listen(port, host, () => resolve());
     });
-    const watched = watchedPaths(this.options.root, this.options.entry).map((p) => relative(this.options.root, p) || ".");
+    const { root, entry, envFile, watch = {} } = this.options;
+    const watched = watchedPaths(root, entry, { paths: watch.paths, envFile }).map((p) => relative(root, p) || ".");
     this.print(say.banner(this.url, this.options.portOrigin ?? "the default port"));
-    this.print(say.watching(watched));
+    this.print(say.watching(watched, watch.poll === true));
     this.restart(null);
-    this.watcher = watchApp(this.options.root, this.options.entry, (files) => this.onFilesChanged(files));
+    this.watcher = watchApp(root, entry, (files) => this.onFilesChanged(files), { ...watch, envFile });
     if (this.options.readStdin !== false && process.stdin.readable) {
       createInterface({ input: process.stdin }).on("line", (line) => {
         if (line.trim() === "rs") this.restart("rs");
@@ -146,7 +160,7 @@ export class DevSupervisor {
   private environment(): NodeJS.ProcessEnv {
     return {
       ...process.env,
-      ...loadDotenv(this.options.root),
+      ...this.envFileVariables(),
       NODE_ENV: process.env.NODE_ENV ?? "development",
       PORT: String(this.port),
       TORNADO_SUPERVISOR_PORT: String(this.port),
@@ -154,8 +168,19 @@ export class DevSupervisor {
     };
   }
 
+  // A .env (or --env-file) gone bad while running is said once per start, not fatal.
+  private envFileVariables(): Record<string, string> {
+    try {
+      return this.options.envFile === undefined ? loadDotenv(this.options.root) : readEnvFile(this.options.envFile);
+    } catch (error) {
+      this.print(say.note(`${(error as Error).message} The app starts without it.`));
+      return {};
+    }
+  }
+
   private spawn(): AppProcess {
-    const app = new AppProcess({ cwd: this.options.root, env: this.environment(), entry: this.options.entry });
+    const { root: cwd, entry, appArgs: args, nodeOptions } = this.options;
+    const app = new AppProcess({ cwd, env: this.environment(), entry, args, nodeOptions });
     app.on("exit", (code: number | null, signal: string | null, was: string) => this.onAppExit(app, code, signal, was));
     return app;
   }
@@ -166,8 +191,16 @@ export class DevSupervisor {
   }
 
   private onFilesChanged(files: string[]): void {
+    // Files the app reads from disk on each request (--static): served as they are now.
+    const statics = this.options.watch?.statics ?? [];
+    const isStatic = (f: string) => statics.some((dir) => dir === "." || f === dir || f.startsWith(`${dir}/`) || f.startsWith(`${dir}${sep}`));
+    if (statics.length > 0 && files.every(isStatic)) {
+      this.print(say.servedAsIs(files[0]!, files.length));
+      return;
+    }
     // A standby process was spawned with the old .env and package.json: start a fresh one.
-    if (files.some((f) => f === ".env" || f === "package.json" || f === "tsconfig.json") && this.standby) {
+    const envFile = this.options.envFile === undefined ? ".env" : relative(this.options.root, this.options.envFile);
+    if (files.some((f) => f === envFile || f === "package.json" || f === "tsconfig.json") && this.standby) {
       void this.standby.kill(this.killGrace);
       this.standby = null;
     }
