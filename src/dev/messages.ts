@@ -117,9 +117,20 @@ export const devMessages = {
   startFailed: (file: string | null, oldServes: boolean, error: string) =>
     `${fitColumns(`${tag()} ${style.red(`${what(file)} failed to start:`)}`)}\n${error}\n` +
     fitColumns(`${tag()} ${oldServes ? "the last good version keeps serving" : UNAVAILABLE}`),
-  crashed: (code: number | null, signal: string | null, error: string | null) =>
+  crashed: (code: number | null, signal: string | null, error: string | null, retryMs: number) =>
     `${fitColumns(`${tag()} ${style.red(`the app exited (${signal ?? `code ${code}`})${error ? ":" : ""}`)}`)}\n` +
-    `${error ? `${error}\n` : ""}${fitColumns(`${tag()} ${UNAVAILABLE}`)}`,
+    `${error ? `${error}\n` : ""}${fitColumns(`${tag()} restarting it in ${retryMs / 1000} s · requests get a 503 page meanwhile`)}`,
+  restartedAfterCrash: (ms: number, waited: number) =>
+    fitColumns(`${tag()} restarted after the crash in ${ms} ms${waited > 0 ? ` (${requests(waited)} waited)` : ""}`),
+  crashLoop: (error: string | null, retryMs: number, maxMs: number, stableMs: number) =>
+    `${fitColumns(`${tag()} ${style.red("the app crashed again: it is in a crash loop")}`)}\n${error ? `${error}\n` : ""}` +
+    fitColumns(
+      `${tag()} restarting it in ${retryMs / 1000} s, then waiting twice as long after each crash (at most ${maxMs / 1000} s) · ` +
+        `no more crash reports until it stays up ${stableMs / 1000} s · save to restart now`,
+    ),
+  crashLoopOver: (stableMs: number) => fitColumns(`${tag()} the app has stayed up ${stableMs / 1000} s: the crash loop is over`),
+  retryingIn: (seconds: number, crashes: number) =>
+    `The app crashed${crashes > 1 ? ` ${crashes} times in a row` : ""}: tornado dev restarts it in ${seconds} s (or save to restart now).`,
   neverListened: (entry: string, ms: number) =>
     `${entry} did not start a server within ${ms / 1000} s:\nit must call listen(), e.g. \`await makeApp().listen(port)\``,
   exitedBeforeListening: (entry: string, code: number | null, signal: string | null) =>
@@ -132,9 +143,9 @@ export const devMessages = {
   missingEntry: (entry: string) => `The entry file ${entry} does not exist: pass --entry <file> (default src/main.ts).`,
   badMilliseconds: (option: string, value: string, allowZero = false) =>
     `${option} must be a number of milliseconds ${allowZero ? "(0 or more)" : "above 0"}, not "${value.slice(0, 80)}".`,
-  unavailablePage: (escapedError: string) =>
+  unavailablePage: (escapedError: string, retrying: string | null = null) =>
     `<html><title>503: Service Unavailable</title><body><h1>503: the app is not running</h1>` +
-    `<pre>${escapedError}</pre><p>Fix it and save: tornado dev starts it again.</p></body></html>`,
+    `<pre>${escapedError}</pre><p>${retrying ?? "Fix it and save: tornado dev starts it again."}</p></body></html>`,
   // What a client on another machine gets: no error text, no paths (Tornado's default page).
   unavailablePlainPage: () => `<html><title>503: Service Unavailable</title><body>503: Service Unavailable</body></html>`,
 } as const;

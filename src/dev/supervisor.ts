@@ -17,6 +17,25 @@ import { devMessages as say, formatAppError } from "./messages.js";
 import { watchApp, watchedPaths } from "./watch.js";
 import { readEnvFile, type InspectConfig, type WatchConfig } from "./config.js";
 
+/**
+ * The backoff before restarting an app that crashed (exited on its own after it listened): 1 s,
+ * then doubled on each crash in a row, at most 30 s; the count starts over once an app has stayed
+ * up for `CRASH_STABLE_MS`, or on a save.
+ *
+ * @example
+ * crashBackoff(1) // 1000
+ * crashBackoff(3) // 4000
+ */
+export function crashBackoff(crashes: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, crashes - 1), MAX_CRASH_BACKOFF_MS);
+}
+
+/** The longest wait before restarting a crashed app (ms). @example crashBackoff(10) === MAX_CRASH_BACKOFF_MS */
+export const MAX_CRASH_BACKOFF_MS = 30_000;
+
+/** How long an app must stay up for its crashes to be forgotten (ms). @example CRASH_STABLE_MS // 10000 */
+export const CRASH_STABLE_MS = 10_000;
+
 // 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses.
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
@@ -84,6 +103,12 @@ export class DevSupervisor {
   // Connections waiting for a new version, each with the listener that drops it if it closes.
   private queue = new Map<Socket, () => void>();
   private lastError: string | null = null;
+  // Crashes in a row, the pending restart after the last one, and the app it started.
+  private crashes = 0;
+  private crashTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private retryAt: number | null = null;
+  private crashRestart: AppProcess | null = null;
   private watcher: FSWatcher | undefined;
   private stopping: Promise<void> | undefined;
   private readonly drainTimeout: number;
@@ -99,10 +124,12 @@ export class DevSupervisor {
     this.listener = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
     this.fallback = createHttpServer((req, res) => {
       const error = this.lastError ?? "The app is not running.";
-      res.writeHead(503, { "Content-Type": "text/html; charset=UTF-8", "Retry-After": "1", Connection: "close" });
+      const wait = this.retryAt === null ? null : Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000));
+      res.writeHead(503, { "Content-Type": "text/html; charset=UTF-8", "Retry-After": String(wait ?? 1), Connection: "close" });
       // The error names files and may quote a secret (a DATABASE_URL with its password): only
       // the developer's own machine sees it, whatever --host opened the port to.
-      res.end(isLoopback(req.socket.remoteAddress) ? say.unavailablePage(xhtmlEscape(error)) : say.unavailablePlainPage());
+      const retry = wait === null ? null : say.retryingIn(wait, this.crashes);
+      res.end(isLoopback(req.socket.remoteAddress) ? say.unavailablePage(xhtmlEscape(error), retry) : say.unavailablePlainPage());
     });
   }
 
@@ -216,6 +243,14 @@ export class DevSupervisor {
    */
   restart(changed: string | null): void {
     if (this.stopping) return;
+    // A new version (a save, `rs`) ends a crash loop: its own crashes are news again.
+    clearTimeout(this.crashTimer);
+    this.retryAt = null;
+    this.crashes = 0;
+    this.launch(changed, false);
+  }
+
+  private launch(changed: string | null, afterCrash: boolean): void {
     if (this.starting) {
       // A newer change arrived while starting: that start is already out of date.
       const stale = this.starting;
@@ -226,6 +261,7 @@ export class DevSupervisor {
     const app = this.standby ?? this.spawn();
     this.standby = null;
     this.starting = app;
+    this.crashRestart = afterCrash ? app : null;
     const began = performance.now();
     const timer = setTimeout(
       () => this.startFailed(app, changed, say.neverListened(this.displayEntry, this.startTimeout)),
@@ -242,7 +278,19 @@ export class DevSupervisor {
       this.flushQueue();
       if (previous) this.retire(previous);
       const ms = Math.round(performance.now() - began);
-      this.print(changed === null ? say.started(this.displayEntry, ms) : say.restarted(changed, ms, waited));
+      if (afterCrash) {
+        // In a crash loop (reported once) the restarts are silent.
+        if (this.crashes === 1) this.print(say.restartedAfterCrash(ms, waited));
+      } else this.print(changed === null ? say.started(this.displayEntry, ms) : say.restarted(changed, ms, waited));
+      clearTimeout(this.stableTimer);
+      if (this.crashes > 0) {
+        this.stableTimer = setTimeout(() => {
+          if (this.current !== app) return;
+          if (this.crashes > 1) this.print(say.crashLoopOver(CRASH_STABLE_MS));
+          this.crashes = 0;
+        }, CRASH_STABLE_MS);
+        this.stableTimer.unref();
+      }
       this.prepareStandby();
     });
     app.once("failed", (message: string) => {
@@ -258,6 +306,13 @@ export class DevSupervisor {
     this.starting = null;
     this.lastError = formatAppError(message, this.options.root);
     void app.kill(this.killGrace);
+    if (this.crashRestart === app && this.current === null) {
+      // Restarting after a crash failed too (a database still down?): the same loop, backed off.
+      this.crashRestart = null;
+      this.crashed(null, null, this.lastError, false);
+      this.flushQueue();
+      return;
+    }
     this.print(say.startFailed(changed, this.current !== null, this.lastError));
     this.flushQueue();
     this.prepareStandby();
@@ -280,8 +335,23 @@ export class DevSupervisor {
       if (this.stopping) return;
       const failure = app.failure === null ? null : formatAppError(app.failure, this.options.root);
       this.lastError = failure ?? say.exitedBeforeListening(this.displayEntry, code, signal);
-      this.print(say.crashed(code, signal, failure));
+      this.crashed(code, signal, failure, true);
     }
+  }
+
+  // The app exited on its own: restart it after a backoff, saying so once per crash loop.
+  private crashed(code: number | null, signal: string | null, failure: string | null, exited: boolean): void {
+    clearTimeout(this.stableTimer);
+    clearTimeout(this.crashTimer);
+    this.crashes += 1;
+    const delay = crashBackoff(this.crashes);
+    if (this.crashes === 1) this.print(say.crashed(code, signal, failure, delay));
+    else if (this.crashes === 2) this.print(say.crashLoop(exited ? null : failure, delay, MAX_CRASH_BACKOFF_MS, CRASH_STABLE_MS));
+    this.retryAt = Date.now() + delay;
+    this.crashTimer = setTimeout(() => {
+      this.retryAt = null;
+      if (this.starting === null && this.current === null) this.launch(null, true);
+    }, delay);
   }
 
   private onConnection(socket: Socket): void {
@@ -322,6 +392,8 @@ export class DevSupervisor {
   stop(signal?: string): Promise<void> {
     this.stopping ??= (async () => {
       if (signal !== undefined) this.print(say.stopping(signal));
+      clearTimeout(this.crashTimer);
+      clearTimeout(this.stableTimer);
       await this.watcher?.close();
       this.listener.close();
       for (const socket of this.queue.keys()) socket.destroy();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadDotenv, MAX_DOTENV_BYTES, parseDotenv, portOrigin, resolvePort } from "../../src/cli/env.js";
 import { COLUMNS, devMessages, fitColumns, formatAppError } from "../../src/dev/messages.js";
+import { crashBackoff, MAX_CRASH_BACKOFF_MS } from "../../src/dev/supervisor.js";
 import { isIgnoredPath, watchApp, watchedPaths } from "../../src/dev/watch.js";
 import { MAX_REASON_LENGTH, singleProcessReason } from "../../src/start/manifest.js";
 import { tempDir } from "../helpers/cli.js";
@@ -181,7 +182,11 @@ describe("devMessages", () => {
       devMessages.restarted("src/handlers/health.ts", 1234, 12),
       devMessages.restarted(deep, 1234, 3),
       devMessages.startFailed(deep, true, "Error: x"),
-      devMessages.crashed(1, null, "Error: x"),
+      devMessages.crashed(1, null, "Error: x", 1000),
+      devMessages.crashLoop("Error: x", 2000, 30_000, 10_000),
+      devMessages.restartedAfterCrash(1234, 12),
+      devMessages.crashLoopOver(10_000),
+      devMessages.servedAsIs(deep, 3),
       devMessages.neverListened("src/main.ts", 15_000),
       devMessages.exitedBeforeListening("src/main.ts", 0, null),
       devMessages.stopping("SIGINT"),
@@ -191,6 +196,13 @@ describe("devMessages", () => {
     expect(devMessages.restarted("src/handlers/health.ts", 284, 2)).toBe("[tornado] src/handlers/health.ts changed · restarted in 284 ms (2 waited)");
     expect(devMessages.restarted(deep, 284, 0)).toMatch(/^\[tornado\] …\/[a-z/-]*health\.ts changed · restarted in 284 ms$/);
     expect(fitColumns(`[tornado] ${"word ".repeat(30).trim()}`).split("\n")[1]).toMatch(/^ {10}word/);
+  });
+});
+
+describe("crashBackoff", () => {
+  it("waits 1 s, then twice as long after each crash in a row, at most 30 s", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(crashBackoff)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    expect(MAX_CRASH_BACKOFF_MS).toBe(30_000);
   });
 });
 

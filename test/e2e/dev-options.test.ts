@@ -36,6 +36,20 @@ class Probe extends RequestHandler {
 await new Application([["/", Probe]], { staticPath: "public", staticHashCache: false }).listen(Number(process.env.PORT));
 `;
 
+// An entry that listens, then exits on its own 300 ms later: a crash loop.
+const CRASHY = `import { Application, RequestHandler } from "tornado";
+
+class Up extends RequestHandler {
+  get(): void {
+    this.write("up");
+  }
+}
+
+await new Application([["/", Up]]).listen(Number(process.env.PORT));
+console.log(\`crashy up at \${Date.now()}\`);
+setTimeout(() => process.exit(3), 300);
+`;
+
 let created: CreatedApp | undefined;
 let app: string;
 let probe: string;
@@ -47,6 +61,7 @@ beforeAll(async () => {
   app = created.app;
   probe = join(app, "src/probe.ts");
   writeFileSync(probe, PROBE);
+  writeFileSync(join(app, "src/crashy.ts"), CRASHY);
   mkdirSync(join(app, "config"), { recursive: true });
   mkdirSync(join(app, "public"), { recursive: true });
   mkdirSync(join(app, "src/notes"), { recursive: true });
@@ -55,7 +70,7 @@ beforeAll(async () => {
   writeFileSync(join(app, "public/hello.txt"), "hello one\n");
   writeFileSync(join(app, "src/notes/todo.txt"), "nothing\n");
   manifest = join(app, "package.json");
-  saved = saveFiles([probe, manifest, join(app, "config/dev.env"), join(app, "public/hello.txt")]);
+  saved = saveFiles([probe, join(app, "src/crashy.ts"), manifest, join(app, "config/dev.env"), join(app, "public/hello.txt")]);
 }, INSTALL_TIMEOUT);
 
 afterEach(async () => {
@@ -98,6 +113,49 @@ describe("tornado dev: what reaches the app", () => {
     expect(second).toMatchObject({ greeting: "hi", rest: ["extra"] });
     expect(second.pid).not.toBe(first.pid);
   }, 60_000);
+});
+
+describe("tornado dev: an app that crashes", () => {
+  it("restarts it after 1 s, 2 s, 4 s…, says so on the 503 page, reports the loop once, and a save ends it", async () => {
+    const crashy = join(app, "src/crashy.ts");
+    const t = startTornado(app, ["dev", "--entry", "src/crashy.ts", "--no-typecheck"], { port: await freePort() });
+    await t.waitFor(/started src\/crashy\.ts in \d+ ms/, { timeout: 30_000 });
+    await t.waitFor(/the app exited \(code 3\)\n\[tornado\] restarting it in 1 s · requests get a 503 page meanwhile/);
+    const page = await request(`http://127.0.0.1:${t.port}/`);
+    expect(page.status).toBe(503);
+    expect(page.body).toMatch(/tornado dev restarts it in 1 s/);
+    expect(page.headers["retry-after"]).toBe("1");
+
+    // Four starts: the first, then after 1, 2 and 4 s (each measured from one start to the next,
+    // which also holds the 300 ms the app lives).
+    const ups = await pollUntil(
+      async () => [...t.output().matchAll(/crashy up at (\d+)/g)].map((m) => Number(m[1])),
+      (times) => times.length >= 4,
+      40_000,
+    );
+    const gaps = ups.slice(1, 4).map((at, i) => at - ups[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(1250);
+    expect(gaps[1]).toBeGreaterThanOrEqual(2250);
+    expect(gaps[2]).toBeGreaterThanOrEqual(4250);
+    const during = await pollUntil(() => request(`http://127.0.0.1:${t.port}/`), (r) => r.status === 503);
+    expect(during.body).toMatch(/The app crashed \d+ times in a row: tornado dev restarts it in \d+ s/);
+
+    // Said once: one crash report, one line for the loop, one restart line (the first).
+    const out = t.output();
+    expect(out.match(/the app exited/g)).toHaveLength(1);
+    expect(out.match(/it is in a crash loop/g)).toHaveLength(1);
+    expect(out.match(/restarted after the crash/g)).toHaveLength(1);
+    // (Lines wrap at 80 columns, continuing indented.)
+    expect(out.replace(/\n +/g, " ")).toMatch(/restarting it in 2 s, then waiting twice as long after each crash \(at most 30 s\)/);
+
+    // A save starts the new version at once and it stays up.
+    const mark = t.mark();
+    editFile(crashy, (s) => s.replace("setTimeout(() => process.exit(3), 300);", ""));
+    await t.waitFor(/src\/crashy\.ts changed · restarted in \d+ ms/, { since: mark, timeout: 40_000 });
+    await sleep(1000);
+    expect((await request(`http://127.0.0.1:${t.port}/`)).body).toBe("up");
+    expect(t.output().slice(mark)).not.toMatch(/exited|crash loop|after the crash/);
+  }, 90_000);
 });
 
 describe("tornado dev: what it watches", () => {
