@@ -137,6 +137,13 @@ export const devMessages = {
     `${entry} exited (${signal ?? `code ${code}`}) without starting a server:\nit must call listen() and keep running`,
   servedAsIs: (file: string, count: number) =>
     fitColumns(`${tag()} ${file}${count > 1 ? ` (and ${count - 1} more)` : ""} changed · static, served as is (no restart)`),
+  debugger: (host: string, port: number, brk: boolean) =>
+    fitColumns(
+      `${tag()} debugger on ${host.includes(":") ? `[${host}]` : host}:${port} for every app process${brk ? ", each waiting for it" : ""} · ` +
+        `chrome://inspect, or VS Code: attach to port ${port} with "restart": true`,
+    ),
+  waitingForDebugger: (entry: string, host: string, port: number) =>
+    fitColumns(`${tag()} waiting for a debugger on ${host.includes(":") ? `[${host}]` : host}:${port} before ${entry} runs`),
   stopping: (signal: string) => `${tag()} stopping (${signal === "SIGINT" ? "Ctrl-C" : signal})`,
   note: (line: string) => fitColumns(`${tag()} ${line}`),
   portInUse: (port: number) => `Port ${port} is already in use: stop the other server or pass --port.`,

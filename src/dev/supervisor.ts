@@ -30,6 +30,10 @@ export function crashBackoff(crashes: number): number {
   return Math.min(1000 * 2 ** Math.max(0, crashes - 1), MAX_CRASH_BACKOFF_MS);
 }
 
+// How long an old app process may take to close its inspector before the new one starts anyway
+// (one paused at a breakpoint cannot answer).
+const INSPECTOR_RELEASE_MS = 2000;
+
 /** The longest wait before restarting a crashed app (ms). @example crashBackoff(10) === MAX_CRASH_BACKOFF_MS */
 export const MAX_CRASH_BACKOFF_MS = 30_000;
 
@@ -109,6 +113,8 @@ export class DevSupervisor {
   private stableTimer: NodeJS.Timeout | undefined;
   private retryAt: number | null = null;
   private crashRestart: AppProcess | null = null;
+  // App processes that opened the inspector and have not closed it yet.
+  private readonly inspectorHolders = new Set<AppProcess>();
   private watcher: FSWatcher | undefined;
   private stopping: Promise<void> | undefined;
   private readonly drainTimeout: number;
@@ -156,6 +162,7 @@ export class DevSupervisor {
     const watched = watchedPaths(root, entry, { paths: watch.paths, envFile }).map((p) => relative(root, p) || ".");
     this.print(say.banner(this.url, this.options.portOrigin ?? "the default port"));
     this.print(say.watching(watched, watch.poll === true));
+    if (this.options.inspect) this.print(say.debugger(this.options.inspect.host, this.options.inspect.port, this.options.inspect.brk));
     this.restart(null);
     this.watcher = watchApp(root, entry, (files) => this.onFilesChanged(files), { ...watch, envFile });
     if (this.options.readStdin !== false && process.stdin.readable) {
@@ -263,10 +270,11 @@ export class DevSupervisor {
     this.starting = app;
     this.crashRestart = afterCrash ? app : null;
     const began = performance.now();
-    const timer = setTimeout(
-      () => this.startFailed(app, changed, say.neverListened(this.displayEntry, this.startTimeout)),
-      this.startTimeout,
-    );
+    const inspect = this.options.inspect ?? null;
+    // With --inspect-brk the app waits for a debugger for as long as the developer takes.
+    const timer = inspect?.brk
+      ? undefined
+      : setTimeout(() => this.startFailed(app, changed, say.neverListened(this.displayEntry, this.startTimeout)), this.startTimeout);
     app.once("listening", () => {
       clearTimeout(timer);
       if (this.starting !== app) return;
@@ -297,7 +305,20 @@ export class DevSupervisor {
       clearTimeout(timer);
       this.startFailed(app, changed, message);
     });
-    app.start();
+    if (inspect === null) app.start();
+    else {
+      // The inspector's port is free once every older process has closed its inspector.
+      const holders = [...this.inspectorHolders].filter((other) => other !== app);
+      const released = holders.map((other) =>
+        other.releaseInspector(INSPECTOR_RELEASE_MS).then((closed) => closed && this.inspectorHolders.delete(other)),
+      );
+      void Promise.all(released).then(() => {
+        if (this.starting !== app) return;
+        this.inspectorHolders.add(app);
+        app.start(inspect);
+        if (inspect.brk) this.print(say.waitingForDebugger(this.displayEntry, inspect.host, inspect.port));
+      });
+    }
     this.prepareStandby();
   }
 
@@ -325,6 +346,7 @@ export class DevSupervisor {
 
   private onAppExit(app: AppProcess, code: number | null, signal: string | null, was: string): void {
     this.retired.delete(app);
+    this.inspectorHolders.delete(app);
     if (app === this.standby) this.standby = null;
     if (app === this.starting && was !== "serving") {
       this.startFailed(app, null, app.failure ?? say.exitedBeforeListening(this.displayEntry, code, signal));
