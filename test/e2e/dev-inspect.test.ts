@@ -53,7 +53,7 @@ class Inspector {
 
   private constructor(private readonly socket: WebSocket) {
     socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: Record<string, unknown> };
+      const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: unknown };
       if (message.id !== undefined) this.pending.get(message.id)?.(message);
       else if (message.method) {
         this.events.push({ method: message.method, params: message.params ?? {} });
