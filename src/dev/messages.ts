@@ -144,6 +144,13 @@ export const devMessages = {
     ),
   waitingForDebugger: (entry: string, host: string, port: number) =>
     fitColumns(`${tag()} waiting for a debugger on ${host.includes(":") ? `[${host}]` : host}:${port} before ${entry} runs`),
+  typeErrors: (errors: { file: string; line: number; column: number; code: number; message: string }[]) =>
+    [
+      fitColumns(`${tag()} ${style.red(`${errors.length} type error${errors.length === 1 ? "" : "s"}`)} (the app runs anyway):`),
+      ...errors.map((e) => `${e.file === "" ? "" : `${e.file}:${e.line}:${e.column} `}TS${e.code}: ${e.message}`),
+    ].join("\n"),
+  noTypeErrors: () => `${tag()} no type errors`,
+  typecheckOff: (reason: string) => fitColumns(`${tag()} no type checking: ${reason}`),
   stopping: (signal: string) => `${tag()} stopping (${signal === "SIGINT" ? "Ctrl-C" : signal})`,
   note: (line: string) => fitColumns(`${tag()} ${line}`),
   portInUse: (port: number) => `Port ${port} is already in use: stop the other server or pass --port.`,

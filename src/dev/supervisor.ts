@@ -14,6 +14,7 @@ import { xhtmlEscape } from "../../runtime/escape.js";
 import { AppProcess } from "./app-process.js";
 import { loadDotenv } from "../cli/env.js";
 import { devMessages as say, formatAppError } from "./messages.js";
+import { TypeChecker } from "./typecheck.js";
 import { watchApp, watchedPaths } from "./watch.js";
 import { readEnvFile, type InspectConfig, type WatchConfig } from "./config.js";
 
@@ -116,6 +117,7 @@ export class DevSupervisor {
   // App processes that opened the inspector and have not closed it yet.
   private readonly inspectorHolders = new Set<AppProcess>();
   private watcher: FSWatcher | undefined;
+  private typeChecker: TypeChecker | undefined;
   private stopping: Promise<void> | undefined;
   private readonly drainTimeout: number;
   private readonly startTimeout: number;
@@ -165,6 +167,10 @@ export class DevSupervisor {
     if (this.options.inspect) this.print(say.debugger(this.options.inspect.host, this.options.inspect.port, this.options.inspect.brk));
     this.restart(null);
     this.watcher = watchApp(root, entry, (files) => this.onFilesChanged(files), { ...watch, envFile });
+    if (this.options.typecheck) {
+      this.typeChecker = new TypeChecker(root, this.print);
+      this.typeChecker.start();
+    }
     if (this.options.readStdin !== false && process.stdin.readable) {
       createInterface({ input: process.stdin }).on("line", (line) => {
         if (line.trim() === "rs") this.restart("rs");
@@ -416,7 +422,7 @@ export class DevSupervisor {
       if (signal !== undefined) this.print(say.stopping(signal));
       clearTimeout(this.crashTimer);
       clearTimeout(this.stableTimer);
-      await this.watcher?.close();
+      await Promise.all([this.watcher?.close(), this.typeChecker?.stop()]);
       this.listener.close();
       for (const socket of this.queue.keys()) socket.destroy();
       this.queue.clear();

@@ -213,6 +213,38 @@ describe("tornado dev: what it watches", () => {
   }, 60_000);
 });
 
+describe("tornado dev: type errors while watching", () => {
+  it("prints a type error with file:line after the save, restarts regardless, and says when it is gone", async () => {
+    const t = startTornado(app, ["dev", "--entry", "src/probe.ts"], { port: await freePort() });
+    await t.waitFor(/started src\/probe\.ts in \d+ ms/, { timeout: 30_000 });
+    await t.waitFor(/\[tornado\] no type errors\n/, { timeout: 90_000 });
+
+    let mark = t.mark();
+    const line = PROBE.split("\n").length;
+    editFile(probe, (s) => `${s}export const wrong: number = "text";\n`);
+    await t.waitFor(/src\/probe\.ts changed · restarted in \d+ ms/, { since: mark });
+    const reported = await t.waitFor(/\[tornado\] 1 type error \(the app runs anyway\):\n(src\/probe\.ts:\d+:\d+) TS2322: Type 'string' is not assignable to type 'number'\./, {
+      since: mark,
+      timeout: 60_000,
+    });
+    expect(reported[1]).toBe(`src/probe.ts:${line}:14`);
+    expect((await probeOf(t)).version).toBe("v1");
+
+    mark = t.mark();
+    editFile(probe, (s) => s.replace('export const wrong: number = "text";\n', ""));
+    await t.waitFor(/\[tornado\] no type errors\n/, { since: mark, timeout: 60_000 });
+    expect(t.output().slice(mark)).not.toMatch(/\d+ type errors? \(/);
+  }, 180_000);
+
+  it("runs no type checker with --no-typecheck", async () => {
+    const t = await dev([]);
+    editFile(probe, (s) => `${s}export const wrong: number = "text";\n`);
+    await t.waitFor(/src\/probe\.ts changed · restarted in \d+ ms/);
+    await sleep(3000);
+    expect(t.output()).not.toMatch(/type errors?\b/);
+  }, 60_000);
+});
+
 describe("tornado dev: mistakes on the command line", () => {
   const cases: [string[], string][] = [
     [["--node-options", "--no-such-flag"], '--node-options "--no-such-flag" is refused by node: '],
