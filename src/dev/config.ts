@@ -83,6 +83,8 @@ export function parseNodeOptions(text: string): string[] {
   const stray = args.find((arg, i) => !arg.startsWith("-") && !(i > 0 && /^--?[a-z-]+$/.test(args[i - 1]!) && !args[i - 1]!.includes("=")));
   if (stray !== undefined) throw new UserError(`--node-options takes Node flags (e.g. "--max-old-space-size=256"), not "${stray.slice(0, 80)}".`);
   if (args.length === 0) return args;
+  const inspect = args.find((arg) => /^--inspect(-brk|-wait)?(=|$)/.test(arg));
+  if (inspect !== undefined) throw new UserError(`Pass ${inspect.split("=")[0]} to tornado dev itself, not in --node-options: it moves the debugger from one app process to the next.`);
   const check = spawnSync(process.execPath, [...args, "-e", ""], { encoding: "utf8", timeout: 10_000 });
   if (check.status !== 0) {
     const why = (check.stderr ?? "").split("\n").find((line) => line.trim() !== "")?.trim() ?? `exit ${check.status}`;

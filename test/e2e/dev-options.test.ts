@@ -248,6 +248,7 @@ describe("tornado dev: type errors while watching", () => {
 describe("tornado dev: mistakes on the command line", () => {
   const cases: [string[], string][] = [
     [["--node-options", "--no-such-flag"], '--node-options "--no-such-flag" is refused by node: '],
+    [["--node-options", "--inspect=9230"], "Pass --inspect to tornado dev itself, not in --node-options: it moves the debugger from one app process to the next."],
     [["--node-options", "oops"], '--node-options takes Node flags (e.g. "--max-old-space-size=256"), not "oops".'],
     [["--inspect=here:port"], '--inspect takes [host:]port (e.g. --inspect=9229 or --inspect=0.0.0.0:9229), not "here:port".'],
     [["--debounce", "soon"], '--debounce must be a number of milliseconds (0 or more), not "soon".'],
