@@ -15,7 +15,7 @@ const CHILD_SCRIPT = fileURLToPath(new URL("./typecheck-worker.js", import.meta.
  * One type error, as the checker reports it.
  *
  * @example
- * const error: TypeError = { file: "src/app.ts", line: 9, column: 7, code: 2322, message: "Type 'string' is not assignable to type 'number'." };
+ * const error: TypeCheckError = { file: "src/app.ts", line: 9, column: 7, code: 2322, message: "Type 'string' is not assignable to type 'number'." };
  */
 export interface TypeCheckError {
   file: string;
