@@ -3,7 +3,7 @@
  * `--node-options` reach the app; extra watched paths, ignore globs, extensions and static
  * folders (from the command line and package.json); `--poll`; and CLI mistakes as one line.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp, editFile, freePort, pollUntil, request, saveFiles, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
@@ -87,6 +87,18 @@ async function dev(args: string[]): Promise<Tornado> {
 }
 
 const probeOf = async (t: Tornado) => JSON.parse((await request(`http://127.0.0.1:${t.port}/`)).body) as Record<string, unknown>;
+
+/** How many inotify descriptors process `pid` holds (Linux). */
+function inotifyDescriptors(pid: number): number {
+  const fds = readdirSync(`/proc/${pid}/fd`);
+  return fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === "anon_inode:inotify";
+    } catch {
+      return false;
+    }
+  }).length;
+}
 
 /** Waits `ms`, then asserts that nothing restarted since `mark`. */
 async function expectNoRestart(t: Tornado, mark: number, ms = 1500): Promise<void> {
@@ -203,9 +215,16 @@ describe("tornado dev: what it watches", () => {
     await t.waitFor(/config\/settings\.json changed · restarted in \d+ ms/, { since: mark });
   }, 60_000);
 
-  it("notices a change with --poll", async () => {
+  it("notices a change with --poll, with no file-system watch at all", async () => {
     const t = await dev(["--poll"]);
     expect(t.output()).toMatch(/watching src, public, \.env, tsconfig\.json, package\.json \(polling\)/);
+    // On Linux, file-system events come through an inotify descriptor: polling opens none,
+    // while watching with events does.
+    if (existsSync("/proc/self/fd")) {
+      expect(inotifyDescriptors(t.process.pid!)).toBe(0);
+      const events = await dev([]);
+      expect(inotifyDescriptors(events.process.pid!)).toBeGreaterThan(0);
+    }
     const mark = t.mark();
     editFile(probe, (s) => s.replace('version: "v1"', 'version: "polled"'));
     await t.waitFor(/src\/probe\.ts changed · restarted in \d+ ms/, { since: mark });
