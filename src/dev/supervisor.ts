@@ -338,6 +338,7 @@ export class DevSupervisor {
       this.crashRestart = null;
       this.crashed(null, null, this.lastError, false);
       this.flushQueue();
+      this.prepareStandby();
       return;
     }
     this.print(say.startFailed(changed, this.current !== null, this.lastError));
