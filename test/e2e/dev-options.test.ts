@@ -3,7 +3,7 @@
  * `--node-options` reach the app; extra watched paths, ignore globs, extensions and static
  * folders (from the command line and package.json); `--poll`; and CLI mistakes as one line.
  */
-import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp, editFile, freePort, pollUntil, request, saveFiles, startTornado, stopAll, type CreatedApp, type Tornado } from "../helpers/dev.js";
@@ -149,7 +149,8 @@ describe("tornado dev: an app that crashes", () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(1250);
     expect(gaps[1]).toBeGreaterThanOrEqual(2250);
     expect(gaps[2]).toBeGreaterThanOrEqual(4250);
-    const during = await pollUntil(() => request(`http://127.0.0.1:${t.port}/`), (r) => r.status === 503);
+    // (A request that reaches the app just as it exits is lost with it: short timeouts.)
+    const during = await pollUntil(() => request(`http://127.0.0.1:${t.port}/`, { timeout: 2000 }), (r) => r.status === 503);
     expect(during.body).toMatch(/The app crashed \d+ times in a row: tornado dev restarts it in \d+ s/);
 
     // Said once: one crash report, one line for the loop, one restart line (the first).
@@ -167,6 +168,56 @@ describe("tornado dev: an app that crashes", () => {
     await sleep(1000);
     expect((await request(`http://127.0.0.1:${t.port}/`)).body).toBe("up");
     expect(t.output().slice(mark)).not.toMatch(/exited|crash loop|after the crash/);
+  }, 90_000);
+});
+
+describe("tornado dev: an app that crashes, then fails to start", () => {
+  it("keeps trying with the backoff, reports the loop once with the error, and shows the error on the 503 page", async () => {
+    // Starts once, exits 300 ms later; from then on it throws as it starts (a database gone?).
+    writeFileSync(
+      join(app, "src/flaky.ts"),
+      `import { existsSync, writeFileSync } from "node:fs";
+import { Application, RequestHandler } from "tornado";
+
+class Up extends RequestHandler {
+  get(): void {
+    this.write("up");
+  }
+}
+
+if (existsSync("flaky.marker")) {
+  console.log(\`flaky attempt at \${Date.now()}\`);
+  throw new Error("the database is still down");
+}
+writeFileSync("flaky.marker", "started once");
+await new Application([["/", Up]]).listen(Number(process.env.PORT));
+setTimeout(() => process.exit(4), 300);
+`,
+    );
+    const t = startTornado(app, ["dev", "--entry", "src/flaky.ts", "--no-typecheck"], { port: await freePort() });
+    try {
+      await t.waitFor(/the app exited \(code 4\)\n\[tornado\] restarting it in 1 s/, { timeout: 30_000 });
+      await t.waitFor(/the app crashed again: it is in a crash loop\n[^]*Error: the database is still down/);
+      const attempts = await pollUntil(
+        async () => [...t.output().matchAll(/flaky attempt at (\d+)/g)].map((m) => Number(m[1])),
+        (times) => times.length >= 3,
+        40_000,
+      );
+      // The second failed start waited 2 s after the first, the third 4 s after the second.
+      expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(1900);
+      expect(attempts[2]! - attempts[1]!).toBeGreaterThanOrEqual(3900);
+      const page = await request(`http://127.0.0.1:${t.port}/`);
+      expect(page.status).toBe(503);
+      expect(page.body).toContain("the database is still down");
+      expect(page.body).toMatch(/The app crashed \d+ times in a row: tornado dev restarts it in \d+ s/);
+      const out = t.output();
+      expect(out.match(/it is in a crash loop/g)).toHaveLength(1);
+      expect(out).not.toMatch(/failed to start/);
+      expect(out.match(/Error: the database is still down/g)).toHaveLength(1);
+    } finally {
+      rmSync(join(app, "flaky.marker"), { force: true });
+      rmSync(join(app, "src/flaky.ts"), { force: true });
+    }
   }, 90_000);
 });
 
