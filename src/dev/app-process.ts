@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { InspectConfig } from "./config.js";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./child.js", import.meta.url));
 // tsx's loader (esbuild underneath): TypeScript without a build step, with source maps.
@@ -32,14 +33,17 @@ export class AppProcess extends EventEmitter {
   /** The error the app reported, if it failed. */
   failure: string | null = null;
   private startRequested = false;
+  private inspect: InspectConfig | null = null;
+
   private killTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string }) {
+  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string; args?: string[]; nodeOptions?: string[] }) {
     super();
-    this.child = fork(CHILD_SCRIPT, [], {
+    // The app's own arguments are its process.argv.slice(2), as under `node src/main.ts …`.
+    this.child = fork(CHILD_SCRIPT, options.args ?? [], {
       cwd: options.cwd,
       env: { ...options.env, TORNADO_DEV_ENTRY: options.entry },
-      execArgv: ["--enable-source-maps", "--import", TS_LOADER],
+      execArgv: ["--enable-source-maps", ...(options.nodeOptions ?? []), "--import", TS_LOADER],
       // Its own process group, so that killing it kills whatever it started too.
       detached: true,
       stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -52,6 +56,8 @@ export class AppProcess extends EventEmitter {
       } else if (message?.type === "tornado:listening") {
         this.state = "serving";
         this.emit("listening");
+      } else if (message?.type === "tornado:inspector-closed") {
+        this.emit("inspector-closed");
       } else if (message?.type === "tornado:failed") {
         this.failure = message.message ?? "the app failed";
         this.emit("failed", this.failure);
@@ -72,15 +78,51 @@ export class AppProcess extends EventEmitter {
     return this.child.pid;
   }
 
-  /** Imports the app's entry (as soon as the loader is ready). @example app.start() */
-  start(): void {
+  /**
+   * Imports the app's entry (as soon as the loader is ready), after opening the inspector when
+   * `inspect` is given (and, with `brk`, waiting for a debugger).
+   *
+   * @example
+   * app.start({ host: "127.0.0.1", port: 9229, brk: false });
+   */
+  start(inspect: InspectConfig | null = null): void {
     this.startRequested = true;
+    this.inspect = inspect;
     if (this.state === "standby") this.sendStart();
   }
 
   private sendStart(): void {
     this.state = "starting";
-    this.child.send({ type: "tornado:start" });
+    this.child.send({ type: "tornado:start", inspect: this.inspect });
+  }
+
+  /**
+   * Closes this process's inspector (a debugger attached to it is let go), so that the next
+   * process can open it on the same port; resolves once it is closed or the process has
+   * exited, or after `timeout` ms (an app paused at a breakpoint answers nothing).
+   *
+   * @example
+   * await old.releaseInspector(2000);
+   */
+  releaseInspector(timeout: number): Promise<boolean> {
+    if (this.state === "exited") return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (released: boolean) => {
+        clearTimeout(timer);
+        this.off("inspector-closed", closed);
+        this.off("exit", closed);
+        resolve(released);
+      };
+      const closed = () => done(true);
+      const timer = setTimeout(() => done(false), timeout);
+      this.once("inspector-closed", closed);
+      this.once("exit", closed);
+      try {
+        this.child.send({ type: "tornado:inspector-close" });
+      } catch {
+        // exiting: its exit releases the port
+      }
+    });
   }
 
   /**

@@ -4,6 +4,7 @@
  * the app's `listen()` reports back (see runtime/httpserver/supervised.ts).
  */
 
+import inspector from "node:inspector";
 import { pathToFileURL } from "node:url";
 
 const entry = process.env.TORNADO_DEV_ENTRY;
@@ -15,12 +16,31 @@ function fail(error: unknown): void {
   else process.exit(1);
 }
 
-async function startApp(): Promise<void> {
+interface Inspect {
+  host: string;
+  port: number;
+  brk: boolean;
+}
+
+async function startApp(inspect: Inspect | null): Promise<void> {
   if (!entry) return fail(new Error("TORNADO_DEV_ENTRY is not set"));
+  if (inspect) {
+    // The previous app process has closed its inspector: this one takes the same port, so a
+    // debugger that follows the port (chrome://inspect, VS Code's attach with restart) reconnects.
+    inspector.open(inspect.port, inspect.host, false);
+    if (inspect.brk) {
+      inspector.waitForDebugger();
+      // --inspect-brk: stop here, before the entry runs; step into the import below.
+      // eslint-disable-next-line no-debugger
+      debugger;
+    }
+  }
   // From here on the IPC channel alone does not keep this process alive, as nothing would under
   // `node`: an entry that ends without listening exits (and the supervisor says so) instead of
   // idling until the start timeout. The app's server takes the channel back when it attaches.
   process.channel?.unref();
+  // As under `node src/main.ts …`: argv[1] is the entry, the app's arguments follow.
+  process.argv[1] = entry;
   try {
     await import(pathToFileURL(entry).href);
   } catch (error) {
@@ -28,8 +48,12 @@ async function startApp(): Promise<void> {
   }
 }
 
-process.on("message", (message: { type?: string }) => {
-  if (message?.type === "tornado:start") void startApp().catch(() => {});
+process.on("message", (message: { type?: string; inspect?: Inspect | null }) => {
+  if (message?.type === "tornado:start") void startApp(message.inspect ?? null).catch(() => {});
+  else if (message?.type === "tornado:inspector-close") {
+    inspector.close();
+    process.send?.({ type: "tornado:inspector-closed" });
+  }
 });
 process.on("uncaughtException", (error) => {
   // Once the app serves, the runtime's process guard (runtime/ioloop/process-guard.ts) logs such

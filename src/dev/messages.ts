@@ -102,7 +102,8 @@ const UNAVAILABLE = "requests get a 503 page until the next save";
  */
 export const devMessages = {
   banner: (url: string, origin: string) => fitColumns(`${tag()} dev server on ${style.bold(url)} (${origin})`),
-  watching: (watched: string[]) => fitColumns(`${tag()} watching ${watched.join(", ")} · rs + Enter restarts`),
+  watching: (watched: string[], polling = false) =>
+    fitColumns(`${tag()} watching ${watched.join(", ")}${polling ? " (polling)" : ""} · rs + Enter restarts`),
   started: (entry: string, ms: number) => fitColumns(`${tag()} started ${entry} in ${ms} ms`),
   restarted: (file: string, ms: number, waited: number) => {
     const took = ` · restarted in ${ms} ms`;
@@ -116,21 +117,49 @@ export const devMessages = {
   startFailed: (file: string | null, oldServes: boolean, error: string) =>
     `${fitColumns(`${tag()} ${style.red(`${what(file)} failed to start:`)}`)}\n${error}\n` +
     fitColumns(`${tag()} ${oldServes ? "the last good version keeps serving" : UNAVAILABLE}`),
-  crashed: (code: number | null, signal: string | null, error: string | null) =>
+  crashed: (code: number | null, signal: string | null, error: string | null, retryMs: number) =>
     `${fitColumns(`${tag()} ${style.red(`the app exited (${signal ?? `code ${code}`})${error ? ":" : ""}`)}`)}\n` +
-    `${error ? `${error}\n` : ""}${fitColumns(`${tag()} ${UNAVAILABLE}`)}`,
+    `${error ? `${error}\n` : ""}${fitColumns(`${tag()} restarting it in ${retryMs / 1000} s · requests get a 503 page meanwhile`)}`,
+  restartedAfterCrash: (ms: number, waited: number) =>
+    fitColumns(`${tag()} restarted after the crash in ${ms} ms${waited > 0 ? ` (${requests(waited)} waited)` : ""}`),
+  crashLoop: (error: string | null, retryMs: number, maxMs: number, stableMs: number) =>
+    `${fitColumns(`${tag()} ${style.red("the app crashed again: it is in a crash loop")}`)}\n${error ? `${error}\n` : ""}` +
+    fitColumns(
+      `${tag()} restarting it in ${retryMs / 1000} s, then waiting twice as long after each crash (at most ${maxMs / 1000} s) · ` +
+        `no more crash reports until it stays up ${stableMs / 1000} s · save to restart now`,
+    ),
+  crashLoopOver: (stableMs: number) => fitColumns(`${tag()} the app has stayed up ${stableMs / 1000} s: the crash loop is over`),
+  retryingIn: (seconds: number, crashes: number) =>
+    `The app crashed${crashes > 1 ? ` ${crashes} times in a row` : ""}: tornado dev restarts it in ${seconds} s (or save to restart now).`,
   neverListened: (entry: string, ms: number) =>
     `${entry} did not start a server within ${ms / 1000} s:\nit must call listen(), e.g. \`await makeApp().listen(port)\``,
   exitedBeforeListening: (entry: string, code: number | null, signal: string | null) =>
     `${entry} exited (${signal ?? `code ${code}`}) without starting a server:\nit must call listen() and keep running`,
+  servedAsIs: (file: string, count: number) =>
+    fitColumns(`${tag()} ${file}${count > 1 ? ` (and ${count - 1} more)` : ""} changed · static, served as is (no restart)`),
+  debugger: (host: string, port: number, brk: boolean) =>
+    fitColumns(
+      `${tag()} debugger on ${host.includes(":") ? `[${host}]` : host}:${port} for every app process${brk ? ", each waiting for it" : ""} · ` +
+        `chrome://inspect, or VS Code: attach to port ${port} with "restart": true`,
+    ),
+  waitingForDebugger: (entry: string, host: string, port: number) =>
+    fitColumns(`${tag()} waiting for a debugger on ${host.includes(":") ? `[${host}]` : host}:${port} before ${entry} runs`),
+  typeErrors: (errors: { file: string; line: number; column: number; code: number; message: string }[]) =>
+    [
+      fitColumns(`${tag()} ${style.red(`${errors.length} type error${errors.length === 1 ? "" : "s"}`)} (the app runs anyway):`),
+      ...errors.map((e) => `${e.file === "" ? "" : `${e.file}:${e.line}:${e.column} `}TS${e.code}: ${e.message}`),
+    ].join("\n"),
+  noTypeErrors: () => `${tag()} no type errors`,
+  typecheckOff: (reason: string) => fitColumns(`${tag()} no type checking: ${reason}`),
   stopping: (signal: string) => `${tag()} stopping (${signal === "SIGINT" ? "Ctrl-C" : signal})`,
   note: (line: string) => fitColumns(`${tag()} ${line}`),
   portInUse: (port: number) => `Port ${port} is already in use: stop the other server or pass --port.`,
   missingEntry: (entry: string) => `The entry file ${entry} does not exist: pass --entry <file> (default src/main.ts).`,
-  badMilliseconds: (option: string, value: string) => `${option} must be a number of milliseconds above 0, not "${value}".`,
-  unavailablePage: (escapedError: string) =>
+  badMilliseconds: (option: string, value: string, allowZero = false) =>
+    `${option} must be a number of milliseconds ${allowZero ? "(0 or more)" : "above 0"}, not "${value.slice(0, 80)}".`,
+  unavailablePage: (escapedError: string, retrying: string | null = null) =>
     `<html><title>503: Service Unavailable</title><body><h1>503: the app is not running</h1>` +
-    `<pre>${escapedError}</pre><p>Fix it and save: tornado dev starts it again.</p></body></html>`,
+    `<pre>${escapedError}</pre><p>${retrying ?? "Fix it and save: tornado dev starts it again."}</p></body></html>`,
   // What a client on another machine gets: no error text, no paths (Tornado's default page).
   unavailablePlainPage: () => `<html><title>503: Service Unavailable</title><body>503: Service Unavailable</body></html>`,
 } as const;

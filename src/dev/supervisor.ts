@@ -6,7 +6,7 @@
 
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
-import { relative } from "node:path";
+import { relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import type { FSWatcher } from "chokidar";
 import { UserError } from "../cli/errors.js";
@@ -14,7 +14,32 @@ import { xhtmlEscape } from "../../runtime/escape.js";
 import { AppProcess } from "./app-process.js";
 import { loadDotenv } from "../cli/env.js";
 import { devMessages as say, formatAppError } from "./messages.js";
+import { TypeChecker } from "./typecheck.js";
 import { watchApp, watchedPaths } from "./watch.js";
+import { readEnvFile, type InspectConfig, type WatchConfig } from "./config.js";
+
+/**
+ * The backoff before restarting an app that crashed (exited on its own after it listened): 1 s,
+ * then doubled on each crash in a row, at most 30 s; the count starts over once an app has stayed
+ * up for `CRASH_STABLE_MS`, or on a save.
+ *
+ * @example
+ * crashBackoff(1) // 1000
+ * crashBackoff(3) // 4000
+ */
+export function crashBackoff(crashes: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, crashes - 1), MAX_CRASH_BACKOFF_MS);
+}
+
+// How long an old app process may take to close its inspector before the new one starts anyway
+// (one paused at a breakpoint cannot answer).
+const INSPECTOR_RELEASE_MS = 2000;
+
+/** The longest wait before restarting a crashed app (ms). @example crashBackoff(10) === MAX_CRASH_BACKOFF_MS */
+export const MAX_CRASH_BACKOFF_MS = 30_000;
+
+/** How long an app must stay up for its crashes to be forgotten (ms). @example CRASH_STABLE_MS // 10000 */
+export const CRASH_STABLE_MS = 10_000;
 
 // 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses.
 function isLoopback(address: string | undefined): boolean {
@@ -50,6 +75,18 @@ export interface DevOptions {
   clearScreen?: boolean;
   /** Read `rs` + Enter from stdin. Default true. */
   readStdin?: boolean;
+  /** Arguments for the app (its `process.argv.slice(2)`). Default none. */
+  appArgs?: string[];
+  /** Absolute path of the env file to read instead of `.env`. */
+  envFile?: string;
+  /** Node flags for the app process (`--max-old-space-size=256`). */
+  nodeOptions?: string[];
+  /** Extra paths, ignore globs, extensions, debounce, polling, static folders. */
+  watch?: Partial<WatchConfig>;
+  /** Open the inspector on each app process. Default: no debugger. */
+  inspect?: InspectConfig | null;
+  /** Run the type checker beside the app. Default false here (the CLI turns it on). */
+  typecheck?: boolean;
 }
 
 /**
@@ -71,7 +108,16 @@ export class DevSupervisor {
   // Connections waiting for a new version, each with the listener that drops it if it closes.
   private queue = new Map<Socket, () => void>();
   private lastError: string | null = null;
+  // Crashes in a row, the pending restart after the last one, and the app it started.
+  private crashes = 0;
+  private crashTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private retryAt: number | null = null;
+  private crashRestart: AppProcess | null = null;
+  // App processes that opened the inspector and have not closed it yet.
+  private readonly inspectorHolders = new Set<AppProcess>();
   private watcher: FSWatcher | undefined;
+  private typeChecker: TypeChecker | undefined;
   private stopping: Promise<void> | undefined;
   private readonly drainTimeout: number;
   private readonly startTimeout: number;
@@ -86,10 +132,12 @@ export class DevSupervisor {
     this.listener = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
     this.fallback = createHttpServer((req, res) => {
       const error = this.lastError ?? "The app is not running.";
-      res.writeHead(503, { "Content-Type": "text/html; charset=UTF-8", "Retry-After": "1", Connection: "close" });
+      const wait = this.retryAt === null ? null : Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000));
+      res.writeHead(503, { "Content-Type": "text/html; charset=UTF-8", "Retry-After": String(wait ?? 1), Connection: "close" });
       // The error names files and may quote a secret (a DATABASE_URL with its password): only
       // the developer's own machine sees it, whatever --host opened the port to.
-      res.end(isLoopback(req.socket.remoteAddress) ? say.unavailablePage(xhtmlEscape(error)) : say.unavailablePlainPage());
+      const retry = wait === null ? null : say.retryingIn(wait, this.crashes);
+      res.end(isLoopback(req.socket.remoteAddress) ? say.unavailablePage(xhtmlEscape(error), retry) : say.unavailablePlainPage());
     });
   }
 
@@ -112,11 +160,17 @@ export class DevSupervisor {
       );
       this.listener.listen(port, host, () => resolve());
     });
-    const watched = watchedPaths(this.options.root, this.options.entry).map((p) => relative(this.options.root, p) || ".");
+    const { root, entry, envFile, watch = {} } = this.options;
+    const watched = watchedPaths(root, entry, { paths: watch.paths, envFile }).map((p) => relative(root, p) || ".");
     this.print(say.banner(this.url, this.options.portOrigin ?? "the default port"));
-    this.print(say.watching(watched));
+    this.print(say.watching(watched, watch.poll === true));
+    if (this.options.inspect) this.print(say.debugger(this.options.inspect.host, this.options.inspect.port, this.options.inspect.brk));
     this.restart(null);
-    this.watcher = watchApp(this.options.root, this.options.entry, (files) => this.onFilesChanged(files));
+    this.watcher = watchApp(root, entry, (files) => this.onFilesChanged(files), { ...watch, envFile });
+    if (this.options.typecheck) {
+      this.typeChecker = new TypeChecker(root, this.print);
+      this.typeChecker.start();
+    }
     if (this.options.readStdin !== false && process.stdin.readable) {
       createInterface({ input: process.stdin }).on("line", (line) => {
         if (line.trim() === "rs") this.restart("rs");
@@ -146,7 +200,7 @@ export class DevSupervisor {
   private environment(): NodeJS.ProcessEnv {
     return {
       ...process.env,
-      ...loadDotenv(this.options.root),
+      ...this.envFileVariables(),
       NODE_ENV: process.env.NODE_ENV ?? "development",
       PORT: String(this.port),
       TORNADO_SUPERVISOR_PORT: String(this.port),
@@ -154,8 +208,19 @@ export class DevSupervisor {
     };
   }
 
+  // A .env (or --env-file) gone bad while running is said once per start, not fatal.
+  private envFileVariables(): Record<string, string> {
+    try {
+      return this.options.envFile === undefined ? loadDotenv(this.options.root) : readEnvFile(this.options.envFile);
+    } catch (error) {
+      this.print(say.note(`${(error as Error).message} The app starts without it.`));
+      return {};
+    }
+  }
+
   private spawn(): AppProcess {
-    const app = new AppProcess({ cwd: this.options.root, env: this.environment(), entry: this.options.entry });
+    const { root: cwd, entry, appArgs: args, nodeOptions } = this.options;
+    const app = new AppProcess({ cwd, env: this.environment(), entry, args, nodeOptions });
     app.on("exit", (code: number | null, signal: string | null, was: string) => this.onAppExit(app, code, signal, was));
     return app;
   }
@@ -166,8 +231,16 @@ export class DevSupervisor {
   }
 
   private onFilesChanged(files: string[]): void {
+    // Files the app reads from disk on each request (--static): served as they are now.
+    const statics = this.options.watch?.statics ?? [];
+    const isStatic = (f: string) => statics.some((dir) => dir === "." || f === dir || f.startsWith(`${dir}/`) || f.startsWith(`${dir}${sep}`));
+    if (statics.length > 0 && files.every(isStatic)) {
+      this.print(say.servedAsIs(files[0]!, files.length));
+      return;
+    }
     // A standby process was spawned with the old .env and package.json: start a fresh one.
-    if (files.some((f) => f === ".env" || f === "package.json" || f === "tsconfig.json") && this.standby) {
+    const envFile = this.options.envFile === undefined ? ".env" : relative(this.options.root, this.options.envFile);
+    if (files.some((f) => f === envFile || f === "package.json" || f === "tsconfig.json") && this.standby) {
       void this.standby.kill(this.killGrace);
       this.standby = null;
     }
@@ -183,6 +256,14 @@ export class DevSupervisor {
    */
   restart(changed: string | null): void {
     if (this.stopping) return;
+    // A new version (a save, `rs`) ends a crash loop: its own crashes are news again.
+    clearTimeout(this.crashTimer);
+    this.retryAt = null;
+    this.crashes = 0;
+    this.launch(changed, false);
+  }
+
+  private launch(changed: string | null, afterCrash: boolean): void {
     if (this.starting) {
       // A newer change arrived while starting: that start is already out of date.
       const stale = this.starting;
@@ -193,11 +274,13 @@ export class DevSupervisor {
     const app = this.standby ?? this.spawn();
     this.standby = null;
     this.starting = app;
+    this.crashRestart = afterCrash ? app : null;
     const began = performance.now();
-    const timer = setTimeout(
-      () => this.startFailed(app, changed, say.neverListened(this.displayEntry, this.startTimeout)),
-      this.startTimeout,
-    );
+    const inspect = this.options.inspect ?? null;
+    // With --inspect-brk the app waits for a debugger for as long as the developer takes.
+    const timer = inspect?.brk
+      ? undefined
+      : setTimeout(() => this.startFailed(app, changed, say.neverListened(this.displayEntry, this.startTimeout)), this.startTimeout);
     app.once("listening", () => {
       clearTimeout(timer);
       if (this.starting !== app) return;
@@ -209,14 +292,39 @@ export class DevSupervisor {
       this.flushQueue();
       if (previous) this.retire(previous);
       const ms = Math.round(performance.now() - began);
-      this.print(changed === null ? say.started(this.displayEntry, ms) : say.restarted(changed, ms, waited));
+      if (afterCrash) {
+        // In a crash loop (reported once) the restarts are silent.
+        if (this.crashes === 1) this.print(say.restartedAfterCrash(ms, waited));
+      } else this.print(changed === null ? say.started(this.displayEntry, ms) : say.restarted(changed, ms, waited));
+      clearTimeout(this.stableTimer);
+      if (this.crashes > 0) {
+        this.stableTimer = setTimeout(() => {
+          if (this.current !== app) return;
+          if (this.crashes > 1) this.print(say.crashLoopOver(CRASH_STABLE_MS));
+          this.crashes = 0;
+        }, CRASH_STABLE_MS);
+        this.stableTimer.unref();
+      }
       this.prepareStandby();
     });
     app.once("failed", (message: string) => {
       clearTimeout(timer);
       this.startFailed(app, changed, message);
     });
-    app.start();
+    if (inspect === null) app.start();
+    else {
+      // The inspector's port is free once every older process has closed its inspector.
+      const holders = [...this.inspectorHolders].filter((other) => other !== app);
+      const released = holders.map((other) =>
+        other.releaseInspector(INSPECTOR_RELEASE_MS).then((closed) => closed && this.inspectorHolders.delete(other)),
+      );
+      void Promise.all(released).then(() => {
+        if (this.starting !== app) return;
+        this.inspectorHolders.add(app);
+        app.start(inspect);
+        if (inspect.brk) this.print(say.waitingForDebugger(this.displayEntry, inspect.host, inspect.port));
+      });
+    }
     this.prepareStandby();
   }
 
@@ -225,6 +333,14 @@ export class DevSupervisor {
     this.starting = null;
     this.lastError = formatAppError(message, this.options.root);
     void app.kill(this.killGrace);
+    if (this.crashRestart === app && this.current === null) {
+      // Restarting after a crash failed too (a database still down?): the same loop, backed off.
+      this.crashRestart = null;
+      this.crashed(null, null, this.lastError, false);
+      this.flushQueue();
+      this.prepareStandby();
+      return;
+    }
     this.print(say.startFailed(changed, this.current !== null, this.lastError));
     this.flushQueue();
     this.prepareStandby();
@@ -237,6 +353,7 @@ export class DevSupervisor {
 
   private onAppExit(app: AppProcess, code: number | null, signal: string | null, was: string): void {
     this.retired.delete(app);
+    this.inspectorHolders.delete(app);
     if (app === this.standby) this.standby = null;
     if (app === this.starting && was !== "serving") {
       this.startFailed(app, null, app.failure ?? say.exitedBeforeListening(this.displayEntry, code, signal));
@@ -247,8 +364,23 @@ export class DevSupervisor {
       if (this.stopping) return;
       const failure = app.failure === null ? null : formatAppError(app.failure, this.options.root);
       this.lastError = failure ?? say.exitedBeforeListening(this.displayEntry, code, signal);
-      this.print(say.crashed(code, signal, failure));
+      this.crashed(code, signal, failure, true);
     }
+  }
+
+  // The app exited on its own: restart it after a backoff, saying so once per crash loop.
+  private crashed(code: number | null, signal: string | null, failure: string | null, exited: boolean): void {
+    clearTimeout(this.stableTimer);
+    clearTimeout(this.crashTimer);
+    this.crashes += 1;
+    const delay = crashBackoff(this.crashes);
+    if (this.crashes === 1) this.print(say.crashed(code, signal, failure, delay));
+    else if (this.crashes === 2) this.print(say.crashLoop(exited ? null : failure, delay, MAX_CRASH_BACKOFF_MS, CRASH_STABLE_MS));
+    this.retryAt = Date.now() + delay;
+    this.crashTimer = setTimeout(() => {
+      this.retryAt = null;
+      if (this.starting === null && this.current === null) this.launch(null, true);
+    }, delay);
   }
 
   private onConnection(socket: Socket): void {
@@ -289,7 +421,9 @@ export class DevSupervisor {
   stop(signal?: string): Promise<void> {
     this.stopping ??= (async () => {
       if (signal !== undefined) this.print(say.stopping(signal));
-      await this.watcher?.close();
+      clearTimeout(this.crashTimer);
+      clearTimeout(this.stableTimer);
+      await Promise.all([this.watcher?.close(), this.typeChecker?.stop()]);
       this.listener.close();
       for (const socket of this.queue.keys()) socket.destroy();
       this.queue.clear();

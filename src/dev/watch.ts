@@ -3,6 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
+import { DEFAULT_WATCH, globToRegExp, type WatchConfig } from "./config.js";
 
 /**
  * Folder names never watched, matched as whole path segments.
@@ -40,18 +41,38 @@ export const ASSET_FOLDERS = ["public", "static", "templates"] as const;
 
 /**
  * The paths `tornado dev` watches for an entry: the entry's top-level source folder (or the
- * entry itself when it sits at the top), the asset folders that exist (`ASSET_FOLDERS`),
- * `.env`, `tsconfig.json` and `package.json`.
+ * entry itself when it sits at the top), the asset folders that exist (`ASSET_FOLDERS`), the
+ * extra `paths` (relative to the app), the env file (`.env` unless `envFile` names another),
+ * `tsconfig.json` and `package.json`.
  *
  * @example
  * watchedPaths("/app", "/app/src/main.ts") // ["/app/src", "/app/.env", "/app/tsconfig.json", "/app/package.json"]
  */
-export function watchedPaths(root: string, entry: string): string[] {
+export function watchedPaths(root: string, entry: string, extra: { paths?: string[]; envFile?: string } = {}): string[] {
   const isFolder = (path: string) => existsSync(path) && statSync(path).isDirectory();
   const first = relative(root, entry).split(sep)[0]!;
   const source = join(root, first);
   const assets = ASSET_FOLDERS.filter((folder) => folder !== first && isFolder(join(root, folder))).map((folder) => join(root, folder));
-  return [isFolder(source) ? source : entry, ...assets, ...[".env", "tsconfig.json", "package.json"].map((f) => join(root, f))];
+  const paths = [isFolder(source) ? source : entry, ...assets];
+  for (const path of extra.paths ?? []) if (!paths.includes(join(root, path))) paths.push(join(root, path));
+  return [...paths, extra.envFile ?? join(root, ".env"), ...["tsconfig.json", "package.json"].map((f) => join(root, f))];
+}
+
+/**
+ * Whether a change to `path` (relative to the app, `/`-separated) restarts nothing: it matches
+ * an ignore glob, or `ext` is set and the file has none of its extensions (`.env`,
+ * `package.json` and `tsconfig.json` always count).
+ *
+ * @example
+ * isFilteredOut("src/a.test.ts", { ...DEFAULT_WATCH, ignore: ["**\/*.test.ts"] }) // true
+ */
+export function isFilteredOut(path: string, config: Pick<WatchConfig, "ignore" | "ext">, alwaysWatched: string[] = []): boolean {
+  const rel = path.split(sep).join("/");
+  if (alwaysWatched.includes(rel)) return false;
+  if (config.ignore.some((glob) => globToRegExp(glob).test(rel))) return true;
+  if (config.ext.length === 0) return false;
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
+  return !config.ext.some((ext) => name.endsWith(`.${ext}`));
 }
 
 // chokidar reports the unlink of a file renamed away up to 100 ms late (its `atomic` delay):
@@ -63,7 +84,8 @@ const TEMPORARY_FILE_MS = 2000;
 
 /**
  * Watches the app and calls `onChange` with the files that changed, once per burst of saves
- * (events closer than `debounceMs` are one burst). A save by rename (`sed -i`, editors that
+ * (events closer than `debounceMs` are one burst; a `WatchConfig` also brings extra paths,
+ * ignore globs, extensions and polling). A save by rename (`sed -i`, editors that
  * write a temporary file and rename it over the original) names the file saved: a file that
  * appears and goes again within a burst is left out, and a burst of only such files is none.
  *
@@ -71,14 +93,30 @@ const TEMPORARY_FILE_MS = 2000;
  * const watcher = watchApp(root, entry, (files) => restart(files[0]));
  * await watcher.close();
  */
-export function watchApp(root: string, entry: string, onChange: (files: string[]) => void, debounceMs = 40): FSWatcher {
+export function watchApp(
+  root: string,
+  entry: string,
+  onChange: (files: string[]) => void,
+  settings: number | (Partial<WatchConfig> & { envFile?: string }) = 40,
+): FSWatcher {
+  const config = { ...DEFAULT_WATCH, ...(typeof settings === "number" ? { debounce: settings } : settings) };
+  const debounceMs = config.debounce;
+  const envFile = typeof settings === "number" ? undefined : settings.envFile;
+  const alwaysWatched = [relative(root, envFile ?? join(root, ".env")), "package.json", "tsconfig.json"].map((p) => p.split(sep).join("/"));
+  const ignores = config.ignore.map(globToRegExp);
   // Each path of the burst, and whether it appeared just before (a temporary file, if it is gone).
   let changed = new Map<string, { created: boolean }>();
   let timer: NodeJS.Timeout | undefined;
   const createdAt = new Map<string, number>();
-  const watcher = watch(watchedPaths(root, entry), {
+  const watcher = watch(watchedPaths(root, entry, { paths: config.paths, envFile }), {
     ignoreInitial: true,
-    ignored: (path) => isIgnoredPath(relative(root, path)),
+    usePolling: config.poll,
+    interval: 100,
+    binaryInterval: 300,
+    ignored: (path) => {
+      const rel = relative(root, path);
+      return isIgnoredPath(rel) || (!alwaysWatched.includes(rel) && ignores.some((glob) => glob.test(rel.split(sep).join("/"))));
+    },
   });
   const flush = () => {
     const burst = changed;
@@ -86,6 +124,7 @@ export function watchApp(root: string, entry: string, onChange: (files: string[]
     for (const [path, at] of createdAt) if (Date.now() - at > TEMPORARY_FILE_MS) createdAt.delete(path);
     const files = [...burst]
       .filter(([path, { created }]) => !(created && !existsSync(join(root, path))))
+      .filter(([path]) => !isFilteredOut(path, { ignore: [], ext: config.ext }, alwaysWatched))
       .map(([path]) => path);
     if (files.length > 0) onChange(files);
   };

@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadDotenv, MAX_DOTENV_BYTES, parseDotenv, portOrigin, resolvePort } from "../../src/cli/env.js";
 import { COLUMNS, devMessages, fitColumns, formatAppError } from "../../src/dev/messages.js";
-import { isIgnoredPath, watchApp, watchedPaths } from "../../src/dev/watch.js";
+import { crashBackoff, MAX_CRASH_BACKOFF_MS } from "../../src/dev/supervisor.js";
+import { isFilteredOut, isIgnoredPath, watchApp, watchedPaths } from "../../src/dev/watch.js";
+import { forgetNodeLoadedEnvFile, globToRegExp, parseInspect, parseNodeOptions, readEnvFile, readPackageDevConfig } from "../../src/dev/config.js";
 import { MAX_REASON_LENGTH, singleProcessReason } from "../../src/start/manifest.js";
 import { tempDir } from "../helpers/cli.js";
 
@@ -181,7 +183,11 @@ describe("devMessages", () => {
       devMessages.restarted("src/handlers/health.ts", 1234, 12),
       devMessages.restarted(deep, 1234, 3),
       devMessages.startFailed(deep, true, "Error: x"),
-      devMessages.crashed(1, null, "Error: x"),
+      devMessages.crashed(1, null, "Error: x", 1000),
+      devMessages.crashLoop("Error: x", 2000, 30_000, 10_000),
+      devMessages.restartedAfterCrash(1234, 12),
+      devMessages.crashLoopOver(10_000),
+      devMessages.servedAsIs(deep, 3),
       devMessages.neverListened("src/main.ts", 15_000),
       devMessages.exitedBeforeListening("src/main.ts", 0, null),
       devMessages.stopping("SIGINT"),
@@ -191,6 +197,13 @@ describe("devMessages", () => {
     expect(devMessages.restarted("src/handlers/health.ts", 284, 2)).toBe("[tornado] src/handlers/health.ts changed · restarted in 284 ms (2 waited)");
     expect(devMessages.restarted(deep, 284, 0)).toMatch(/^\[tornado\] …\/[a-z/-]*health\.ts changed · restarted in 284 ms$/);
     expect(fitColumns(`[tornado] ${"word ".repeat(30).trim()}`).split("\n")[1]).toMatch(/^ {10}word/);
+  });
+});
+
+describe("crashBackoff", () => {
+  it("waits 1 s, then twice as long after each crash in a row, at most 30 s", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(crashBackoff)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    expect(MAX_CRASH_BACKOFF_MS).toBe(30_000);
   });
 });
 
@@ -209,5 +222,69 @@ describe("formatAppError", () => {
     expect(formatAppError(stack, "/app")).toBe(
       'TransformError: Transform failed with 1 error:\nsrc/app.ts:9:18: ERROR: Unexpected ";"\n    at UserHandler.get (src/handlers/users.ts:12:5)',
     );
+  });
+});
+
+describe("the watch settings", () => {
+  it("matches ignore globs by whole path, or by name at any depth without a slash", () => {
+    const matches = (glob: string, path: string) => globToRegExp(glob).test(path);
+    expect(matches("src/**/*.test.ts", "src/a/b/c.test.ts")).toBe(true);
+    expect(matches("src/**/*.test.ts", "src/c.test.ts")).toBe(true);
+    expect(matches("src/**/*.test.ts", "test/c.test.ts")).toBe(false);
+    expect(matches("*.md", "docs/deep/readme.md")).toBe(true);
+    expect(matches("*.md", "src/readme.mdx")).toBe(false);
+    expect(matches("src/notes", "src/notes/todo.ts")).toBe(true);
+    expect(matches("src/notes", "src/notes.ts")).toBe(false);
+    expect(matches("src/*.{js,json}", "src/a.json")).toBe(true);
+    expect(matches("src/*.{js,json}", "src/a.ts")).toBe(false);
+    expect(matches("src/?.ts", "src/a.ts")).toBe(true);
+  });
+
+  it("filters by extension, but always counts .env, package.json and tsconfig.json", () => {
+    const config = { ignore: ["src/generated/**"], ext: ["ts"] };
+    const always = [".env", "package.json", "tsconfig.json"];
+    expect(isFilteredOut("src/app.ts", config, always)).toBe(false);
+    expect(isFilteredOut("src/readme.txt", config, always)).toBe(true);
+    expect(isFilteredOut("src/generated/x.ts", config, always)).toBe(true);
+    expect(isFilteredOut("package.json", config, always)).toBe(false);
+    expect(isFilteredOut(".env", config, always)).toBe(false);
+  });
+
+  it("reads the tornado.dev key of package.json, and says what is wrong in one sentence", () => {
+    const write = (dev: unknown) => writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "x", tornado: { dev } }));
+    write({ watch: ["config"], ignore: "*.md", ext: [".ts", "json"], debounce: 100, static: ["public"], poll: true });
+    expect(readPackageDevConfig(dir)).toEqual({ paths: ["config"], ignore: ["*.md"], ext: ["ts", "json"], debounce: 100, statics: ["public"], poll: true });
+    write({ wach: ["config"] });
+    expect(() => readPackageDevConfig(dir)).toThrow('"wach" under "tornado"."dev" in package.json is not a setting: use watch, ignore, ext, static, debounce, poll.');
+    write({ debounce: "fast" });
+    expect(() => readPackageDevConfig(dir)).toThrow('"debounce" under "tornado"."dev" in package.json must be a number of milliseconds (0–60000), not "fast".');
+    write({ watch: [1] });
+    expect(() => readPackageDevConfig(dir)).toThrow('"watch" under "tornado"."dev" in package.json must be a list of strings, not [1].');
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "x", tornado: { workers: false } }));
+    expect(readPackageDevConfig(dir)).toEqual({});
+  });
+
+  it("parses --inspect addresses, loopback by default", () => {
+    expect(parseInspect("--inspect", true, false)).toEqual({ host: "127.0.0.1", port: 9229, brk: false });
+    expect(parseInspect("--inspect", "9230", false)).toEqual({ host: "127.0.0.1", port: 9230, brk: false });
+    expect(parseInspect("--inspect-brk", "0.0.0.0:9231", true)).toEqual({ host: "0.0.0.0", port: 9231, brk: true });
+    expect(parseInspect("--inspect", "[::1]:9232", false)).toEqual({ host: "::1", port: 9232, brk: false });
+    expect(() => parseInspect("--inspect", "70000", false)).toThrow("--inspect takes [host:]port");
+  });
+
+  it("splits --node-options with quotes and lets node refuse a flag it does not know", () => {
+    expect(parseNodeOptions('--max-old-space-size=256 --title "dev app"')).toEqual(["--max-old-space-size=256", "--title", "dev app"]);
+    expect(parseNodeOptions("--trace-warnings --stack-trace-limit=50")).toEqual(["--trace-warnings", "--stack-trace-limit=50"]);
+    expect(() => parseNodeOptions("--no-such-flag")).toThrow(/--node-options "--no-such-flag" is refused by node: .*--no-such-flag/);
+    expect(() => parseNodeOptions("--inspect")).toThrow("Pass --inspect to tornado dev itself");
+  });
+
+  it("takes back the variables node loaded from --env-file itself, keeping the real ones", () => {
+    const file = join(dir, "dev.env");
+    writeFileSync(file, "A=from-file\nB=from-file\n");
+    const environment: NodeJS.ProcessEnv = { A: "from-file", B: "real", C: "other" };
+    forgetNodeLoadedEnvFile(file, environment);
+    expect(environment).toEqual({ B: "real", C: "other" });
+    expect(readEnvFile(file, environment)).toEqual({ A: "from-file" });
   });
 });

@@ -226,15 +226,18 @@ describe("tornado dev", () => {
     expect(JSON.parse(served.body).status).toBe("ok");
   }, 60_000);
 
-  it("answers 503 with the error after the app crashes while serving, and serves again after the next save", async () => {
+  it("answers 503 with the error after the app crashes while serving, restarts it 1 s later, and serves a save", async () => {
     const t = await dev();
     await t.waitFor(STARTED);
     const mark = t.mark();
     expect((await request(at(t, "/crash"))).status).toBe(200);
-    await t.waitFor(/the app exited \(code 1\):\nError: crashed on purpose[^]*requests get a 503 page until the next save/, { since: mark });
+    await t.waitFor(/the app exited \(code 1\):\nError: crashed on purpose[^]*restarting it in 1 s · requests get a 503 page meanwhile/, { since: mark });
     const page = await request(at(t, "/health"));
     expect(page.status).toBe(503);
     expect(page.body).toContain("crashed on purpose");
+    expect(page.body).toMatch(/tornado dev restarts it in 1 s/);
+    await t.waitFor(/restarted after the crash in \d+ ms/, { since: mark });
+    expect((await pollUntil(() => request(at(t, "/health")), (r) => r.status === 200)).status).toBe(200);
 
     await setHealthStatus(t, "after-crash");
   }, 60_000);
