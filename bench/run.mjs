@@ -2,7 +2,7 @@
 // Hello-world throughput: this runtime vs raw node:http, Fastify and Express.
 //
 //   node bench/run.mjs [--rounds 5] [--duration 3] [--warmup 1] [--connections 100]
-//                      [--only tornado,fastify] [--routes /,/json]
+//                      [--only tornado,fastify] [--routes /,/json] [--tool autocannon|wrk]
 //   npm run bench            (from the repository root: build, `npm ci` in bench/, then this)
 //
 // Each server runs in its own child process; autocannon (programmatic API) runs here, so the
@@ -13,8 +13,15 @@
 // from /proc, giving a CPU-normalised ratio (requests per server CPU-second, relative to
 // node:http's in the same round). Any socket error, timeout, non-2xx answer or wrong body fails
 // the run. The table is printed and written to bench/results.md.
+//
+// With --tool wrk, the load comes from wrk (the Debian package; a C load generator, which does
+// not flatter the slower server the way a JS one on a 2-core machine can): each server is
+// pinned to the last core and wrk to the first (taskset), wrk's --latency gives the p99, and any
+// socket error or non-2xx answer fails the run (wrk does not check bodies: checkResponse does,
+// before the rounds). Its results go to bench/results-wrk.md.
 
-import { spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import os from "node:os";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
@@ -36,7 +43,6 @@ import {
   signalChildren,
 } from "./lib.mjs";
 
-const RESULTS_FILE = path.join(BENCH_DIR, "results.md");
 
 const BASELINE = "node-http";
 const CONTENDERS = [
@@ -56,11 +62,12 @@ const usage = makeUsage(
   "run.mjs",
   "usage: node bench/run.mjs [--rounds N] [--duration SECONDS] [--warmup SECONDS]\n" +
     "                          [--connections N] [--only NAME,NAME] [--routes /,/json]\n" +
+    "                          [--tool autocannon|wrk]\n" +
     contendersLine(CONTENDERS, BASELINE),
 );
 
 function parseArgs(argv) {
-  const opts = { rounds: 5, duration: 3, warmup: 1, connections: 100, only: null, routes: null };
+  const opts = { rounds: 5, duration: 3, warmup: 1, connections: 100, only: null, routes: null, tool: "autocannon" };
   parseOptions(argv, usage, (key, value, arg) => {
     switch (key) {
       case "rounds":
@@ -79,6 +86,10 @@ function parseArgs(argv) {
         opts[key] = n;
         break;
       }
+      case "tool":
+        if (value !== "autocannon" && value !== "wrk") usage(`${arg}: the tool is autocannon or wrk`);
+        opts.tool = value;
+        break;
       case "only":
         opts.only = parseOnly(value, CONTENDERS, usage);
         break;
@@ -96,6 +107,16 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+const WRK = opts.tool === "wrk";
+const RESULTS_FILE = path.join(BENCH_DIR, WRK ? "results-wrk.md" : "results.md");
+const CPUS = os.availableParallelism();
+if (WRK) {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+  } catch (e) {
+    if (e.code === "ENOENT") usage("wrk is not installed (apt-get install -y wrk)");
+  }
+}
 const contenders = selectContenders(CONTENDERS, BASELINE, opts.only);
 const routes = ROUTES.filter((r) => opts.routes === null || opts.routes.includes(r.path));
 const command = describeCommand(
@@ -121,7 +142,9 @@ const fail = handleExits({ cleanUp: stopServers, stopping: "stopping the servers
 /** Starts one server in its own process; resolves with { child, port } once it printed PORT=<n>. */
 function startServer(contender) {
   const file = path.join(BENCH_DIR, "servers", contender.file);
-  const child = spawn(process.execPath, [file], {
+  // With wrk, the server gets the last core to itself and wrk the first.
+  const argv = WRK && CPUS > 1 ? ["taskset", ["-c", String(CPUS - 1), process.execPath, file]] : [process.execPath, [file]];
+  const child = spawn(argv[0], argv[1], {
     cwd: BENCH_DIR,
     env: { ...process.env, PORT: "0", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -190,7 +213,43 @@ function load(autocannon, url, route, seconds) {
   });
 }
 
+// wrk's "2.50ms", "1.2s", "800us" in milliseconds.
+function wrkMs(text) {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  if (m === null) throw new Error(`cannot read wrk's latency ${text}`);
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2]];
+}
+
+// One wrk run on the first core: { requests: { average }, duration, p99, errors: [] }, shaped
+// like autocannon's result for the parts used here.
+function loadWrk(url, seconds) {
+  const args = ["-t1", `-c${opts.connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", url];
+  const [file, argv] = CPUS > 1 ? ["taskset", ["-c", "0", "wrk", ...args]] : ["wrk", args];
+  return new Promise((resolve, reject) => {
+    execFile(file, argv, (error, stdout) => {
+      if (error) return reject(error);
+      const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(stdout);
+      const requests = /(\d+) requests in ([\d.]+)(ms|s|m)/.exec(stdout);
+      const p99 = /^\s+99%\s+(\S+)/m.exec(stdout);
+      if (rps === null || requests === null || p99 === null) return reject(new Error(`wrk printed no figures:\n${stdout}`));
+      const bad = [];
+      const socket = /Socket errors: (.*)/.exec(stdout);
+      if (socket) bad.push(`socket errors: ${socket[1]}`);
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+      if (non2xx) bad.push(`non2xx=${non2xx[1]}`);
+      resolve({
+        requests: { average: Number(rps[1]) },
+        "2xx": Number(requests[1]),
+        duration: wrkMs(requests[2] + requests[3]) / 1000,
+        p99: wrkMs(p99[1]),
+        bad,
+      });
+    });
+  });
+}
+
 function problems(result) {
+  if (WRK) return result.bad;
   const counts = {
     errors: result.errors,
     timeouts: result.timeouts,
@@ -225,10 +284,10 @@ async function main() {
   if (!existsSync(path.join(ROOT_DIR, "dist", "runtime", "index.js"))) {
     fail("dist/runtime/index.js is missing: run `npm run build` at the repository root first");
   }
-  if (!existsSync(path.join(BENCH_DIR, "node_modules", "autocannon"))) {
+  if (!WRK && !existsSync(path.join(BENCH_DIR, "node_modules", "autocannon"))) {
     fail("bench/node_modules is missing: run `npm ci` in bench/ first (or `npm run bench` at the root)");
   }
-  const { default: autocannon } = await import("autocannon");
+  const { default: autocannon } = WRK ? { default: null } : await import("autocannon");
 
   const perMeasurement = opts.warmup + opts.duration;
   const estimate = routes.length * opts.rounds * contenders.length * perMeasurement;
@@ -256,21 +315,24 @@ async function main() {
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
       const rps = {};
       const cpu = {};
+      const p99 = {};
       for (const contender of order) {
         const { child, port } = servers.get(contender.name);
         const url = `http://127.0.0.1:${port}${route.path}`;
+        const measure = (seconds) => (WRK ? loadWrk(url, seconds) : load(autocannon, url, route, seconds));
         if (opts.warmup > 0) {
-          const warm = await load(autocannon, url, route, opts.warmup);
+          const warm = await measure(opts.warmup);
           const bad = problems(warm);
           if (bad.length) fail(`${contender.name} GET ${route.path} (warmup): ${bad.join(", ")}`);
         }
         const cpuBefore = cpuSeconds(child.pid);
-        const result = await load(autocannon, url, route, opts.duration);
+        const result = await measure(opts.duration);
         const cpuAfter = cpuSeconds(child.pid);
         const bad = problems(result);
         if (bad.length) fail(`${contender.name} GET ${route.path}: ${bad.join(", ")}`);
         if (result["2xx"] === 0) fail(`${contender.name} GET ${route.path}: no successful response`);
         rps[contender.name] = result.requests.average;
+        p99[contender.name] = result.p99 ?? null;
         cpu[contender.name] =
           cpuBefore === null || cpuAfter === null || cpuAfter <= cpuBefore
             ? null
@@ -285,10 +347,11 @@ async function main() {
           cpu[name] === null || cpu[BASELINE] === null
             ? null
             : rps[name] / cpu[name] / (rps[BASELINE] / cpu[BASELINE]);
-        samples[route.path][name].push({ rps: rps[name], ratio, cpu: cpu[name], cpuRatio });
+        const p99Ratio = p99[name] === null ? null : p99[name] / p99[BASELINE];
+        samples[route.path][name].push({ rps: rps[name], ratio, cpu: cpu[name], cpuRatio, p99: p99[name], p99Ratio });
         line.push(
           `${name} ${fmtInt(rps[name])} (${fmtRatio(ratio)}x` +
-            `${cpu[name] === null ? "" : `, cpu ${fmtPct(cpu[name])}`})`,
+            `${cpu[name] === null ? "" : `, cpu ${fmtPct(cpu[name])}`}${p99[name] === null ? "" : `, p99 ${p99[name].toFixed(1)} ms`})`,
         );
       }
       console.log(`GET ${route.path.padEnd(5)} round ${round + 1}/${opts.rounds}: ${line.join(", ")}`);
@@ -297,8 +360,10 @@ async function main() {
 
   // ---------------------------------------------------------------- report
   const header =
-    "| contender | route | median req/s | median ratio to node:http | min–max ratio | median server CPU | median CPU-normalised ratio |\n" +
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: |";
+    "| contender | route | median req/s | median ratio to node:http | min–max ratio | median server CPU | median CPU-normalised ratio |" +
+    (WRK ? " median p99 | median p99 ratio to node:http |" : "") +
+    "\n| --- | --- | ---: | ---: | ---: | ---: | ---: |" +
+    (WRK ? " ---: | ---: |" : "");
   const rows = [];
   const summary = {};
   const medianOrNull = (xs) => {
@@ -316,13 +381,16 @@ async function main() {
         max: Math.max(...ratios),
         cpu: medianOrNull(list.map((s) => s.cpu)),
         cpuRatio: medianOrNull(list.map((s) => s.cpuRatio)),
+        p99: medianOrNull(list.map((s) => s.p99)),
+        p99Ratio: medianOrNull(list.map((s) => s.p99Ratio)),
       };
       summary[`${contender.name} ${route.path}`] = row;
       rows.push(
         `| ${contender.label} | \`GET ${route.path}\` | ${fmtInt(row.medianRps)} | ` +
           `${fmtRatio(row.medianRatio)}x | ${fmtRatio(row.min)}–${fmtRatio(row.max)} | ` +
           `${row.cpu === null ? "n/a" : fmtPct(row.cpu)} | ` +
-          `${row.cpuRatio === null ? "n/a" : `${fmtRatio(row.cpuRatio)}x`} |`,
+          `${row.cpuRatio === null ? "n/a" : `${fmtRatio(row.cpuRatio)}x`} |` +
+          (WRK ? ` ${row.p99 === null ? "n/a" : `${row.p99.toFixed(1)} ms`} | ${row.p99Ratio === null ? "n/a" : `${fmtRatio(row.p99Ratio)}x`} |` : ""),
       );
     }
   }
@@ -345,6 +413,10 @@ async function main() {
       if (t.cpuRatio !== null) {
         goal += `. CPU-normalised: tornado ${fmtRatio(t.cpuRatio)}x`;
         if (f && f.cpuRatio !== null) goal += `, fastify ${fmtRatio(f.cpuRatio)}x`;
+        goal += ` (goal ≥ 0.95x and ≥ fastify: ${t.cpuRatio >= 0.95 && (!f || f.cpuRatio === null || t.cpuRatio >= f.cpuRatio) ? "met" : "NOT met"})`;
+      }
+      if (t.p99Ratio !== null) {
+        goal += `. p99: ${fmtRatio(t.p99Ratio)}x node:http's (goal ≤ 1.2x: ${t.p99Ratio <= 1.2 ? "met" : "NOT met"})`;
       }
       goals.push(goal);
     }
@@ -375,7 +447,7 @@ async function main() {
 - Node.js: ${node}
 - CPU: ${cpu}
 - Command: ${command}
-- Load: autocannon, ${opts.connections} keep-alive connections, pipelining 1; ${opts.rounds} alternating rounds of ${opts.warmup} s warmup + ${opts.duration} s measured per contender and route (order rotated every round)
+- Load: ${WRK ? `wrk -t1 --latency (server pinned to the last core, wrk to the first)` : "autocannon"}, ${opts.connections} keep-alive connections, pipelining 1; ${opts.rounds} alternating rounds of ${opts.warmup} s warmup + ${opts.duration} s measured per contender and route (order rotated every round)
 - Figures: median over rounds of req/s, and of the ratio to node:http's req/s in the same round; errors, timeouts, non-2xx answers and wrong bodies: 0 (the run fails otherwise)
 - Server CPU: the server process's CPU time (user + system, from /proc) during the measured seconds ÷ wall time. CPU-normalised ratio: (req/s ÷ server CPU) relative to node:http's in the same round, i.e. requests per CPU-second of the server; it is steadier than the req/s ratio when the virtual machine's CPUs are throttled mid-round
 

@@ -155,7 +155,8 @@ export class HTTPServerRequest {
     if (init.requestId !== undefined && REQUEST_ID.test(init.requestId)) this.id = init.requestId;
     // Absolute form (`GET http://example.com/p?q HTTP/1.1`, RFC 9112 §3.2.2): the path and
     // query come from the target, and so does the host.
-    const absolute = ABSOLUTE_FORM.exec(this.uri);
+    // (An origin-form target, the usual case, starts with "/": no need to try the pattern.)
+    const absolute = this.uri.charCodeAt(0) === 47 ? null : ABSOLUTE_FORM.exec(this.uri);
     if (absolute !== null) {
       if (VALID_AUTHORITY.test(absolute[1]!)) this.targetHost = absolute[1];
       this.originForm = absolute[2]!.startsWith("/") ? absolute[2]! : "/" + absolute[2]!;

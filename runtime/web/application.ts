@@ -291,8 +291,10 @@ export class Application {
     if (this.metrics !== undefined) this.metrics.routes.set(request, found === null ? "(no route)" : (found.rule.name ?? found.rule.pattern));
     if (found !== null) {
       const handler = new found.rule.handlerClass(this, request);
-      const run = () => handler._execute(found.rule.initArgs, found.pathArgs, found.pathKwargs);
-      void runForRequest(found.rule.pattern, request, () => (this.monitor ? this.monitor.run(handler, found.rule.pattern, run) : run()), found.rule.name);
+      const rule = found.rule;
+      const run = () => handler._execute(rule.initArgs, found.pathArgs, found.pathKwargs);
+      const monitor = this.monitor;
+      void runForRequest(rule.pattern, request, monitor ? () => monitor.run(handler, rule.pattern, run) : run, rule.name);
       return;
     }
     const fallback = this.settings.defaultHandlerClass;
