@@ -62,7 +62,7 @@ export async function loadApp(root: string, appFile: string, command = "routes")
 }
 
 /**
- * Loads the app file from TypeScript source (through tsx, as `tornado dev` does), calls its
+ * Loads the app file from TypeScript source (as {@link loadApp} does), calls its
  * `makeApp()` and lists the routes in the order they are tried.
  *
  * @example
