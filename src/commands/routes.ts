@@ -2,13 +2,13 @@
 
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
 import { scriptCommand } from "../cli/scripts.js";
 import { findAppRoot } from "../generate/app.js";
 import { appFileOption } from "../generate/plan.js";
+import { importAppSource } from "./app-import.js";
 
 /**
  * One row of the route table.
@@ -30,8 +30,8 @@ export interface AppLike {
 }
 
 /**
- * Loads the app file from TypeScript source (through tsx, as `tornado dev` does) and calls its
- * `makeApp()`; `command` names the command in the error for a file without one.
+ * Loads the app file from TypeScript source (with Node's type stripping where the Node line has
+ * it, else through tsx, as `tornado dev` does) and calls its `makeApp()`; `command` names the command in the error for a file without one.
  *
  * @example
  * const app = await loadApp("/home/me/my-api", "src/app.ts", "openapi");
@@ -39,7 +39,6 @@ export interface AppLike {
 export async function loadApp(root: string, appFile: string, command = "routes"): Promise<AppLike> {
   const file = join(root, appFile);
   if (!existsSync(file)) throw new UserError(`${appFile} not found: pass --app <file> to name the file whose makeApp() builds the app.`);
-  const { tsImport } = await import("tsx/esm/api");
   // The app's own error is the user's to fix: one line with its message and where it was thrown.
   const failed = (what: string, error: unknown): UserError => {
     const where = (error as Error)?.stack?.split("\n").find((line) => line.includes("    at "))?.trim() ?? "";
@@ -47,7 +46,7 @@ export async function loadApp(root: string, appFile: string, command = "routes")
   };
   let module: Record<string, unknown>;
   try {
-    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    module = await importAppSource(root, file);
   } catch (error) {
     throw syntaxError(root, error) ?? failed(`Loading ${appFile}`, error);
   }
@@ -63,7 +62,7 @@ export async function loadApp(root: string, appFile: string, command = "routes")
 }
 
 /**
- * Loads the app file from TypeScript source (through tsx, as `tornado dev` does), calls its
+ * Loads the app file from TypeScript source (as {@link loadApp} does), calls its
  * `makeApp()` and lists the routes in the order they are tried.
  *
  * @example

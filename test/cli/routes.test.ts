@@ -98,4 +98,25 @@ describe("tornado routes", () => {
     expect(code).toBe(1);
     expect(stderr).toBe('error: src/handlers/broken.ts:1:18: Unexpected ";"\n');
   });
+
+  it("reads an app split over files (./x.js imports of .ts files), and one with syntax only tsx reads", async () => {
+    mkdirSync(join(dir, "src/handlers"));
+    writeFileSync(
+      join(dir, "src/handlers/things.ts"),
+      `import { RequestHandler } from "${runtime("index.js")}";\nexport class ThingsHandler extends RequestHandler {\n  get(): void {}\n}\n`,
+    );
+    const app = (extra: string) =>
+      `import { Application, url } from "${runtime("index.js")}";\nimport { ThingsHandler } from "./handlers/things.js";\n${extra}\nexport function makeApp() {\n  return new Application([url("/things", ThingsHandler, { name: "things" })]);\n}\n`;
+    const expected = ["PATTERN  HANDLER        METHODS  NAME", "/things  ThingsHandler  get      things", ""].join("\n");
+    writeFileSync(join(dir, "src/app.ts"), app(""));
+    const plain = await runBin("tornado", ["routes"], dir);
+    expect(plain.stderr).toBe("");
+    expect(plain.stdout).toBe(expected);
+    // A constructor parameter property and an enum: not erasable, so Node's type stripping refuses them.
+    writeFileSync(join(dir, "src/app.ts"), app("enum Mode { A }\nexport class Box {\n  constructor(private readonly mode: Mode) {}\n}"));
+    const rich = await runBin("tornado", ["routes"], dir);
+    expect(rich.stderr).toBe("");
+    expect(rich.code).toBe(0);
+    expect(rich.stdout).toBe(expected);
+  });
 });

@@ -1,5 +1,7 @@
-import { Application, type ApplicationSettings, type HTTPServerOptions, ReadinessHandler, url } from "tornado";
 import type { Database } from "tornado/db";
+import { ReadinessHandler } from "tornado/handlers";
+import type { HTTPServerOptions } from "tornado/httpserver";
+import { Application, type ApplicationSettings, url } from "tornado/web";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";
 import { UserHandler, UsersHandler } from "./handlers/users.js";

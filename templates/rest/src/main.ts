@@ -1,5 +1,6 @@
-import { configureLogging, onShutdown } from "tornado";
 import { migrate, openDatabase } from "tornado/db";
+import { onShutdown } from "tornado/httpserver";
+import { configureLogging } from "tornado/log";
 import { makeApp, serverOptions } from "./app.js";
 import { readEnv } from "./env.js";
 

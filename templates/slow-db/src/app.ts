@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
-import { Application, type ApplicationSettings, type HTTPServerOptions, ReadinessHandler, url } from "tornado";
+import { ReadinessHandler } from "tornado/handlers";
+import type { HTTPServerOptions } from "tornado/httpserver";
+import { Application, type ApplicationSettings, url } from "tornado/web";
 import { type Database, openAppDatabase, positiveInteger } from "./db/database.js";
 import { NotFoundHandler } from "./handlers/base.js";
 import { HealthHandler } from "./handlers/health.js";

@@ -1,4 +1,4 @@
-import { readEnvironment } from "tornado";
+import { readEnvironment } from "tornado/env";
 import { z } from "zod";
 
 const whole = (min: number) => z.coerce.number().int().min(min);

@@ -1,4 +1,5 @@
-import { configureLogging, onShutdown } from "tornado";
+import { onShutdown } from "tornado/httpserver";
+import { configureLogging } from "tornado/log";
 import { makeApp, serverOptions } from "./app.js";
 import { readEnv } from "./env.js";
 

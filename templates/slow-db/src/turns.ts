@@ -1,6 +1,6 @@
-import { HTTPError } from "tornado";
 import { TimeoutError } from "tornado/gen";
 import { type Releaser, Semaphore } from "tornado/locks";
+import { HTTPError } from "tornado/web";
 
 /** How many may run, how many may wait, and for how long. */
 export interface TurnLimits {

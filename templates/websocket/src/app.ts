@@ -1,4 +1,6 @@
-import { Application, type ApplicationSettings, Broadcast, ReadinessHandler, url } from "tornado";
+import { Broadcast } from "tornado/broadcast";
+import { ReadinessHandler } from "tornado/handlers";
+import { Application, type ApplicationSettings, url } from "tornado/web";
 import { ChatSocket } from "./handlers/chat.js";
 import { HealthHandler } from "./handlers/health.js";
 import { PageHandler } from "./handlers/page.js";

@@ -1,4 +1,6 @@
-import { Broadcast, configureLogging, onShutdown } from "tornado";
+import { Broadcast } from "tornado/broadcast";
+import { onShutdown } from "tornado/httpserver";
+import { configureLogging } from "tornado/log";
 import { makeApp } from "./app.js";
 import { readEnv } from "./env.js";
 

@@ -5,7 +5,7 @@ import {
   RequestHandler,
   RequestValidationError,
   withSchemas,
-} from "tornado";
+} from "tornado/web";
 import type { AppSettings } from "../app.js";
 
 // An issue's location names the field, and a field's name comes from the client: a bounded piece of it.

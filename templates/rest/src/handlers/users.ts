@@ -1,4 +1,4 @@
-import { HTTPError } from "tornado";
+import { HTTPError } from "tornado/web";
 import type { AppSettings } from "../app.js";
 import { type UserInput as StoredInput, type User as StoredUser, UserRepository } from "../repositories/users.js";
 import { ApiError, Page, User, UserChanges, UserId, UserInput, UserPage } from "../schemas.js";

@@ -24,7 +24,11 @@ const COLUMNS = `id::text AS id, name, email, to_char(created_at AT TIME ZONE 'U
  * const { items, total } = await users.list(20, 0);
  */
 export class UserRepository {
-  constructor(private readonly db: Queryable) {}
+  private readonly db: Queryable;
+
+  constructor(db: Queryable) {
+    this.db = db;
+  }
 
   async list(limit: number, offset: number): Promise<{ items: User[]; total: number }> {
     const [count] = await this.db.query<{ total: string | number }>("SELECT count(*) AS total FROM users");

@@ -1,3 +1,4 @@
+import type { Releaser } from "tornado/locks";
 import {
   type ErrorDetails,
   Finish,
@@ -6,8 +7,7 @@ import {
   RequestHandler,
   RequestValidationError,
   withSchemas,
-} from "tornado";
-import type { Releaser } from "tornado/locks";
+} from "tornado/web";
 import type { AppSettings } from "../app.js";
 import { type Database, DatabaseBusyError, DatabaseUnavailableError, QueryTimeoutError } from "../db/database.js";
 import type { Turns } from "../turns.js";

@@ -21,7 +21,10 @@ export class RateLimit {
   private tokens: number;
   private last = Date.now();
 
-  constructor(private readonly perSecond: number) {
+  private readonly perSecond: number;
+
+  constructor(perSecond: number) {
+    this.perSecond = perSecond;
     this.tokens = perSecond;
   }
 

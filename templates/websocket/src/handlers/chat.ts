@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Subscription } from "tornado";
+import type { Subscription } from "tornado/broadcast";
 import { WebSocketClosedError, WebSocketHandler } from "tornado/websocket";
 import type { AppSettings } from "../app.js";
 import { DEFAULT_MAX_MESSAGES_PER_SECOND, DEFAULT_MAX_ROOMS_PER_SOCKET, RateLimit } from "../chat/limits.js";

@@ -1,4 +1,4 @@
-import { RequestHandler, withSchemas } from "tornado";
+import { RequestHandler, withSchemas } from "tornado/web";
 import { Health } from "../schemas.js";
 
 /** GET /health: a load balancer's liveness check (its answer is the `Health` schema, in the app's OpenAPI document). */

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { RequestHandler } from "tornado";
+import { RequestHandler } from "tornado/web";
 
 // public/ sits beside src/ and dist/, so this path works from both.
 const page = readFileSync(new URL("../../public/index.html", import.meta.url), "utf8");
