@@ -4,26 +4,12 @@
  * and destroying it all leaves the app as it was, still lint-clean.
  */
 
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCommand, type RunResult } from "../helpers/cli.js";
+import { appSnapshot, runCommand, type RunResult } from "../helpers/cli.js";
 import { createApp, type CreatedApp } from "../helpers/dev.js";
 
-/** Every file of the app (not node_modules, dist or vendor) with its content. */
-function snapshot(app: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (["node_modules", "dist", "vendor"].includes(entry.name) || relative(app, full) === ".tornado/db") continue;
-      if (entry.isDirectory()) walk(full);
-      else files.set(relative(app, full), readFileSync(full, "utf8"));
-    }
-  };
-  walk(app);
-  return files;
-}
 
 // A name long enough that the import and the routes in src/app.ts pass Biome's 120 columns.
 const LONG = "very-long-resource-name-here";
@@ -64,7 +50,7 @@ for (const { template, generate } of cases) {
     it("after generate, and after destroy (which restores every file byte for byte)", async () => {
       const before = await lint();
       expect(before.code, before.stdout + before.stderr).toBe(0);
-      const original = snapshot(app);
+      const original = appSnapshot(app);
       original.delete(".tornado/manifest.json");
 
       for (const args of generate) {
@@ -83,7 +69,7 @@ for (const { template, generate } of cases) {
       }
       const afterDestroy = await lint();
       expect(afterDestroy.code, afterDestroy.stdout + afterDestroy.stderr).toBe(0);
-      const restored = snapshot(app);
+      const restored = appSnapshot(app);
       // The manifest stays (emptied); every other file is back as it was.
       restored.delete(".tornado/manifest.json");
       expect(restored).toEqual(original);

@@ -5,10 +5,10 @@
  */
 
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCommand, type RunResult } from "../helpers/cli.js";
+import { appSnapshot, runCommand, type RunResult } from "../helpers/cli.js";
 import { createApp, type CreatedApp } from "../helpers/dev.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
@@ -46,21 +46,7 @@ afterAll(async () => {
 
 const tornado = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> => runCommand(join(app, "node_modules/.bin/tornado"), args, app, env);
 
-/** Every file of the app (not node_modules, dist, vendor or the embedded database) with its content. */
-function snapshot(): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      // .tornado/db: the embedded PostgreSQL's files (git-ignored).
-      if (["node_modules", "dist", "vendor"].includes(entry.name) || relative(app, full) === ".tornado/db") continue;
-      if (entry.isDirectory()) walk(full);
-      else files.set(relative(app, full), readFileSync(full, "utf8"));
-    }
-  };
-  walk(app);
-  return files;
-}
+const snapshot = () => appSnapshot(app);
 
 const read = (path: string) => readFileSync(join(app, path), "utf8");
 const migrationFile = () => readdirSync(join(app, "migrations")).find((f) => f.endsWith("_create_orders.sql"))!;

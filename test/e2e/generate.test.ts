@@ -3,10 +3,10 @@
  * app, run as a user runs them: the app's own `node_modules/.bin/tornado`.
  */
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCommand, type RunResult } from "../helpers/cli.js";
+import { appSnapshot, runCommand, type RunResult } from "../helpers/cli.js";
 import { createApp, type CreatedApp } from "../helpers/dev.js";
 
 let created: CreatedApp;
@@ -23,21 +23,7 @@ afterAll(() => created?.remove());
 
 const tornado = (args: string[], cwd = app): Promise<RunResult> => runCommand(join(app, "node_modules/.bin/tornado"), args, cwd);
 
-/** Every file of the app (not node_modules, dist or vendor) with its content. */
-function snapshot(): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      // .tornado/db: the embedded PostgreSQL's files (git-ignored), made by the app's tests.
-      if (["node_modules", "dist", "vendor"].includes(entry.name) || relative(app, full) === ".tornado/db") continue;
-      if (entry.isDirectory()) walk(full);
-      else files.set(relative(app, full), readFileSync(full, "utf8"));
-    }
-  };
-  walk(app);
-  return files;
-}
+const snapshot = () => appSnapshot(app);
 
 const read = (path: string) => readFileSync(join(app, path), "utf8");
 const count = (text: string, needle: string) => text.split(needle).length - 1;

@@ -1,9 +1,9 @@
 /** Runs this package's commands as a user would: a real process, in a folder of its own. */
 
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -55,4 +55,25 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
   // nobody when the tests run as root (PostgreSQL refuses root), and must be able to enter it.
   chmodSync(dir, 0o755);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Every file of an app with its content, for comparing before and after a command: everything
+ * but node_modules, dist, vendor and the embedded PostgreSQL's files (`.tornado/db`, git-ignored).
+ *
+ * @example
+ * const before = appSnapshot(app); await destroy(); expect(appSnapshot(app)).toEqual(before);
+ */
+export function appSnapshot(app: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (["node_modules", "dist", "vendor"].includes(entry.name) || relative(app, full) === ".tornado/db") continue;
+      if (entry.isDirectory()) walk(full);
+      else files.set(relative(app, full), readFileSync(full, "utf8"));
+    }
+  };
+  walk(app);
+  return files;
 }
