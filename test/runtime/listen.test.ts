@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, createServer, type Server as NetServer } from "node:net";
@@ -7,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Application, HTTPServer, RequestHandler } from "../../runtime/index.js";
 import { reusePortUnsupported } from "../../runtime/httpserver/listen.js";
+import { leaveStaleSocket } from "../helpers/stale-socket.js";
 
 const servers: HTTPServer[] = [];
 const netServers: NetServer[] = [];
@@ -131,16 +131,7 @@ describe("HTTPServer.listenUnix(path, { mode })", () => {
   it("removes a socket file a dead server left behind", async () => {
     const path = join(tempDir(), "stale.sock");
     // A process that listens and is killed leaves its socket file, with nobody behind it.
-    const child = spawn(process.execPath, ["-e", "require('net').createServer().listen(process.argv[1], () => console.log('up'))", path], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.once("data", () => resolve());
-      child.once("exit", (code) => reject(new Error(`the child exited with ${code} before listening`)));
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    await leaveStaleSocket(path);
     expect(statSync(path).isSocket()).toBe(true);
 
     servers.push(await new HTTPServer(app("fresh")).listenUnix(path));

@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { spawn } from "node:child_process";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { IOStream, TCPServer, expectLog } from "../../runtime/index.js";
 import { reusePortUnsupported } from "../../runtime/httpserver/listen.js";
+import { leaveStaleSocket } from "../helpers/stale-socket.js";
 
 const servers: TCPServer[] = [];
 const sockets: Socket[] = [];
@@ -108,16 +108,7 @@ describe("TCPServer.listenUnix(path, { mode })", () => {
   it("removes a socket file a dead server left behind", async () => {
     const path = join(tempDir(), "stale.sock");
     // A process that listens and is killed leaves its socket file, with nobody behind it.
-    const child = spawn(process.execPath, ["-e", "require('net').createServer().listen(process.argv[1], () => console.log('up'))", path], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.once("data", () => resolve());
-      child.once("exit", (code) => reject(new Error(`the child exited with ${code} before listening`)));
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    await leaveStaleSocket(path);
     expect(statSync(path).isSocket()).toBe(true);
     await new NameServer("fresh").listenUnix(path);
     expect(await ask(path)).toBe('fresh ""\n');
