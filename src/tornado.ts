@@ -31,7 +31,7 @@ export async function tornadoProgram(only?: string): Promise<Command> {
     .version(VERSION, "-v, --version")
     .exitOverride()
     .showSuggestionAfterError()
-    // `tornado` is on the PATH only inside an app's package scripts, and `npx tornado` would fetch
+    // `tornado` is on the PATH only inside an app's package scripts, and npx would fetch
     // an unrelated package of that name from the registry: point at the scripts instead.
     .addHelpText(
       "after",

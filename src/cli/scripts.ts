@@ -1,7 +1,7 @@
 /**
  * How a user runs one of the app's own commands: always through the app's package scripts
  * (`npm run generate -- handler orders`). Never a bare `tornado …` (not on the PATH outside an
- * npm script) nor `npx tornado …` (`tornado` on the npm registry is an unrelated package that npx
+ * npm script) nor through npx (the npm registry's `tornado` is an unrelated package that npx
  * would download and run).
  */
 
