@@ -11,7 +11,6 @@
  */
 
 import cluster from "node:cluster";
-import http from "node:http";
 import { createRequire } from "node:module";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { appLog } from "../log.js";
@@ -178,7 +177,8 @@ export async function serveMetricsPort(metrics: ProcessMetrics, options: Metrics
     process.send({ tornado: "metrics", port: options.port, host, path });
     return async () => {};
   }
-  const server = http.createServer((req, res) => {
+  // node:http through getBuiltinModule, as in httputil/request.ts: an import would load undici.
+  const server = process.getBuiltinModule("node:http").createServer((req, res) => {
     if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== path) {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found\n");
       return;
