@@ -1,13 +1,10 @@
-/** `tornado routes`: the app's route table, read from the app itself. */
+/** The app's route table, read from the app itself: what `tornado routes` prints. */
 
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { Command } from "commander";
 import { UserError } from "../cli/errors.js";
 import { style } from "../cli/output.js";
-import { scriptCommand } from "../cli/scripts.js";
-import { findAppRoot } from "../generate/app.js";
-import { appFileOption } from "../generate/plan.js";
+import { appFileOption, findAppRoot } from "../generate/app.js";
 import { importAppSource } from "./app-import.js";
 
 /**
@@ -140,22 +137,16 @@ export function formatRouteTable(rows: readonly RouteRow[]): string {
 }
 
 /**
- * Builds `tornado routes`.
+ * What `tornado routes` does once its options are read: finds the app from the current folder,
+ * prints its route table (or JSON with `json`) and exits, since the app may hold open handles
+ * (a database pool, a timer).
  *
  * @example
- * program.addCommand(routesCommand());
+ * await printRoutes({ app: "src/app.ts", json: true });
  */
-export function routesCommand(): Command {
-  return new Command("routes")
-    .description("Prints the app's route table (pattern, handler, its methods, name), in the order routes are tried.")
-    .option("--app <file>", "the file exporting makeApp() (default: src/app.ts)")
-    .option("--json", "print JSON instead of a table")
-    .addHelpText("after", `\nIn an app: ${scriptCommand("routes", [], "npm")} (or ${scriptCommand("routes", ["--json"], "npm")}).`)
-    .action(async (options: { app?: string; json?: boolean }) => {
-      const root = findAppRoot(process.cwd());
-      const rows = await loadRouteTable(root, appFileOption(root, options.app));
-      const text = options.json ? JSON.stringify(rows, null, 2) : rows.length === 0 ? "The app has no routes." : formatRouteTable(rows);
-      // The app may hold open handles (a database pool, a timer): exit once the table is out.
-      process.stdout.write(`${text}\n`, () => process.exit(process.exitCode ?? 0));
-    });
+export async function printRoutes(options: { app?: string; json?: boolean }): Promise<void> {
+  const root = findAppRoot(process.cwd());
+  const rows = await loadRouteTable(root, appFileOption(root, options.app));
+  const text = options.json ? JSON.stringify(rows, null, 2) : rows.length === 0 ? "The app has no routes." : formatRouteTable(rows);
+  process.stdout.write(`${text}\n`, () => process.exit(process.exitCode ?? 0));
 }
