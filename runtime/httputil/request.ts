@@ -1,11 +1,11 @@
 /** The request a handler sees, and the connection it answers on. */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import { type ArgumentMap, type BodyLimits, type HTTPFile, checkBodyArguments, emptyArguments, parseBodyArguments, parseQsBytes } from "./body.js";
 import { HTTPHeaders, type HTTPHeadersInit } from "./headers.js";
+import { nodeCrypto } from "../node-crypto.js";
 
 // Not `import { STATUS_CODES } from "node:http"`: to import node:http as an ES module, Node reads
 // every export, and its WebSocket, CloseEvent and MessageEvent getters load undici (fetch),
@@ -179,7 +179,7 @@ export class HTTPServerRequest {
    * appLog.info(`charging card (request ${this.request.requestId})`);
    */
   get requestId(): string {
-    return (this.id ??= randomUUID());
+    return (this.id ??= nodeCrypto().randomUUID());
   }
 
   /**

@@ -4,7 +4,7 @@
  * the request's `If-None-Match` matches it.
  */
 
-import { hash } from "node:crypto";
+import { nodeCrypto } from "../../node-crypto.js";
 import { HandlerTemplates } from "./templates.js";
 
 const ETAG_LIST = /\*|(?:W\/)?"[^"]*"/g;
@@ -27,7 +27,7 @@ export abstract class HandlerEtag extends HandlerTemplates {
       parts.length === 1 ? parts[0]! : parts.length === 0 ? "" : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     // A short text body is hashed in JS: SHA-1's fixed cost per call dominates small bodies.
     if (typeof data === "string" && data.length <= SHORT_BODY) return `"${hash64(data)}"`;
-    return `"${hash("sha1", data, "hex")}"`;
+    return `"${nodeCrypto().hash("sha1", data, "hex")}"`;
   }
 
   /**
