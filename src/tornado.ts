@@ -1,6 +1,5 @@
 /** Entry point of the `tornado` command. */
 
-import { parseArgs } from "node:util";
 import type { Command } from "commander";
 import { VERSION } from "../runtime/version.js";
 import { runCli } from "./cli/errors.js";
@@ -57,7 +56,9 @@ export function plainRoutesOptions(argv: readonly string[]): { app?: string; jso
   if (argv[2] !== "routes") return null;
   try {
     const options = { app: { type: "string" }, json: { type: "boolean" } } as const;
-    return parseArgs({ args: argv.slice(3), options, strict: true, allowPositionals: false }).values;
+    // node:util from getBuiltinModule: importing it reads all its exports, loading what its lazy
+    // ones need (its diff and colors: ~4 ms of CPU).
+    return process.getBuiltinModule("node:util").parseArgs({ args: argv.slice(3), options, strict: true, allowPositionals: false }).values;
   } catch {
     return null;
   }
