@@ -1,6 +1,6 @@
 /** `StaticFileHandler`: files from a directory, with validators, byte ranges and versioned URLs. */
 
-import { nodeCrypto } from "../node-crypto.js";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 import { createReadStream, readFileSync, statSync, type BigIntStats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";

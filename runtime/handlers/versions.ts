@@ -4,7 +4,7 @@
  * the cheap validator for files too big to hash.
  */
 
-import { nodeCrypto } from "../node-crypto.js";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 import { createReadStream, type BigIntStats } from "node:fs";
 
 const versionCaches = new WeakMap<object, Map<string, string | null>>();

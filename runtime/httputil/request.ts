@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import { type ArgumentMap, type BodyLimits, type HTTPFile, checkBodyArguments, emptyArguments, parseBodyArguments, parseQsBytes } from "./body.js";
 import { HTTPHeaders, type HTTPHeadersInit } from "./headers.js";
-import { nodeCrypto } from "../node-crypto.js";
+import { nodeCrypto } from "./node-crypto.js";
 
 // Not `import { STATUS_CODES } from "node:http"`: to import node:http as an ES module, Node reads
 // every export, and its WebSocket, CloseEvent and MessageEvent getters load undici (fetch),

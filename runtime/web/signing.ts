@@ -9,7 +9,7 @@
  * with an HMAC-SHA1 of name, value and timestamp.
  */
 
-import { nodeCrypto } from "../node-crypto.js";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 
 /**
  * The `cookieSecret` setting: one secret, or secrets by key version for rotation (then the

@@ -6,7 +6,7 @@
  * repeats it (BREACH); version-1 tokens (plain hex) are still read.
  */
 
-import { nodeCrypto } from "../node-crypto.js";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 import { xhtmlEscape } from "../escape.js";
 import { HTTPError } from "./errors.js";
 import { constantTimeEqual } from "./signing.js";

@@ -4,7 +4,7 @@
  * the request's `If-None-Match` matches it.
  */
 
-import { nodeCrypto } from "../../node-crypto.js";
+import { nodeCrypto } from "../../httputil/node-crypto.js";
 import { HandlerTemplates } from "./templates.js";
 
 const ETAG_LIST = /\*|(?:W\/)?"[^"]*"/g;
