@@ -32,6 +32,14 @@ export interface WatchConfig {
 }
 
 /**
+ * Folder names never watched, matched as whole path segments.
+ *
+ * @example
+ * IGNORED_SEGMENTS.has("node_modules") // true
+ */
+export const IGNORED_SEGMENTS = new Set(["node_modules", ".git", "dist", "build", "coverage", ".tornado-cache"]);
+
+/**
  * The default watch settings (40 ms debounce, events, no extra paths).
  *
  * @example
