@@ -23,7 +23,7 @@ export interface WatchConfig {
   ignore: string[];
   /** Extensions (without the dot) that restart; empty: every file. */
   ext: string[];
-  /** A burst of saves closer than this (ms) is one restart. */
+  /** Saves that follow a restarting save closer than this (ms) apart are one more restart. */
   debounce: number;
   /** Poll the files instead of waiting for file-system events (containers, network mounts). */
   poll: boolean;

@@ -78,9 +78,9 @@ const TEMPORARY_FILE_MS = 2000;
 
 /**
  * Watches the app and calls `onChange` with the files that changed. The first change of a file
- * that was already there (a save) is reported at once; the events that follow it closer than
- * `debounceMs` apart are one burst, reported once at its end, without the files already
- * reported whose content has not changed since (one save seen twice restarts once). A burst
+ * that was already there and is not empty (a save) is reported at once; the events that follow
+ * it closer than `debounceMs` apart are one burst, reported once at its end, with the file
+ * reported at once only if it changed again since (one save seen twice restarts once). A burst
  * that starts otherwise (a file added or removed) is reported at its end. A `WatchConfig` also
  * brings extra paths, ignore globs, extensions and polling. A save by rename (`sed -i`, editors
  * that write a temporary file and rename it over the original) names the file saved: a file that
@@ -125,6 +125,9 @@ export function watchApp(
     changed = new Map();
     reported = new Map();
     for (const [path, at] of createdAt) if (Date.now() - at > TEMPORARY_FILE_MS) createdAt.delete(path);
+    // A file reported at once and written again since (the write after a truncation, within
+    // the same mtime tick, brings no event of its own) counts again.
+    for (const path of already.keys()) if (!burst.has(path)) burst.set(path, { created: false });
     const files = [...burst]
       .filter(([path, { created }]) => !(created && !existsSync(join(root, path))))
       .filter(([path]) => counts(path))
@@ -137,9 +140,11 @@ export function watchApp(
     if (event === "add" || event === "addDir") createdAt.set(rel, Date.now());
     const appeared = createdAt.get(rel);
     const created = appeared !== undefined && Date.now() - appeared <= TEMPORARY_FILE_MS;
-    if (event === "change" && !created && reported.size === 0 && counts(rel)) {
-      // A save: restart now rather than after the quiet spell; what follows is coalesced.
-      reported.set(rel, version(path));
+    const now = event === "change" && !created && reported.size === 0 && counts(rel) ? version(path) : null;
+    // A save (not an empty file: a write that truncated first and has not written yet): restart
+    // now rather than after the quiet spell; what follows is coalesced.
+    if (now !== null && !now.endsWith(":0")) {
+      reported.set(rel, now);
       onChange([rel]);
     } else {
       const seen = changed.get(rel);

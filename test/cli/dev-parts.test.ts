@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadDotenv, MAX_DOTENV_BYTES, parseDotenv, portOrigin, resolvePort } from "../../src/cli/env.js";
@@ -174,6 +174,27 @@ describe("watchApp", () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     await watcher.close();
     expect(bursts).toEqual([["src/main.ts"], ["src/main.ts"]]);
+  });
+
+  it("waits for the content of a file a write has only emptied yet, and reports it once", async () => {
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(dir, "src/main.ts"), "1");
+    const bursts: string[][] = [];
+    const contents: string[] = [];
+    const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => {
+      bursts.push(files);
+      contents.push(readFileSync(join(dir, "src/main.ts"), "utf8"));
+    }, 100);
+    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
+    writeFileSync(join(dir, "src/main.ts"), "");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(join(dir, "src/main.ts"), "export const two = 2;\n");
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await watcher.close();
+    expect(bursts).toEqual([["src/main.ts"]]);
+    expect(contents).toEqual(["export const two = 2;\n"]);
   });
 
   it("reports files added and removed together, once, at the end of their burst", async () => {
