@@ -133,6 +133,16 @@ export class SessionWebSocket extends WebSocket {
   }
 }
 
+// WebSocketSession's flags.
+const STARTED = 1;
+const DELIVERING = 2;
+const AWAITING = 4;
+const READING = 8;
+const OVERFLOWED = 16;
+const CLOSING = 32;
+const NOTIFIED = 64;
+const RECEIVED_PONG = 128;
+
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 
@@ -147,29 +157,80 @@ const BINARY = { binary: true };
 export class WebSocketSession {
   // Messages waiting for delivery (made when the first one has to wait).
   private queue: (string | Buffer)[] | undefined;
-  private started = false;
-  private delivering = false;
-  // An onMessage promise is pending: reading waits for it (back-pressure on the peer).
-  private awaiting = false;
-  // Whether the `ws` socket is reading (it starts so; the constructor pauses it).
-  private reading = true;
-  // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
-  private overflowed = false;
+  // The yes/no state below (started, delivering, …), one bit each in one number: a session
+  // lives as long as its connection, and eight fields of their own took 64 bytes.
+  private flags = READING;
   private readonly maxOutgoing: number;
   private readonly socket: Duplex | undefined;
   // The data of the most recent ping not answered yet (its pong goes on the next turn).
   private pongData: Buffer | undefined;
-  private closing = false;
   private closed: { code: number | null; reason: string | null } | null = null;
-  private notified = false;
   private pingTimer: NodeJS.Timeout | undefined;
   private abortTimer: NodeJS.Timeout | undefined;
-  private receivedPong = false;
   // Writes not yet flushed (made with the first write: an idle connection has none).
   private pending: PendingWrites | undefined;
-  // Made when someone asks (`whenClosed`): an idle connection keeps neither.
-  private closedPromise: Promise<void> | undefined;
-  private resolveClosed: (() => void) | undefined;
+  // Made when someone asks (`whenClosed`): an idle connection keeps none.
+  private closedWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  // start() has been called (open() has returned).
+  private get started(): boolean {
+    return (this.flags & STARTED) !== 0;
+  }
+  private set started(value: boolean) {
+    this.setFlag(STARTED, value);
+  }
+  // A message is being handed to the delegate.
+  private get delivering(): boolean {
+    return (this.flags & DELIVERING) !== 0;
+  }
+  private set delivering(value: boolean) {
+    this.setFlag(DELIVERING, value);
+  }
+  // An onMessage promise is pending: reading waits for it (back-pressure on the peer).
+  private get awaiting(): boolean {
+    return (this.flags & AWAITING) !== 0;
+  }
+  private set awaiting(value: boolean) {
+    this.setFlag(AWAITING, value);
+  }
+  // Whether the `ws` socket is reading (it starts so; the constructor pauses it).
+  private get reading(): boolean {
+    return (this.flags & READING) !== 0;
+  }
+  private set reading(value: boolean) {
+    this.setFlag(READING, value);
+  }
+  // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
+  private get overflowed(): boolean {
+    return (this.flags & OVERFLOWED) !== 0;
+  }
+  private set overflowed(value: boolean) {
+    this.setFlag(OVERFLOWED, value);
+  }
+  private get closing(): boolean {
+    return (this.flags & CLOSING) !== 0;
+  }
+  private set closing(value: boolean) {
+    this.setFlag(CLOSING, value);
+  }
+  // The delegate has been told of the close.
+  private get notified(): boolean {
+    return (this.flags & NOTIFIED) !== 0;
+  }
+  private set notified(value: boolean) {
+    this.setFlag(NOTIFIED, value);
+  }
+  // A pong came since the last keep-alive ping.
+  private get receivedPong(): boolean {
+    return (this.flags & RECEIVED_PONG) !== 0;
+  }
+  private set receivedPong(value: boolean) {
+    this.setFlag(RECEIVED_PONG, value);
+  }
+
+  private setFlag(flag: number, value: boolean): void {
+    this.flags = value ? this.flags | flag : this.flags & ~flag;
+  }
 
   constructor(
     private readonly ws: WebSocket,
@@ -201,8 +262,12 @@ export class WebSocketSession {
 
   /** Resolves once the socket is closed and `_sessionClosed` has run. */
   get whenClosed(): Promise<void> {
-    this.closedPromise ??= this.notified ? Promise.resolve() : new Promise<void>((resolve) => (this.resolveClosed = resolve));
-    return this.closedPromise;
+    if (this.closedWaiter === undefined) {
+      let resolve!: () => void;
+      const promise = this.notified ? Promise.resolve() : new Promise<void>((resolveClosed) => (resolve = resolveClosed));
+      this.closedWaiter = { promise, resolve: resolve ?? noop };
+    }
+    return this.closedWaiter.promise;
   }
 
   /** The subprotocol the handshake agreed on, or null. */
@@ -454,7 +519,7 @@ export class WebSocketSession {
     } catch (e) {
       this.log(e);
     }
-    this.resolveClosed?.();
+    this.closedWaiter?.resolve();
   }
 
   private startPinging({ interval = 0, timeout }: SessionOptions): void {
