@@ -161,12 +161,20 @@ export class UpgradeConnection implements HTTPConnection {
    * What the request keeps as its connection once the socket has switched protocols: it only
    * knows whether the socket has closed (see `SwitchedConnection`), so that neither this
    * connection nor node's request stays alive as long as the WebSocket does.
+   *
+   * @example
+   * request._switchedProtocols(connection.detachedConnection());
    */
   detachedConnection(): SwitchedConnection {
     return new SwitchedConnection(this.socket);
   }
 
-  /** The server this connection reports to (a WebSocket releases itself there once closed). */
+  /**
+   * The server this connection reports to (a WebSocket releases itself there once closed).
+   *
+   * @example
+   * connection.upgradeHost.release(session);
+   */
   get upgradeHost(): UpgradeHost {
     return this.host;
   }
