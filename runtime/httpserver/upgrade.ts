@@ -7,7 +7,11 @@
  * closed.
  */
 
-import { Server, ServerResponse, type IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+// node:http through getBuiltinModule (as in httputil/request.ts): an ES import of it reads every
+// export, and its lazy WebSocket exports load undici.
+const nodeHttp = () => process.getBuiltinModule("node:http");
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { HTTPInputError } from "../httputil/body.js";
@@ -191,7 +195,7 @@ export class UpgradeConnection implements HTTPConnection {
     if (this.started || this.closed || this.bodyExpected) return null;
     this.started = true;
     this.switched = true;
-    const res = new ServerResponse(this.req);
+    const res = new (nodeHttp().ServerResponse)(this.req);
     res.shouldKeepAlive = false;
     res.assignSocket(this.socket as Socket);
     res.once("finish", () => this.endSocket());
@@ -404,7 +408,7 @@ let bodyOnRequest: Promise<boolean> | undefined;
  */
 function upgradeBodyOnRequest(): Promise<boolean> {
   bodyOnRequest ??= new Promise<boolean>((resolve) => {
-    const server = new Server();
+    const server = new (nodeHttp().Server)();
     const stream = new Duplex({
       read() {},
       write(_chunk, _encoding, callback) {
