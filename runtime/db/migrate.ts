@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
-import { applyPendingSql } from "./migrate-sql.js";
+import { applyPendingSql, migrationFiles } from "./migrate-sql.js";
 
 /**
  * What `migrate`, `migrationStatus` and `seed` connect with: any object with the
@@ -150,6 +150,11 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
   const dir = options.dir ?? "migrations";
   if (!existsSync(dir)) throw new MigrationError(`The migrations folder ${dir} does not exist.`);
   const { url, schema } = await resolveTarget(options);
+  // Every file applied, in order, seen through the app's own pool: nothing to do, and no
+  // connection, lock or runner of our own (an app calls this at every start, and `tornado dev`
+  // at every restart). Anything else (a pending file, one out of order, one gone) takes the
+  // whole path below, which applies or explains it.
+  if (direction === "up" && options.database?.query !== undefined && (await upToDate(options.database, dir, schema))) return [];
   // Without node-pg-migrate (an app's production install), pending .sql migrations still apply.
   const runner = await loadRunner(direction);
   const lockKey = migrationLockKey(schema);
@@ -195,6 +200,20 @@ export async function migrate(options: MigrateOptions = {}): Promise<string[]> {
       await client.query("SELECT pg_advisory_unlock($1)", [String(lockKey)]).catch(() => {});
     }
   });
+}
+
+// Whether the migrations table lists exactly the files of `dir`, in their order.
+async function upToDate(database: ConnectionSource, dir: string, schema: string): Promise<boolean> {
+  try {
+    const table = `${quoteIdentifier(schema)}.${MIGRATIONS_TABLE}`;
+    const [exists] = await database.query!(`SELECT to_regclass('${table.replaceAll("'", "''")}') IS NOT NULL AS found`);
+    if (exists?.found !== true) return false;
+    const applied = (await database.query!(`SELECT name FROM ${table} ORDER BY id`)).map((row) => row.name);
+    const files = (await migrationFiles(dir)).map((file) => basename(file, extname(file)));
+    return applied.length === files.length && files.every((name, i) => applied[i] === name);
+  } catch {
+    return false; // the whole path says what is wrong
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkMigrations, migrate, MigrationError, migrationStatus, openDatabase, seed } from "../../runtime/db.js";
-import { lineAt } from "../../runtime/db/migrate.js";
+import { lineAt, migrationLockKey } from "../../runtime/db/migrate.js";
 import { tempDir } from "../helpers/cli.js";
 import { POSTGRES_URL, requireService } from "../helpers/services.js";
 
@@ -203,6 +203,31 @@ describe.skipIf(!postgres)("migrations on PostgreSQL", () => {
       expect(await recorded()).toEqual(["20261207090000000_create_a"]);
       expect(await db.query("SELECT count(*)::int AS n FROM a")).toEqual([{ n: 0 }]);
       expect((await migrationStatus({ database: db, dir: target().dir })).map((m) => m.applied)).toEqual([true]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("with every migration applied, an app's start does not wait while another process migrates; with one pending, it does", async () => {
+    write("20261207090000000_create_a", "-- Up Migration\nCREATE TABLE a (id int);\n-- Down Migration\nDROP TABLE a;\n");
+    const db = openDatabase({ url: POSTGRES_URL, schema, poolSize: 2 });
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    try {
+      expect(await migrate({ database: db, dir: target().dir, log })).toEqual(["20261207090000000_create_a"]);
+      // Another process holds the migration lock (as one applying migrations would).
+      const key = String(migrationLockKey(schema));
+      await client.query("SELECT pg_advisory_lock($1)", [key]);
+      lines.length = 0;
+      expect(await migrate({ database: db, dir: target().dir, log })).toEqual([]);
+      expect(lines).toEqual([]);
+      // A new file: this start must wait for the other process, then apply it.
+      write("20261207090100000_create_b", "-- Up Migration\nCREATE TABLE b (id int);\n-- Down Migration\nDROP TABLE b;\n");
+      const waiting = migrate({ database: db, dir: target().dir, log });
+      await expect.poll(() => lines).toEqual(["Another process is migrating this database: waiting for it to finish"]);
+      await client.query("SELECT pg_advisory_unlock($1)", [key]);
+      expect(await waiting).toEqual(["20261207090100000_create_b"]);
+      expect(await recorded()).toEqual(["20261207090000000_create_a", "20261207090100000_create_b"]);
     } finally {
       await db.close();
     }
