@@ -244,7 +244,8 @@ export class RequestHandler extends HandlerLocale {
   private takeBuffer(): string | Buffer | null {
     const parts = this.writeBuffer;
     if (parts.length === 0) return null;
-    const taken = parts.length === 1 ? parts[0]! : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    if (parts.length === 1) return parts.pop()!;
+    const taken = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     parts.length = 0;
     return taken;
   }
