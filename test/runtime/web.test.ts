@@ -214,9 +214,10 @@ describe("RequestHandler lifecycle", () => {
       override initialize() {
         calls.push("initialize");
       }
-      override async prepare() {
-        await later();
-        calls.push("prepare");
+      override prepare(): void | Promise<void> {
+        return later().then(() => {
+          calls.push("prepare");
+        });
       }
       get() {
         calls.push("get");
