@@ -600,7 +600,7 @@ async function main() {
   writeToken(`tok-${runId}-0`);
 
   const versions = {
-    tornado: `this checkout (${revision}); its app processes load the app's own tsx ${packageVersion(path.join(app, "node_modules", "tsx"))}`,
+    tornado: `this checkout (${revision}); its app processes use Node's type stripping where this Node has it (${process.features.typescript || "none"}), else the app's own tsx ${packageVersion(path.join(app, "node_modules", "tsx"))}`,
     tsx: `tsx ${packageVersion(TSX_DIR)}`,
     nodemon: `nodemon ${packageVersion(NODEMON_DIR)}, running \`node --import tsx\` (tsx ${packageVersion(TSX_DIR)})`,
     node: `Node.js ${process.version} \`--watch\`, with \`--import tsx\` (tsx ${packageVersion(TSX_DIR)})`,

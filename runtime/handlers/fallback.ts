@@ -1,7 +1,7 @@
 /** `FallbackHandler`: mounts a node request listener (an Express or Connect app, say) on a route. */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorPage } from "../httpserver.js";
+import { errorPage } from "../httpserver/connection.js";
 import { appLog } from "../log.js";
 import { Finish, HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";

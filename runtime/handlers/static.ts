@@ -1,6 +1,6 @@
 /** `StaticFileHandler`: files from a directory, with validators, byte ranges and versioned URLs. */
 
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 import { createReadStream, readFileSync, statSync, type BigIntStats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
@@ -376,7 +376,7 @@ export class StaticFileHandler extends RequestHandler {
   static getContentVersion(absolutePath: string): string {
     const stats = statSync(absolutePath, { bigint: true });
     if (stats.size > BigInt(this.hashMaxSize)) return statVersion(stats);
-    return createHash("sha512").update(readFileSync(absolutePath)).digest("hex");
+    return nodeCrypto().createHash("sha512").update(readFileSync(absolutePath)).digest("hex");
   }
 
   /**

@@ -4,7 +4,7 @@
  * the cheap validator for files too big to hash.
  */
 
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 import { createReadStream, type BigIntStats } from "node:fs";
 
 const versionCaches = new WeakMap<object, Map<string, string | null>>();
@@ -31,7 +31,7 @@ export function sha512OfFile(absolutePath: string): Promise<string> {
   let pending = pendingHashes.get(absolutePath);
   if (pending === undefined) {
     pending = (async () => {
-      const hash = createHash("sha512");
+      const hash = nodeCrypto().createHash("sha512");
       for await (const chunk of createReadStream(absolutePath, { highWaterMark: 64 * 1024 })) hash.update(chunk as Buffer);
       return hash.digest("hex");
     })().finally(() => pendingHashes.delete(absolutePath));

@@ -7,7 +7,11 @@
  * closed.
  */
 
-import { Server, ServerResponse, type IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+// node:http through getBuiltinModule (as in httputil/request.ts): an ES import of it reads every
+// export, and its lazy WebSocket exports load undici.
+const nodeHttp = () => process.getBuiltinModule("node:http");
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { HTTPInputError } from "../httputil/body.js";
@@ -40,8 +44,11 @@ export interface UpgradeHost {
   readonly bodyTimeout: number | undefined;
   /** Called once when the request is answered (or its socket is gone): it leaves the in-flight count. */
   done(): void;
-  /** Keeps an upgraded connection for a graceful shutdown, until `release`. */
-  adopt(connection: UpgradedConnection): void;
+  /**
+   * Keeps an upgraded connection for a graceful shutdown, until `release`. With its socket, the
+   * server stops tracking that socket: cutting the connection (`terminate`) closes it.
+   */
+  adopt(connection: UpgradedConnection, socket?: Duplex): void;
   /** Forgets an upgraded connection that has closed. */
   release(connection: UpgradedConnection): void;
 }
@@ -53,6 +60,14 @@ const NO_CALLBACKS: readonly (() => void)[] = Object.freeze([]);
 function noop(): void {}
 
 function ignoreSocketError(): void {}
+
+// Node's socket caches its peer's address ({ address, family, port }) once read (the request's
+// remoteIp was), for the socket's life; a socket without it reads it again when asked. Only a
+// cached one is dropped: a Node without the field keeps whatever it has.
+function dropCachedPeername(socket: Duplex): void {
+  const holder = socket as unknown as { _peername?: object };
+  if (holder._peername !== undefined) holder._peername = undefined;
+}
 
 /**
  * `HTTPConnection` over the socket of an upgrade request: raw HTTP/1.1 responses (always with
@@ -117,13 +132,23 @@ export class UpgradeConnection implements HTTPConnection {
   }
 
   /**
-   * Records that the socket now speaks another protocol: the caller wrote the
-   * `101 Switching Protocols` response itself, so the handler's `finish()` only counts the
-   * request as answered, and nothing else is written here. The new protocol handles the
-   * socket's errors from now on (it has its own `error` listener).
+   * Switches the socket to another protocol: `handshake` writes the `101 Switching Protocols`
+   * response itself and sets up the new protocol on the socket, synchronously, returning true;
+   * or returns false having written nothing (the request is then answered as usual). After a
+   * switch the handler's `finish()` only counts the request as answered, nothing else is
+   * written here, and the new protocol handles the socket's errors (it has its own `error`
+   * listener).
    */
-  switchProtocols(): void {
+  switchProtocols(handshake: () => boolean): boolean {
     if (this.started) throw new Error("Cannot switch protocols after a response was started");
+    // This close listener leaves before the new protocol adds its own: node's list of a
+    // socket's listeners keeps the room it once grew to (a third listener grows it to 19
+    // slots), for the WebSocket's whole life. Nothing can close the socket in between.
+    this.socket.off("close", this.onSocketClose);
+    if (!handshake()) {
+      this.socket.once("close", this.onSocketClose);
+      return false;
+    }
     this.started = true;
     this.switched = true;
     this.head = EMPTY;
@@ -132,6 +157,30 @@ export class UpgradeConnection implements HTTPConnection {
     // Node's header dictionary (built when first read, kept for the socket's lifetime) is let
     // go; node builds it again from `rawHeaders` if anyone reads `req.headers` later.
     (this.req as { headers: IncomingMessage["headers"] | null }).headers = null;
+    dropCachedPeername(this.socket);
+    return true;
+  }
+
+  /**
+   * What the request keeps as its connection once the socket has switched protocols: it only
+   * knows whether the socket has closed (see `SwitchedConnection`), so that neither this
+   * connection nor node's request stays alive as long as the WebSocket does.
+   *
+   * @example
+   * request._switchedProtocols(connection.detachedConnection());
+   */
+  detachedConnection(): SwitchedConnection {
+    return new SwitchedConnection(this.socket);
+  }
+
+  /**
+   * The server this connection reports to (a WebSocket releases itself there once closed).
+   *
+   * @example
+   * connection.upgradeHost.release(session);
+   */
+  get upgradeHost(): UpgradeHost {
+    return this.host;
   }
 
   /**
@@ -146,7 +195,7 @@ export class UpgradeConnection implements HTTPConnection {
     if (this.started || this.closed || this.bodyExpected) return null;
     this.started = true;
     this.switched = true;
-    const res = new ServerResponse(this.req);
+    const res = new (nodeHttp().ServerResponse)(this.req);
     res.shouldKeepAlive = false;
     res.assignSocket(this.socket as Socket);
     res.once("finish", () => this.endSocket());
@@ -155,7 +204,7 @@ export class UpgradeConnection implements HTTPConnection {
 
   /** Keeps an upgraded connection for the server's graceful shutdown (see `UpgradeHost.adopt`). */
   adopt(connection: UpgradedConnection): void {
-    this.host.adopt(connection);
+    this.host.adopt(connection, this.socket);
   }
 
   /** Forgets an upgraded connection once it has closed (see `UpgradeHost.release`). */
@@ -359,7 +408,7 @@ let bodyOnRequest: Promise<boolean> | undefined;
  */
 function upgradeBodyOnRequest(): Promise<boolean> {
   bodyOnRequest ??= new Promise<boolean>((resolve) => {
-    const server = new Server();
+    const server = new (nodeHttp().Server)();
     const stream = new Duplex({
       read() {},
       write(_chunk, _encoding, callback) {
@@ -437,4 +486,47 @@ class ChunkedDecoder {
   body(): Buffer {
     return Buffer.concat(this.parts, this.size);
   }
+}
+
+/**
+ * The connection of a request whose socket speaks another protocol now (a WebSocket after its
+ * `101`): the HTTP exchange is over, so it answers nothing (`respond`, `finish` and the like do
+ * nothing, `write` rejects) and only tells whether the socket has closed. Tornado's request keeps
+ * a detached connection the same way.
+ *
+ * @example
+ * this.request.connection?.closed // false while the WebSocket is open
+ */
+export class SwitchedConnection implements HTTPConnection {
+  constructor(
+    /** The socket, now the new protocol's. */
+    readonly socket: Duplex,
+  ) {}
+
+  get closed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  get bodyExpected(): boolean {
+    return false;
+  }
+
+  readBody(): Promise<Buffer> {
+    return Promise.resolve(EMPTY);
+  }
+
+  respond(): void {}
+
+  writeHeaders(): void {}
+
+  write(): Promise<void> {
+    return Promise.reject(new StreamClosedError("The connection has switched protocols"));
+  }
+
+  finish(): void {}
+
+  // The response (the 101) is finished: there is nothing left to interrupt.
+  onClose(): void {}
+
+  closeAfterResponse(): void {}
 }

@@ -54,7 +54,7 @@ export class UpgradeTracker {
       maxBodySize: limits.maxBodySize,
       bodyTimeout,
       done,
-      adopt: (connection) => this.adopt(connection),
+      adopt: (connection, socket) => this.adopt(connection, socket),
       release: (connection) => this.release(connection),
     };
     const sockets = this.sockets;
@@ -120,8 +120,11 @@ export class UpgradeTracker {
     return new Promise<void>((resolve) => (this.allGone = resolve));
   }
 
-  private adopt(connection: UpgradedConnection): void {
+  private adopt(connection: UpgradedConnection, socket: Duplex | undefined): void {
     this.upgraded.add(connection);
+    // The connection closes its socket when cut: the socket is no longer tracked here, and its
+    // close listener goes (with the new protocol's, node would keep an array of two for it).
+    if (socket !== undefined && this.sockets.delete(socket)) socket.off("close", this.untrack);
     if (this.goAwayCode !== undefined) connection.goAway(this.goAwayCode, goAwayReason(this.goAwayCode));
   }
 

@@ -1,20 +1,22 @@
 /** The request a handler sees, and the connection it answers on. */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { STATUS_CODES } from "node:http";
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import { type ArgumentMap, type BodyLimits, type HTTPFile, checkBodyArguments, emptyArguments, parseBodyArguments, parseQsBytes } from "./body.js";
 import { HTTPHeaders, type HTTPHeadersInit } from "./headers.js";
+import { nodeCrypto } from "./node-crypto.js";
 
+// Not `import { STATUS_CODES } from "node:http"`: to import node:http as an ES module, Node reads
+// every export, and its WebSocket, CloseEvent and MessageEvent getters load undici (fetch),
+// ~30 ms of CPU in every process that only builds an app (`tornado routes`, tests).
 /**
  * Standard reason phrases by status code.
  *
  * @example
  * responses[404] // "Not Found"
  */
-export const responses: Readonly<Record<number, string | undefined>> = STATUS_CODES;
+export const responses: Readonly<Record<number, string | undefined>> = process.getBuiltinModule("node:http").STATUS_CODES;
 
 /**
  * Formats a time as an HTTP date (`Sun, 27 Jan 2013 18:43:20 GMT`); numbers are seconds since
@@ -112,7 +114,9 @@ export class HTTPServerRequest {
   readonly uri: string;
   /** `HTTP/1.1` or `HTTP/1.0`. */
   readonly version: string;
-  readonly headers: HTTPHeaders;
+  // The headers, or (in a WebSocket's request, once open) the same joined into one string,
+  // split again when next read.
+  private headerList: HTTPHeaders | string;
   /** The client's address (from `X-Real-Ip`/`X-Forwarded-For` with `xheaders`). */
   remoteIp: string;
   /** `http` or `https` (from `X-Scheme`/`X-Forwarded-Proto` with `xheaders`). */
@@ -123,7 +127,10 @@ export class HTTPServerRequest {
   readonly query: string;
   /** The server side of this request, used to answer it. */
   readonly connection: HTTPConnection | undefined;
-  /** Node's request object, when the request came through `HTTPServer`. */
+  /**
+   * Node's request object, when the request came through `HTTPServer` (`undefined` in a
+   * `WebSocketHandler` once the connection is open: it is not kept for the WebSocket's life).
+   */
   readonly raw: IncomingMessage | undefined;
 
   private rawBody: Buffer;
@@ -145,7 +152,7 @@ export class HTTPServerRequest {
     this.method = init.method ?? "GET";
     this.uri = init.uri ?? "/";
     this.version = init.version ?? "HTTP/1.1";
-    this.headers = init.headers instanceof HTTPHeaders ? init.headers : new HTTPHeaders(init.headers);
+    this.headerList = init.headers instanceof HTTPHeaders ? init.headers : new HTTPHeaders(init.headers);
     this.rawBody = init.body ?? EMPTY;
     this.bodyLimits = init.bodyLimits ?? {};
     this.remoteIp = init.remoteIp ?? "127.0.0.1";
@@ -169,6 +176,20 @@ export class HTTPServerRequest {
   }
 
   /**
+   * The request's headers (read-only property; the headers themselves can be changed).
+   *
+   * @example
+   * this.request.headers.get("User-Agent") // "curl/8.5.0"
+   */
+  get headers(): HTTPHeaders {
+    const list = this.headerList;
+    if (typeof list !== "string") return list;
+    const headers = HTTPHeaders.fromFlat(list === "" ? [] : list.split("\n"), false);
+    this.headerList = headers;
+    return headers;
+  }
+
+  /**
    * This request's id, for logs and the `X-Request-Id` response header: the one a trusted
    * proxy sent (`trustedDownstream`; up to 128 letters, digits and `-_.:`), else a random UUID
    * made on first use.
@@ -177,7 +198,7 @@ export class HTTPServerRequest {
    * appLog.info(`charging card (request ${this.request.requestId})`);
    */
   get requestId(): string {
-    return (this.id ??= randomUUID());
+    return (this.id ??= nodeCrypto().randomUUID());
   }
 
   /**
@@ -339,6 +360,28 @@ export class HTTPServerRequest {
   }
 
   /**
+   * The socket now speaks another protocol (a `WebSocketHandler` after its 101): node's request
+   * is let go (`raw` becomes `undefined`) and `connection` becomes `switched`, which only tells
+   * whether the socket has closed. Method, URI, headers, arguments and the rest stay readable.
+   * An idle WebSocket keeps its request for as long as it is open, and node's request, with its
+   * stream state, was most of it. The headers are kept joined (see `headers`): after this,
+   * `request.headers` is an equal but new `HTTPHeaders`.
+   * @internal
+   */
+  _switchedProtocols(switched: HTTPConnection & { readonly socket: unknown }): void {
+    (this as { raw: IncomingMessage | undefined }).raw = undefined;
+    (this as { connection: HTTPConnection | undefined }).connection = switched;
+    // The headers, most often read in `prepare()` or `open()` if at all, wait as one string
+    // (a third of the size of an array of them): reading them again splits it, once. A value
+    // cannot hold a line feed when it comes from node; one that does is left as it is.
+    const list = this.headerList;
+    if (typeof list === "string") return;
+    const flat = list.toFlat();
+    for (const part of flat) if (part.includes("\n")) return;
+    this.headerList = flat.join("\n");
+  }
+
+  /**
    * The full URL: protocol, host, path and query (also for an absolute-form target).
    *
    * @example
@@ -355,7 +398,8 @@ export class HTTPServerRequest {
    * const cert = this.request.getSslCertificate(); // { subject: { CN: "client" }, … }
    */
   getSslCertificate(): ReturnType<TLSSocket["getPeerCertificate"]> | undefined {
-    const socket = this.raw?.socket as TLSSocket | undefined;
+    // After a switch of protocols (a WebSocket), node's request is gone; the socket stays.
+    const socket = (this.raw?.socket ?? (this.connection as { socket?: unknown } | undefined)?.socket) as TLSSocket | undefined;
     if (!socket || typeof socket.getPeerCertificate !== "function") return undefined;
     const cert = socket.getPeerCertificate();
     return cert && Object.keys(cert).length > 0 ? cert : undefined;

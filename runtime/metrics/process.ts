@@ -10,8 +10,7 @@
  * new Application(routes, { metrics: { port: 9464, database } }); // on a port of its own
  */
 
-import cluster from "node:cluster";
-import http from "node:http";
+import type { Cluster } from "node:cluster";
 import { createRequire } from "node:module";
 import type { HTTPServerRequest } from "../httputil/request.js";
 import { appLog } from "../log.js";
@@ -85,7 +84,7 @@ export class ProcessMetrics {
     if (defaultMetrics) client.collectDefaultMetrics();
     // In a `tornado start --workers` worker: answer the primary's requests for this worker's
     // metrics (prom-client listens for them once an AggregatorRegistry exists).
-    if (cluster.isWorker) new client.AggregatorRegistry();
+    if (isClusterWorker()) new client.AggregatorRegistry();
     this.requests = new client.Counter({
       name: "tornado_http_requests_total",
       help: "HTTP requests answered, by route (its name, else its pattern), method and status.",
@@ -174,11 +173,12 @@ export class ProcessMetrics {
 export async function serveMetricsPort(metrics: ProcessMetrics, options: MetricsOptions & { port: number }): Promise<() => Promise<void>> {
   const path = options.path ?? "/metrics";
   const host = options.host ?? "127.0.0.1";
-  if (cluster.isWorker && process.send !== undefined) {
+  if (isClusterWorker() && process.send !== undefined) {
     process.send({ tornado: "metrics", port: options.port, host, path });
     return async () => {};
   }
-  const server = http.createServer((req, res) => {
+  // node:http through getBuiltinModule, as in httputil/request.ts: an import would load undici.
+  const server = process.getBuiltinModule("node:http").createServer((req, res) => {
     if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== path) {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found\n");
       return;
@@ -199,4 +199,11 @@ export async function serveMetricsPort(metrics: ProcessMetrics, options: Metrics
     server.listen(options.port, host, () => resolve());
   });
   return () => new Promise((resolve) => server.close(() => resolve()));
+}
+
+// node:cluster only when metrics are on: importing it loads child_process and the cluster
+// primary (~2 ms of CPU) in every process that builds an app.
+function isClusterWorker(): boolean {
+  // The module object is the cluster itself (its types describe the ES module's default export).
+  return (process.getBuiltinModule("node:cluster") as unknown as Cluster).isWorker;
 }

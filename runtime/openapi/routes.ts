@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type { RouteSpec } from "../routing.js";
 import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
-import { openApiDocument, type OpenAPIOptions } from "./document.js";
+import type { OpenAPIOptions } from "./document.js";
 
 // The only files /docs serves, with their types: a fixed list, never a path from the URL.
 const ASSETS = new Map([
@@ -22,10 +22,15 @@ export class OpenAPIDocumentHandler extends RequestHandler {
   static openapiHidden = true;
   private static cache = new WeakMap<object, string>();
 
-  get(): void {
+  async get(): Promise<void> {
     const cache = OpenAPIDocumentHandler.cache;
     let text = cache.get(this.application);
-    if (text === undefined) cache.set(this.application, (text = JSON.stringify(openApiDocument(this.application, this.settings.openapi as OpenAPIOptions))));
+    if (text === undefined) {
+      // The builder is loaded on the first request for the document: building an app need not load it.
+      const { openApiDocument } = await import("./document.js");
+      text = cache.get(this.application) ?? JSON.stringify(openApiDocument(this.application, this.settings.openapi as OpenAPIOptions));
+      cache.set(this.application, text);
+    }
     this.setHeader("Content-Type", "application/json; charset=UTF-8");
     this.finish(text);
   }

@@ -2,7 +2,7 @@
 
 import type { StaticFileHandler } from "../handlers/static.js";
 import type { HTTPServerRequest } from "../httputil/request.js";
-import { HTTPServer, type HTTPServerOptions, type ListenOptions } from "../httpserver.js";
+import type { HTTPServer, HTTPServerOptions, ListenOptions } from "../httpserver.js";
 import { runForRequest } from "../ioloop/process-guard.js";
 import { accessLog, appLog, type LogLevel } from "../log.js";
 import { DefaultHostMatches, HostMatches } from "../routing/matchers.js";
@@ -400,6 +400,8 @@ export class Application {
    */
   async listen(port = 0, host?: string, options: HTTPServerOptions & ListenOptions = {}): Promise<HTTPServer> {
     const { reusePort, ...serverOptions } = options;
+    // Loaded here, not above: building an app (tests, `tornado routes`) need not load the server.
+    const { HTTPServer } = await import("../httpserver.js");
     const server = new HTTPServer(this, serverOptions);
     await server.listen(port, host, { reusePort });
     return server;

@@ -37,6 +37,9 @@ export type HandlerClass = new (application: ApplicationOf, request: HTTPServerR
 
 const NO_ARGS: (string | null)[] = Object.freeze([]) as unknown as (string | null)[];
 const NO_KWARGS: Record<string, string | null> = Object.freeze({});
+// Borrowed (never changed: a change copies it first) by released responses.
+const NO_HEADERS: string[] = Object.freeze([]) as unknown as string[];
+const NO_CHUNKS: (string | Buffer)[] = Object.freeze([]) as unknown as (string | Buffer)[];
 const SERVER_HEADER = `TornadoServer/${VERSION}`;
 const HTML_TYPE = "text/html; charset=UTF-8";
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -341,6 +344,18 @@ export class RequestHandler extends HandlerLocale {
   protected _switchedProtocols(): void {
     this.statusCode = 101;
     this.reasonPhrase = "Switching Protocols";
+  }
+
+  /**
+   * Lets go of the response's headers and body buffer once the response can never be sent
+   * again (`WebSocketHandler` after its 101, which it keeps for the WebSocket's life): the
+   * headers become an empty list, copied on a later change, and the body buffer a shared empty
+   * one (`write()` refuses before adding to it once finished).
+   * @internal
+   */
+  protected _releaseResponse(): void {
+    this.headers = HTTPHeaders.fromFlat(NO_HEADERS);
+    this.writeBuffer = NO_CHUNKS;
   }
 
   /**

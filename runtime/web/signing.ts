@@ -9,7 +9,7 @@
  * with an HMAC-SHA1 of name, value and timestamp.
  */
 
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 
 /**
  * The `cookieSecret` setting: one secret, or secrets by key version for rotation (then the
@@ -81,7 +81,7 @@ function toBytes(value: string | Uint8Array): Buffer {
  * @internal
  */
 export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === b.length && nodeCrypto().timingSafeEqual(a, b);
 }
 
 /**
@@ -113,7 +113,7 @@ export function createSignedValue(secret: CookieSecret, name: string, value: str
   if (key === undefined) throw new RangeError(`The cookie secret map has no key version ${keyVersion}`);
   const field = (text: string) => `${Buffer.byteLength(text)}:${text}`;
   const toSign = `2|${field(String(keyVersion ?? 0))}|${field(timestamp)}|${field(name)}|${field(encoded)}|`;
-  return toSign + createHmac("sha256", toBytes(key)).update(toSign).digest("hex");
+  return toSign + nodeCrypto().createHmac("sha256", toBytes(key)).update(toSign).digest("hex");
 }
 
 /**
@@ -168,7 +168,7 @@ function signedValueVersion(bytes: Buffer): number {
 }
 
 function signatureV1(secret: string | Uint8Array, ...parts: string[]): string {
-  const hmac = createHmac("sha1", toBytes(secret));
+  const hmac = nodeCrypto().createHmac("sha1", toBytes(secret));
   for (const part of parts) hmac.update(part);
   return hmac.digest("hex");
 }
@@ -234,7 +234,7 @@ function decodeV2(secret: CookieSecret, name: string, bytes: Buffer, oldest: num
   if (fields === null) return null;
   const key = secretFor(secret, fields.keyVersion);
   if (key === undefined) return null;
-  const expected = Buffer.from(createHmac("sha256", toBytes(key)).update(fields.signed).digest("hex"), "latin1");
+  const expected = Buffer.from(nodeCrypto().createHmac("sha256", toBytes(key)).update(fields.signed).digest("hex"), "latin1");
   if (!constantTimeEqual(fields.signature, expected)) return null;
   if (!fields.name.equals(Buffer.from(name, "utf8"))) return null;
   if (!DIGITS.test(fields.timestamp) || Number(fields.timestamp) < oldest) return null;

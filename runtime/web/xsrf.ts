@@ -6,7 +6,7 @@
  * repeats it (BREACH); version-1 tokens (plain hex) are still read.
  */
 
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../httputil/node-crypto.js";
 import { xhtmlEscape } from "../escape.js";
 import { HTTPError } from "./errors.js";
 import { constantTimeEqual } from "./signing.js";
@@ -67,7 +67,7 @@ export function decodeXsrfToken(value: string): RawXsrfToken | null {
  */
 export function readXsrfCookie(cookie: string | undefined): RawXsrfToken {
   const decoded = cookie ? decodeXsrfToken(cookie) : null;
-  return decoded ?? { version: null, token: randomBytes(16), timestamp: nowSeconds() };
+  return decoded ?? { version: null, token: nodeCrypto().randomBytes(16), timestamp: nowSeconds() };
 }
 
 /**
@@ -78,7 +78,7 @@ export function readXsrfCookie(cookie: string | undefined): RawXsrfToken {
 export function encodeXsrfToken(raw: RawXsrfToken, version = 2): string {
   if (version === 1) return raw.token.toString("hex");
   if (version !== 2) throw new RangeError(`Unknown xsrfCookieVersion ${version}: use 1 or 2`);
-  const mask = randomBytes(4);
+  const mask = nodeCrypto().randomBytes(4);
   return `2|${mask.toString("hex")}|${applyMask(mask, raw.token).toString("hex")}|${Math.trunc(raw.timestamp)}`;
 }
 

@@ -93,7 +93,7 @@ export class WebSocketClientConnection {
         onMessage: (message) => (callback ? callback(message) : this.enqueue(message)),
         onPing: () => {},
         onPong: () => {},
-        onClosed: (code, reason) => {
+        _sessionClosed: (code, reason) => {
           this.closeCode = code;
           this.closeReason = reason;
           this.ended = true;

@@ -3,13 +3,13 @@
 import type { IncomingMessage } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 import { jsonEncode } from "../escape.js";
-import { UpgradeConnection } from "../httpserver/upgrade.js";
+import { UpgradeConnection, type UpgradeHost } from "../httpserver/upgrade.js";
 import { genLog } from "../log.js";
 import { HTTPError } from "../web/errors.js";
 import { RequestHandler } from "../web/handler.js";
 import { WebSocketClosedError } from "./errors.js";
 import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_OUTGOING_BUFFER, type CompressionOptions } from "./options.js";
-import { deflateOptions, WebSocketSession, type SessionDelegate } from "./session.js";
+import { deflateOptions, SessionWebSocket, WebSocketSession, type SessionDelegate } from "./session.js";
 
 /**
  * What `writeMessage` takes: text, bytes (sent as a binary message), or an object or array
@@ -70,7 +70,7 @@ const HANDSHAKE_HEADERS = new Set([
  * }
  * new Application([["/chat/(\\w+)", ChatSocket]], { websocketPingInterval: 25_000 });
  */
-export class WebSocketHandler extends RequestHandler {
+export class WebSocketHandler extends RequestHandler implements SessionDelegate {
   /**
    * The close code the client sent, once closed (`null` if it sent none, or vanished).
    *
@@ -86,6 +86,8 @@ export class WebSocketHandler extends RequestHandler {
    */
   closeReason: string | null = null;
   private session: WebSocketSession | undefined;
+  // The server's registry of open WebSockets, which this one leaves once closed.
+  private upgradeHost: UpgradeHost | undefined;
 
   /**
    * Performs the handshake, then calls `open(...pathArgs)`. Not to be overridden: define
@@ -138,14 +140,20 @@ export class WebSocketHandler extends RequestHandler {
     this.clearHeader("Content-Type");
     this._switchedProtocols();
     this.finish();
-    const session = new WebSocketSession(ws, new HandlerDelegate(this, connection), {
+    // The handler stays as long as the WebSocket: what only the handshake needed goes (node's
+    // request, the HTTP connection, the response's headers); the request stays readable.
+    request._switchedProtocols(connection.detachedConnection());
+    this._releaseResponse();
+    this.upgradeHost = connection.upgradeHost;
+    // The handler is the session's delegate: onMessage, onPing, onPong, logException.
+    const session = new WebSocketSession(ws, this, {
       interval: this.pingInterval,
       timeout: this.pingTimeout,
       maxOutgoingBuffer: this.maxOutgoingBuffer,
       socket: connection.socket,
     });
     this.session = session;
-    connection.adopt(session);
+    this.upgradeHost.adopt(session, connection.socket);
     try {
       const opened = this.open(...pathArgs);
       if (opened !== undefined && typeof (opened as Promise<void>).then === "function") await opened;
@@ -370,6 +378,8 @@ export class WebSocketHandler extends RequestHandler {
       autoPong: false,
       perMessageDeflate: compression === null ? false : deflateOptions(compression),
       handleProtocols: () => selected ?? false,
+      // Its events reach the session without listeners (see SessionWebSocket).
+      WebSocket: SessionWebSocket,
     });
     let refusal = "Missing/Invalid WebSocket headers";
     server.on("wsClientError", (error: Error) => (refusal = error.message));
@@ -384,50 +394,26 @@ export class WebSocketHandler extends RequestHandler {
     if (req.headers["sec-websocket-version"] === "7") req.headers["sec-websocket-version"] = "13";
     let accepted: WebSocket | undefined;
     // Synchronous here: no async verifyClient, and deflate negotiation is synchronous.
-    server.handleUpgrade(req, connection.socket, connection.head, (ws) => (accepted = ws));
-    if (accepted === undefined) return refusal;
-    connection.switchProtocols();
-    return accepted;
+    connection.switchProtocols(() => {
+      server.handleUpgrade(req, connection.socket, connection.head, (ws) => (accepted = ws));
+      return accepted !== undefined;
+    });
+    return accepted ?? refusal;
   }
 
-  /** @internal The session has closed: record what the client sent, then `onClose`. */
-  _sessionClosed(code: number | null, reason: string | null): void {
-    this.closeCode = code;
-    this.closeReason = reason;
-    this.onClose();
-  }
-}
-
-// What the session reports to: one small object per connection (not a closure per callback,
-// which an idle connection would keep). Once closed, the server forgets the connection.
-class HandlerDelegate implements SessionDelegate {
-  constructor(
-    private readonly handler: WebSocketHandler,
-    private readonly connection: UpgradeConnection,
-  ) {}
-
-  onMessage(message: string | Buffer): unknown {
-    return this.handler.onMessage(message);
-  }
-
-  onPing(data: Buffer): void {
-    this.handler.onPing(data);
-  }
-
-  onPong(data: Buffer): void {
-    this.handler.onPong(data);
-  }
-
-  onClosed(code: number | null, reason: string | null, session: WebSocketSession): void {
+  /**
+   * The session has closed: record what the client sent, then `onClose`; the server forgets
+   * the connection.
+   * @internal
+   */
+  _sessionClosed(code: number | null, reason: string | null, session: WebSocketSession): void {
     try {
-      this.handler._sessionClosed(code, reason);
+      this.closeCode = code;
+      this.closeReason = reason;
+      this.onClose();
     } finally {
-      this.connection.release(session);
+      this.upgradeHost?.release(session);
     }
-  }
-
-  logException(error: unknown): void {
-    this.handler.logException(error);
   }
 }
 

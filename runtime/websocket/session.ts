@@ -3,7 +3,7 @@
  * reach the delegate in order, one at a time (a promise from `onMessage` holds the next one);
  * no frame is read before `start()` (the handler's `open()` has returned, as Tornado);
  * pings go out every `pingInterval` and a peer that does not answer within `pingTimeout` is
- * closed; a close that the peer does not complete is cut after 5 s; `onClosed` comes once,
+ * closed; a close that the peer does not complete is cut after 5 s; `_sessionClosed` comes once,
  * after the last message. Bytes waiting to be sent are bounded by `maxOutgoingBuffer`: past it
  * the peer (one that does not read what it is sent) is closed with 1008. Internal: `ws` types
  * never reach the public declarations.
@@ -11,7 +11,7 @@
 
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { PerMessageDeflateOptions, WebSocket } from "ws";
+import { WebSocket, type PerMessageDeflateOptions } from "ws";
 import { genLog } from "../log.js";
 import { WebSocketClosedError } from "./errors.js";
 import { DEFAULT_MAX_OUTGOING_BUFFER, type CompressionOptions } from "./options.js";
@@ -22,7 +22,7 @@ export interface SessionDelegate {
   onPing(data: Buffer): void;
   onPong(data: Buffer): void;
   /** Once, after the last message: the code and reason the peer sent (null when none). */
-  onClosed(code: number | null, reason: string | null, session: WebSocketSession): void;
+  _sessionClosed(code: number | null, reason: string | null, session: WebSocketSession): void;
   logException(error: unknown): void;
 }
 
@@ -97,6 +97,52 @@ function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
   (this as SessionSocket)[SESSION].onSocketClosed(code, reason);
 }
 
+/**
+ * The `ws` socket a server-side session drives (`WebSocketServer`'s `WebSocket` option): its
+ * events go straight to the session instead of through listeners. Five listeners would turn the
+ * socket's event table into a hash table of 16 slots, kept for the connection's life; this way
+ * an idle WebSocket keeps an empty one.
+ *
+ * @example
+ * new WebSocketServer({ noServer: true, WebSocket: SessionWebSocket });
+ */
+export class SessionWebSocket extends WebSocket {
+  /** Hands `ws`'s events to the session (to listeners before it has one). @example ws.emit("ping", data) */
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    const session = (this as { [SESSION]?: WebSocketSession })[SESSION];
+    if (session === undefined) return super.emit(event, ...args);
+    switch (event) {
+      case "message":
+        session.receive(args[1] ? (args[0] as Buffer) : (args[0] as Buffer).toString());
+        return true;
+      case "ping":
+        session.answerPing(args[0] as Buffer);
+        return true;
+      case "pong":
+        session.receivePong(args[0] as Buffer);
+        return true;
+      case "error":
+        onWsError(args[0] as Error);
+        return true;
+      case "close":
+        session.onSocketClosed(args[0] as number, args[1] as Buffer);
+        return true;
+      default:
+        return super.emit(event, ...args);
+    }
+  }
+}
+
+// WebSocketSession's flags.
+const STARTED = 1;
+const DELIVERING = 2;
+const AWAITING = 4;
+const READING = 8;
+const OVERFLOWED = 16;
+const CLOSING = 32;
+const NOTIFIED = 64;
+const RECEIVED_PONG = 128;
+
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 
@@ -111,29 +157,80 @@ const BINARY = { binary: true };
 export class WebSocketSession {
   // Messages waiting for delivery (made when the first one has to wait).
   private queue: (string | Buffer)[] | undefined;
-  private started = false;
-  private delivering = false;
-  // An onMessage promise is pending: reading waits for it (back-pressure on the peer).
-  private awaiting = false;
-  // Whether the `ws` socket is reading (it starts so; the constructor pauses it).
-  private reading = true;
-  // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
-  private overflowed = false;
+  // The yes/no state below (started, delivering, …), one bit each in one number: a session
+  // lives as long as its connection, and eight fields of their own took 64 bytes.
+  private flags = READING;
   private readonly maxOutgoing: number;
   private readonly socket: Duplex | undefined;
   // The data of the most recent ping not answered yet (its pong goes on the next turn).
   private pongData: Buffer | undefined;
-  private closing = false;
   private closed: { code: number | null; reason: string | null } | null = null;
-  private notified = false;
   private pingTimer: NodeJS.Timeout | undefined;
   private abortTimer: NodeJS.Timeout | undefined;
-  private receivedPong = false;
   // Writes not yet flushed (made with the first write: an idle connection has none).
   private pending: PendingWrites | undefined;
-  // Made when someone asks (`whenClosed`): an idle connection keeps neither.
-  private closedPromise: Promise<void> | undefined;
-  private resolveClosed: (() => void) | undefined;
+  // Made when someone asks (`whenClosed`): an idle connection keeps none.
+  private closedWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  // start() has been called (open() has returned).
+  private get started(): boolean {
+    return (this.flags & STARTED) !== 0;
+  }
+  private set started(value: boolean) {
+    this.setFlag(STARTED, value);
+  }
+  // A message is being handed to the delegate.
+  private get delivering(): boolean {
+    return (this.flags & DELIVERING) !== 0;
+  }
+  private set delivering(value: boolean) {
+    this.setFlag(DELIVERING, value);
+  }
+  // An onMessage promise is pending: reading waits for it (back-pressure on the peer).
+  private get awaiting(): boolean {
+    return (this.flags & AWAITING) !== 0;
+  }
+  private set awaiting(value: boolean) {
+    this.setFlag(AWAITING, value);
+  }
+  // Whether the `ws` socket is reading (it starts so; the constructor pauses it).
+  private get reading(): boolean {
+    return (this.flags & READING) !== 0;
+  }
+  private set reading(value: boolean) {
+    this.setFlag(READING, value);
+  }
+  // More than maxOutgoingBuffer bytes were waiting: closing with 1008, and reading no more.
+  private get overflowed(): boolean {
+    return (this.flags & OVERFLOWED) !== 0;
+  }
+  private set overflowed(value: boolean) {
+    this.setFlag(OVERFLOWED, value);
+  }
+  private get closing(): boolean {
+    return (this.flags & CLOSING) !== 0;
+  }
+  private set closing(value: boolean) {
+    this.setFlag(CLOSING, value);
+  }
+  // The delegate has been told of the close.
+  private get notified(): boolean {
+    return (this.flags & NOTIFIED) !== 0;
+  }
+  private set notified(value: boolean) {
+    this.setFlag(NOTIFIED, value);
+  }
+  // A pong came since the last keep-alive ping.
+  private get receivedPong(): boolean {
+    return (this.flags & RECEIVED_PONG) !== 0;
+  }
+  private set receivedPong(value: boolean) {
+    this.setFlag(RECEIVED_PONG, value);
+  }
+
+  private setFlag(flag: number, value: boolean): void {
+    this.flags = value ? this.flags | flag : this.flags & ~flag;
+  }
 
   constructor(
     private readonly ws: WebSocket,
@@ -143,12 +240,15 @@ export class WebSocketSession {
     this.maxOutgoing = options.maxOutgoingBuffer ?? DEFAULT_MAX_OUTGOING_BUFFER;
     this.socket = options.socket;
     (ws as SessionSocket)[SESSION] = this;
-    ws.on("message", onWsMessage);
-    // The `ws` socket is made with autoPong off: pongs are answered here, within the limit.
-    ws.on("ping", onWsPing);
-    ws.on("pong", onWsPong);
-    ws.on("error", onWsError);
-    ws.on("close", onWsClose);
+    // A SessionWebSocket hands its events over itself; another (a client's) through listeners.
+    if (!(ws instanceof SessionWebSocket)) {
+      ws.on("message", onWsMessage);
+      // The `ws` socket is made with autoPong off: pongs are answered here, within the limit.
+      ws.on("ping", onWsPing);
+      ws.on("pong", onWsPong);
+      ws.on("error", onWsError);
+      ws.on("close", onWsClose);
+    }
     this.startPinging(options);
     // No frame is read until start(): messages sent during an async open() wait in the
     // peer's buffers (back-pressure), not in ours.
@@ -160,10 +260,14 @@ export class WebSocketSession {
     return this.closing || this.ws.readyState !== OPEN;
   }
 
-  /** Resolves once the socket is closed and `onClosed` has run. */
+  /** Resolves once the socket is closed and `_sessionClosed` has run. */
   get whenClosed(): Promise<void> {
-    this.closedPromise ??= this.notified ? Promise.resolve() : new Promise<void>((resolve) => (this.resolveClosed = resolve));
-    return this.closedPromise;
+    if (this.closedWaiter === undefined) {
+      let resolve!: () => void;
+      const promise = this.notified ? Promise.resolve() : new Promise<void>((resolveClosed) => (resolve = resolveClosed));
+      this.closedWaiter = { promise, resolve: resolve ?? noop };
+    }
+    return this.closedWaiter.promise;
   }
 
   /** The subprotocol the handshake agreed on, or null. */
@@ -368,7 +472,7 @@ export class WebSocketSession {
 
   /**
    * An exception in the delegate's callbacks (`open`, `onMessage`, `onPing`, …): logged, and
-   * the connection aborted, as Tornado does. `onClosed` still follows.
+   * the connection aborted, as Tornado does. `_sessionClosed` still follows.
    */
   fail(error: unknown): void {
     this.log(error);
@@ -402,7 +506,7 @@ export class WebSocketSession {
     clearTimeout(this.abortTimer);
     const received = code === NO_STATUS || code === ABNORMAL ? null : code;
     this.closed = { code: received, reason: reason.length > 0 ? reason.toString() : null };
-    // Messages received before the close are still delivered, then onClosed.
+    // Messages received before the close are still delivered, then _sessionClosed.
     if (this.started && !this.delivering) this.notifyClosed();
   }
 
@@ -411,11 +515,11 @@ export class WebSocketSession {
     this.notified = true;
     const { code, reason } = this.closed!;
     try {
-      this.delegate.onClosed(code, reason, this);
+      this.delegate._sessionClosed(code, reason, this);
     } catch (e) {
       this.log(e);
     }
-    this.resolveClosed?.();
+    this.closedWaiter?.resolve();
   }
 
   private startPinging({ interval = 0, timeout }: SessionOptions): void {

@@ -49,12 +49,17 @@ let hooked = false;
  * Imports `file` (an absolute path to a `.ts` file of the app under `root`): natively when
  * {@link canStripTypes}, with `./x.js` resolved to `./x.ts` inside the app as TypeScript's
  * NodeNext resolution does; through tsx on a Node without type stripping, or when the native
- * import fails on something only tsx reads (a syntax error included, for tsx's wording).
+ * import fails on something only tsx reads (a syntax error included, for tsx's wording). Going
+ * through tsx, it calls `onTsx` first, with the native import's error (null: no type stripping).
  *
  * @example
  * const mod = await importAppSource("/home/me/my-api", "/home/me/my-api/src/app.ts");
  */
-export async function importAppSource(root: string, file: string): Promise<Record<string, unknown>> {
+export async function importAppSource(
+  root: string,
+  file: string,
+  onTsx: (error: unknown) => void = () => {},
+): Promise<Record<string, unknown>> {
   // Compiled code of the runtime, zod and the app is kept between runs (Node 22.1+).
   module.enableCompileCache?.();
   const href = pathToFileURL(file).href;
@@ -63,16 +68,36 @@ export async function importAppSource(root: string, file: string): Promise<Recor
     try {
       return await quietly(() => import(href) as Promise<Record<string, unknown>>);
     } catch (error) {
-      const code = (error as { code?: unknown })?.code;
-      if (!(error instanceof SyntaxError) && !(typeof code === "string" && RETRY_WITH_TSX.has(code))) throw error;
+      if (!needsTsx(error)) throw error;
+      onTsx(error);
     }
-  }
+  } else onTsx(null);
   const { tsImport } = await import("tsx/esm/api");
   return (await tsImport(href, import.meta.url)) as Record<string, unknown>;
 }
 
-/** Resolves `./x.js` to `./x.ts` (and .mjs/.cjs to .mts/.cts) for an importer in the app outside node_modules. */
-function hookAppSources(root: string): void {
+/**
+ * Whether a failed native import of the app's source is one that tsx may get through (syntax
+ * only tsx reads, a `.tsx` file, a tsconfig path) or word better (a syntax error, with esbuild's
+ * file:line:column).
+ *
+ * @example
+ * needsTsx(Object.assign(new Error("enum"), { code: "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX" })) // true
+ */
+export function needsTsx(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return error instanceof SyntaxError || (typeof code === "string" && RETRY_WITH_TSX.has(code));
+}
+
+/**
+ * Resolves `./x.js` to `./x.ts` (and .mjs/.cjs to .mts/.cts) for an importer in the app under
+ * `root` outside node_modules, as TypeScript's NodeNext resolution does (once per process).
+ *
+ * @example
+ * hookAppSources("/home/me/my-api");
+ * await import("/home/me/my-api/src/main.ts"); // its `./app.js` loads ./app.ts
+ */
+export function hookAppSources(root: string): void {
   if (hooked) return;
   hooked = true;
   const rootUrl = pathToFileURL(root).href.replace(/\/?$/, "/");

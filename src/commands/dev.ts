@@ -90,7 +90,7 @@ export function devCommand(): Command {
     .option("--watch <path>", "also watch this file or folder (repeatable)", collect, [])
     .option("--ignore <glob>", "changes matching this glob restart nothing (repeatable)", collect, [])
     .option("--ext <list>", "only files with these extensions restart, e.g. ts,json (default: every file)")
-    .option("--debounce <ms>", "saves closer than this are one restart (default 40)")
+    .option("--debounce <ms>", "saves right after a restarting save, closer than this, are one more restart (default 40)")
     .option("--static <dir>", "a folder the app serves from disk: a change there needs no restart (repeatable)", collect, [])
     .option("--poll", "poll for changes (file systems without events: containers, network mounts)")
     .option("--inspect [host:port]", "open the debugger on every app process (default 127.0.0.1:9229)")

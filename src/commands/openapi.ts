@@ -6,9 +6,8 @@ import { Command } from "commander";
 import { openApiDocument, type OpenAPIOptions } from "../../runtime/openapi.js";
 import { UserError } from "../cli/errors.js";
 import { scriptCommand } from "../cli/scripts.js";
-import { findAppRoot } from "../generate/app.js";
-import { appFileOption } from "../generate/plan.js";
-import { loadApp } from "./routes.js";
+import { appFileOption, findAppRoot } from "../generate/app.js";
+import { loadApp } from "./route-table.js";
 
 /**
  * Builds `tornado openapi`: prints the document (or writes it to `--out`). The title and

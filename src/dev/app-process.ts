@@ -11,6 +11,15 @@ const CHILD_SCRIPT = fileURLToPath(new URL("./child.js", import.meta.url));
 const TS_LOADER = import.meta.resolve("tsx");
 
 /**
+ * How an app process reads TypeScript: `native` is Node's own type stripping (tsx only if the
+ * app needs it), `tsx` is tsx's loader from the start.
+ *
+ * @example
+ * const loader: TypeScriptLoader = canStripTypes() ? "native" : "tsx";
+ */
+export type TypeScriptLoader = "native" | "tsx";
+
+/**
  * What an app process is doing.
  *
  * @example
@@ -19,8 +28,9 @@ const TS_LOADER = import.meta.resolve("tsx");
 export type AppState = "loading" | "standby" | "starting" | "serving" | "draining" | "exited";
 
 /**
- * A child process running the app. Events: `standby` (loader ready), `listening` (the app's
- * server is up), `failed` (message: the error, with its `.ts` location), `exit` (code, signal).
+ * A child process running the app. Events: `standby` (loader ready), `tsx` (type stripping
+ * could not read the app: it goes through tsx), `listening` (the app's server is up), `failed`
+ * (message: the error, with its `.ts` location), `exit` (code, signal).
  *
  * @example
  * const app = new AppProcess({ cwd, env, entry });
@@ -32,18 +42,24 @@ export class AppProcess extends EventEmitter {
   state: AppState = "loading";
   /** The error the app reported, if it failed. */
   failure: string | null = null;
+  /** Whether the app went through tsx although the process started with type stripping. */
+  usedTsx = false;
+  /** How this process reads TypeScript. */
+  readonly loader: TypeScriptLoader;
   private startRequested = false;
   private inspect: InspectConfig | null = null;
 
   private killTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string; args?: string[]; nodeOptions?: string[] }) {
+  constructor(options: { cwd: string; env: NodeJS.ProcessEnv; entry: string; args?: string[]; nodeOptions?: string[]; loader?: TypeScriptLoader }) {
     super();
+    this.loader = options.loader ?? "tsx";
+    const loaderArgs = this.loader === "tsx" ? ["--import", TS_LOADER] : [];
     // The app's own arguments are its process.argv.slice(2), as under `node src/main.ts …`.
     this.child = fork(CHILD_SCRIPT, options.args ?? [], {
       cwd: options.cwd,
-      env: { ...options.env, TORNADO_DEV_ENTRY: options.entry },
-      execArgv: ["--enable-source-maps", ...(options.nodeOptions ?? []), "--import", TS_LOADER],
+      env: { ...options.env, TORNADO_DEV_ENTRY: options.entry, TORNADO_DEV_ROOT: options.cwd, TORNADO_DEV_LOADER: this.loader },
+      execArgv: ["--enable-source-maps", ...(options.nodeOptions ?? []), ...loaderArgs],
       // Its own process group, so that killing it kills whatever it started too.
       detached: true,
       stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -53,6 +69,9 @@ export class AppProcess extends EventEmitter {
         this.state = "standby";
         this.emit("standby");
         if (this.startRequested) this.sendStart();
+      } else if (message?.type === "tornado:tsx") {
+        this.usedTsx = true;
+        this.emit("tsx");
       } else if (message?.type === "tornado:listening") {
         this.state = "serving";
         this.emit("listening");

@@ -1,13 +1,21 @@
 /**
- * The app process of `tornado dev`. Started ahead of time with the TypeScript loader
- * registered (node `--import tsx`), it waits for `tornado:start`, then imports the app's entry;
- * the app's `listen()` reports back (see runtime/httpserver/supervised.ts).
+ * The app process of `tornado dev`. Started ahead of time, it readies the TypeScript loader
+ * (Node's own type stripping with `./x.js` resolved to `./x.ts`, or tsx with `--import tsx`)
+ * and loads the packages the app imports, then waits for `tornado:start` and imports the
+ * app's entry; the app's `listen()` reports back (see runtime/httpserver/supervised.ts). When
+ * type stripping cannot read the app (an enum, a parameter property, a syntax error), the app
+ * is imported again through tsx, after telling the supervisor (`tornado:tsx`).
  */
 
 import inspector from "node:inspector";
+import nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
+import { hookAppSources, importAppSource } from "../commands/app-import.js";
+import { preloadAppImports } from "./preload.js";
 
 const entry = process.env.TORNADO_DEV_ENTRY;
+const root = process.env.TORNADO_DEV_ROOT ?? process.cwd();
+const native = process.env.TORNADO_DEV_LOADER === "native";
 
 // Reports the error to the supervisor (which prints it) and exits.
 function fail(error: unknown): void {
@@ -42,9 +50,26 @@ async function startApp(inspect: Inspect | null): Promise<void> {
   // As under `node src/main.ts …`: argv[1] is the entry, the app's arguments follow.
   process.argv[1] = entry;
   try {
-    await import(pathToFileURL(entry).href);
+    if (native) await importAppSource(root, entry, (error) => process.send?.({ type: "tornado:tsx", code: (error as { code?: unknown })?.code ?? null }));
+    else await import(pathToFileURL(entry).href);
   } catch (error) {
     fail(error);
+  }
+}
+
+// Node strips types with a WebAssembly module it compiles on first use (about 100 ms): here,
+// before the save, rather than in the restart. Its "experimental" warning is left unsaid.
+function warmTypeStripping(): void {
+  const strip = (nodeModule as { stripTypeScriptTypes?: (code: string) => string }).stripTypeScriptTypes;
+  if (typeof strip !== "function") return;
+  const emit = process.emitWarning;
+  process.emitWarning = (() => {}) as typeof process.emitWarning;
+  try {
+    strip("const warm: number = 1;");
+  } catch {
+    // the app's own import reports what is wrong
+  } finally {
+    process.emitWarning = emit;
   }
 }
 
@@ -62,4 +87,12 @@ process.on("uncaughtException", (error) => {
   fail(error);
 });
 process.once("disconnect", () => process.exit(0));
+
+// Compiled code of the runtime, its dependencies and the app is kept between restarts (Node 22.1+).
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+if (native) {
+  hookAppSources(root);
+  warmTypeStripping();
+}
+if (entry) await preloadAppImports(root, entry);
 process.send?.({ type: "tornado:standby" });

@@ -23,13 +23,21 @@ export interface WatchConfig {
   ignore: string[];
   /** Extensions (without the dot) that restart; empty: every file. */
   ext: string[];
-  /** A burst of saves closer than this (ms) is one restart. */
+  /** Saves that follow a restarting save closer than this (ms) apart are one more restart. */
   debounce: number;
   /** Poll the files instead of waiting for file-system events (containers, network mounts). */
   poll: boolean;
   /** Folders the app serves from disk on each request: a change there needs no restart. */
   statics: string[];
 }
+
+/**
+ * Folder names never watched, matched as whole path segments.
+ *
+ * @example
+ * IGNORED_SEGMENTS.has("node_modules") // true
+ */
+export const IGNORED_SEGMENTS = new Set(["node_modules", ".git", "dist", "build", "coverage", ".tornado-cache"]);
 
 /**
  * The default watch settings (40 ms debounce, events, no extra paths).

@@ -82,7 +82,7 @@ export function fitColumns(line: string): string {
 export function formatAppError(text: string, root?: string): string {
   const kept = text
     .split("\n")
-    .filter((line) => !/^\s+at /.test(line) || !/node_modules[\\/](esbuild|tsx)[\\/]|[\\/]dev[\\/]child\.js:|node:internal|\(node:/.test(line))
+    .filter((line) => !/^\s+at /.test(line) || !/node_modules[\\/](esbuild|tsx)[\\/]|[\\/](dev[\\/]child|commands[\\/]app-import)\.js:|node:internal|\(node:/.test(line))
     .join("\n")
     .trimEnd();
   if (root === undefined) return kept;

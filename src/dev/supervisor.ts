@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import type { FSWatcher } from "chokidar";
 import { UserError } from "../cli/errors.js";
 import { xhtmlEscape } from "../../runtime/escape.js";
-import { AppProcess } from "./app-process.js";
+import { AppProcess, type TypeScriptLoader } from "./app-process.js";
+import { canStripTypes } from "../commands/app-import.js";
 import { loadDotenv } from "../cli/env.js";
 import { devMessages as say, formatAppError } from "./messages.js";
 import { TypeChecker } from "./typecheck.js";
@@ -122,12 +123,16 @@ export class DevSupervisor {
   private readonly drainTimeout: number;
   private readonly startTimeout: number;
   private readonly killGrace: number;
+  // Node's type stripping where it reads the app, else tsx (from the first app that needed it on).
+  private loader: TypeScriptLoader;
 
   constructor(private readonly options: DevOptions) {
     this.print = options.print ?? ((line) => process.stdout.write(line + "\n"));
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.startTimeout = options.startTimeout ?? 15_000;
     this.killGrace = options.killGrace ?? 3_000;
+    const noStripping = (options.nodeOptions ?? []).some((option) => /^--no-experimental-strip-types\b/.test(option));
+    this.loader = canStripTypes() && !noStripping ? "native" : "tsx";
     // Accepted sockets stay paused (nothing read) until an app takes them.
     this.listener = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
     this.fallback = createHttpServer((req, res) => {
@@ -220,7 +225,7 @@ export class DevSupervisor {
 
   private spawn(): AppProcess {
     const { root: cwd, entry, appArgs: args, nodeOptions } = this.options;
-    const app = new AppProcess({ cwd, env: this.environment(), entry, args, nodeOptions });
+    const app = new AppProcess({ cwd, env: this.environment(), entry, args, nodeOptions, loader: this.loader });
     app.on("exit", (code: number | null, signal: string | null, was: string) => this.onAppExit(app, code, signal, was));
     return app;
   }
@@ -296,6 +301,12 @@ export class DevSupervisor {
         // In a crash loop (reported once) the restarts are silent.
         if (this.crashes === 1) this.print(say.restartedAfterCrash(ms, waited));
       } else this.print(changed === null ? say.started(this.displayEntry, ms) : say.restarted(changed, ms, waited));
+      if (app.usedTsx && this.loader === "native") {
+        // The app needs tsx (an enum, a parameter property…): the next processes load it ahead.
+        this.loader = "tsx";
+        if (this.standby) void this.standby.kill(this.killGrace);
+        this.standby = null;
+      }
       clearTimeout(this.stableTimer);
       if (this.crashes > 0) {
         this.stableTimer = setTimeout(() => {
@@ -325,7 +336,6 @@ export class DevSupervisor {
         if (inspect.brk) this.print(say.waitingForDebugger(this.displayEntry, inspect.host, inspect.port));
       });
     }
-    this.prepareStandby();
   }
 
   private startFailed(app: AppProcess, changed: string | null, message: string): void {

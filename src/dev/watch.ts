@@ -3,15 +3,9 @@
 import { existsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
-import { DEFAULT_WATCH, globToRegExp, type WatchConfig } from "./config.js";
+import { DEFAULT_WATCH, globToRegExp, IGNORED_SEGMENTS, type WatchConfig } from "./config.js";
 
-/**
- * Folder names never watched, matched as whole path segments.
- *
- * @example
- * IGNORED_SEGMENTS.has("node_modules") // true
- */
-export const IGNORED_SEGMENTS = new Set(["node_modules", ".git", "dist", "build", "coverage", ".tornado-cache"]);
+export { IGNORED_SEGMENTS };
 
 /**
  * Whether a path (relative to the app) is ignored: a whole segment is one of
@@ -83,10 +77,13 @@ const NEW_FILE_SETTLE_MS = 150;
 const TEMPORARY_FILE_MS = 2000;
 
 /**
- * Watches the app and calls `onChange` with the files that changed, once per burst of saves
- * (events closer than `debounceMs` are one burst; a `WatchConfig` also brings extra paths,
- * ignore globs, extensions and polling). A save by rename (`sed -i`, editors that
- * write a temporary file and rename it over the original) names the file saved: a file that
+ * Watches the app and calls `onChange` with the files that changed. The first change of a file
+ * that was already there and is not empty (a save) is reported at once; the events that follow
+ * it closer than `debounceMs` apart are one burst, reported once at its end, with the file
+ * reported at once only if it changed again since (one save seen twice restarts once). A burst
+ * that starts otherwise (a file added or removed) is reported at its end. A `WatchConfig` also
+ * brings extra paths, ignore globs, extensions and polling. A save by rename (`sed -i`, editors
+ * that write a temporary file and rename it over the original) names the file saved: a file that
  * appears and goes again within a burst is left out, and a burst of only such files is none.
  *
  * @example
@@ -106,6 +103,8 @@ export function watchApp(
   const ignores = config.ignore.map(globToRegExp);
   // Each path of the burst, and whether it appeared just before (a temporary file, if it is gone).
   let changed = new Map<string, { created: boolean }>();
+  // The files reported at the start of this burst, with their version (mtime and size) then.
+  let reported = new Map<string, string | null>();
   let timer: NodeJS.Timeout | undefined;
   const createdAt = new Map<string, number>();
   const watcher = watch(watchedPaths(root, entry, { paths: config.paths, envFile }), {
@@ -118,25 +117,52 @@ export function watchApp(
       return isIgnoredPath(rel) || (!alwaysWatched.includes(rel) && ignores.some((glob) => glob.test(rel.split(sep).join("/"))));
     },
   });
+  const counts = (path: string) => !isFilteredOut(path, { ignore: [], ext: config.ext }, alwaysWatched);
   const flush = () => {
+    timer = undefined;
     const burst = changed;
+    const already = reported;
     changed = new Map();
+    reported = new Map();
     for (const [path, at] of createdAt) if (Date.now() - at > TEMPORARY_FILE_MS) createdAt.delete(path);
+    // A file reported at once and written again since (the write after a truncation, within
+    // the same mtime tick, brings no event of its own) counts again.
+    for (const path of already.keys()) if (!burst.has(path)) burst.set(path, { created: false });
     const files = [...burst]
       .filter(([path, { created }]) => !(created && !existsSync(join(root, path))))
-      .filter(([path]) => !isFilteredOut(path, { ignore: [], ext: config.ext }, alwaysWatched))
+      .filter(([path]) => counts(path))
+      .filter(([path]) => !already.has(path) || already.get(path) !== version(join(root, path)))
       .map(([path]) => path);
     if (files.length > 0) onChange(files);
   };
   watcher.on("all", (event, path) => {
     const rel = relative(root, path);
     if (event === "add" || event === "addDir") createdAt.set(rel, Date.now());
-    const seen = changed.get(rel);
     const appeared = createdAt.get(rel);
-    changed.set(rel, { created: seen?.created ?? (appeared !== undefined && Date.now() - appeared <= TEMPORARY_FILE_MS) });
+    const created = appeared !== undefined && Date.now() - appeared <= TEMPORARY_FILE_MS;
+    const now = event === "change" && !created && reported.size === 0 && counts(rel) ? version(path) : null;
+    // A save (not an empty file: a write that truncated first and has not written yet): restart
+    // now rather than after the quiet spell; what follows is coalesced.
+    if (now !== null && !now.endsWith(":0")) {
+      reported.set(rel, now);
+      onChange([rel]);
+    } else {
+      const seen = changed.get(rel);
+      changed.set(rel, { created: seen?.created ?? created });
+    }
     const settling = [...changed.values()].some((c) => c.created);
     clearTimeout(timer);
     timer = setTimeout(flush, settling ? Math.max(debounceMs, NEW_FILE_SETTLE_MS) : debounceMs);
   });
   return watcher;
+}
+
+// What a file's content is as far as the watcher can tell without reading it (null: gone).
+function version(path: string): string | null {
+  try {
+    const stats = statSync(path);
+    return `${stats.mtimeMs}:${stats.size}`;
+  } catch {
+    return null;
+  }
 }

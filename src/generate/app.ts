@@ -1,7 +1,7 @@
 /** Finding the app a `tornado generate`, `destroy` or `routes` runs in. */
 
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../cli/errors.js";
 
 /**
@@ -26,4 +26,18 @@ export function findAppRoot(from: string): string {
     if (parent === dir) throw new UserError(`No package.json in ${resolve(from)} or above: run this inside an app made by create-tornado-app.`);
     dir = parent;
   }
+}
+
+/**
+ * The app file path relative to the root, with `/`: `--app` (from the current folder) checked
+ * to be inside the app, or `src/app.ts`.
+ *
+ * @example
+ * appFileOption("/home/me/my-api", "src/app.ts") // "src/app.ts"
+ */
+export function appFileOption(root: string, option: string | undefined, cwd = process.cwd()): string {
+  if (option === undefined) return DEFAULT_APP_FILE;
+  const rel = relative(root, resolve(cwd, option)).split("\\").join("/");
+  if (rel.startsWith("..") || rel === "") throw new UserError(`--app ${option} is outside the app at ${root}.`);
+  return rel;
 }

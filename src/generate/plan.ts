@@ -4,9 +4,8 @@
  */
 
 import { existsSync, readFileSync } from "node:fs";
-import { join, posix, relative, resolve } from "node:path";
+import { join, posix } from "node:path";
 import { UserError } from "../cli/errors.js";
-import { DEFAULT_APP_FILE } from "./app.js";
 import { readIfExists, type FileChange } from "./changes.js";
 import { contentHash, findEntry, MANIFEST_PATH, readManifest, serializeManifest, withEntry, type GeneratedEntry } from "./manifest.js";
 import { resourceNames, withArticle, type ResourceNames } from "./names.js";
@@ -93,8 +92,6 @@ export const GENERATORS: Record<"handler" | "websocket" | "resource", GeneratorK
  * const kind: GeneratorName = "websocket";
  */
 export type GeneratorName = keyof typeof GENERATORS;
-
-const toPosix = (path: string) => path.split("\\").join("/");
 
 function importSpecifier(from: string, to: string): string {
   const rel = posix.relative(posix.dirname(from), to).replace(/\.ts$/, ".js");
@@ -320,18 +317,4 @@ export async function planDestroy(target: GenerateTarget, kind: GeneratorName, n
   const manifestBefore = readIfExists(root, MANIFEST_PATH);
   changes.push({ path: MANIFEST_PATH, before: manifestBefore, after: serializeManifest(withEntry(manifest, kind, names.file, null)) });
   return { changes, notes, conflicts };
-}
-
-/**
- * The app file path relative to the root, with `/`: `--app` (from the current folder) checked
- * to be inside the app, or `src/app.ts`.
- *
- * @example
- * appFileOption("/home/me/my-api", "src/app.ts") // "src/app.ts"
- */
-export function appFileOption(root: string, option: string | undefined, cwd = process.cwd()): string {
-  if (option === undefined) return DEFAULT_APP_FILE;
-  const rel = toPosix(relative(root, resolve(cwd, option)));
-  if (rel.startsWith("..") || rel === "") throw new UserError(`--app ${option} is outside the app at ${root}.`);
-  return rel;
 }

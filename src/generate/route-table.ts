@@ -5,7 +5,7 @@
  * exactly.
  */
 
-import { expandPathParameters } from "../../runtime/routing.js";
+import { expandPathParameters } from "../../runtime/routing/path.js";
 import { importInsertion, importRemoval, naturalCompare } from "./import-order.js";
 import { AppFileSyntaxError, declarations, findFirst, identifierName, literalText, parseProgram, skipTrivia, trailingCommentsEnd, type Edit, type SyntaxNode } from "./syntax.js";
 

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadDotenv, MAX_DOTENV_BYTES, parseDotenv, portOrigin, resolvePort } from "../../src/cli/env.js";
@@ -7,6 +7,7 @@ import { crashBackoff, MAX_CRASH_BACKOFF_MS } from "../../src/dev/supervisor.js"
 import { isFilteredOut, isIgnoredPath, watchApp, watchedPaths } from "../../src/dev/watch.js";
 import { forgetNodeLoadedEnvFile, globToRegExp, parseInspect, parseNodeOptions, readEnvFile, readPackageDevConfig } from "../../src/dev/config.js";
 import { MAX_REASON_LENGTH, singleProcessReason } from "../../src/start/manifest.js";
+import { appImports, bareImports } from "../../src/dev/preload.js";
 import { tempDir } from "../helpers/cli.js";
 
 let dir: string;
@@ -136,22 +137,110 @@ describe("watchedPaths", () => {
 });
 
 describe("watchApp", () => {
-  it("reports one burst of saves once, and ignores node_modules", async () => {
-    mkdirSync(join(dir, "src/node_modules"), { recursive: true });
-    writeFileSync(join(dir, "src/main.ts"), "1");
-    const bursts: string[][] = [];
-    const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => bursts.push(files.sort()), 100);
+  async function watching(bursts: string[][], debounce = 100) {
+    const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => bursts.push([...files].sort()), debounce);
     const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     // chokidar may say "ready" before every path is watched (missing ones resolve first).
     await ready;
     await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
+    return watcher;
+  }
+
+  it("reports a save at once, the rest of its burst once at the end, and ignores node_modules", async () => {
+    mkdirSync(join(dir, "src/node_modules"), { recursive: true });
+    writeFileSync(join(dir, "src/main.ts"), "1");
+    writeFileSync(join(dir, "src/other.ts"), "1");
+    const bursts: string[][] = [];
+    const watcher = await watching(bursts);
     writeFileSync(join(dir, "src/main.ts"), "2");
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(1);
     writeFileSync(join(dir, "src/other.ts"), "3");
     writeFileSync(join(dir, "src/node_modules/ignored.js"), "4");
-    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await watcher.close();
-    expect(bursts).toEqual([["src/main.ts", "src/other.ts"]]);
+    expect(bursts).toEqual([["src/main.ts"], ["src/other.ts"]]);
+  });
+
+  it("reports a file saved again within the burst once more, with its last content", async () => {
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(dir, "src/main.ts"), "1");
+    const bursts: string[][] = [];
+    const watcher = await watching(bursts, 300);
+    writeFileSync(join(dir, "src/main.ts"), "2");
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(1);
+    writeFileSync(join(dir, "src/main.ts"), "three");
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await watcher.close();
+    expect(bursts).toEqual([["src/main.ts"], ["src/main.ts"]]);
+  });
+
+  it("waits for the content of a file a write has only emptied yet, and reports it once", async () => {
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(dir, "src/main.ts"), "1");
+    const bursts: string[][] = [];
+    const contents: string[] = [];
+    const watcher = watchApp(dir, join(dir, "src/main.ts"), (files) => {
+      bursts.push(files);
+      contents.push(readFileSync(join(dir, "src/main.ts"), "utf8"));
+    }, 100);
+    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    await expect.poll(() => Object.keys(watcher.getWatched()).includes(join(dir, "src")), { timeout: 5000 }).toBe(true);
+    writeFileSync(join(dir, "src/main.ts"), "");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(join(dir, "src/main.ts"), "export const two = 2;\n");
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await watcher.close();
+    expect(bursts).toEqual([["src/main.ts"]]);
+    expect(contents).toEqual(["export const two = 2;\n"]);
+  });
+
+  it("reports files added and removed together, once, at the end of their burst", async () => {
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(dir, "src/main.ts"), "1");
+    writeFileSync(join(dir, "src/old.ts"), "1");
+    const bursts: string[][] = [];
+    const watcher = await watching(bursts);
+    writeFileSync(join(dir, "src/new.ts"), "2");
+    renameSync(join(dir, "src/old.ts"), join(dir, "src/older.ts"));
+    await expect.poll(() => bursts.length, { timeout: 5000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await watcher.close();
+    expect(bursts).toEqual([["src/new.ts", "src/old.ts", "src/older.ts"]]);
+  });
+});
+
+describe("what a standby app process loads ahead", () => {
+  it("finds the packages the source imports for their values, not types, relative paths or node's modules", () => {
+    const source = [
+      'import { z } from "zod";',
+      'import type { Database } from "tornado/db";',
+      "import {",
+      "  Application,",
+      "  type ApplicationSettings,",
+      '} from "tornado/web";',
+      'import "reflect-metadata";',
+      'export { sql } from "@scope/pg-kit/sql";',
+      'export type { Row } from "other-types";',
+      'import { readFileSync } from "node:fs";',
+      'import { join } from "path";',
+      'import { helper } from "./helper.js";',
+      'const lazy = await import("lazy-pkg");',
+      'import config from "#config";',
+    ].join("\n");
+    expect(bareImports(source)).toEqual(["zod", "tornado/web", "reflect-metadata", "@scope/pg-kit/sql", "#config", "lazy-pkg"]);
+  });
+
+  it("reads every source file under the folder, skipping node_modules", () => {
+    mkdirSync(join(dir, "src/handlers"), { recursive: true });
+    mkdirSync(join(dir, "src/node_modules/x"), { recursive: true });
+    writeFileSync(join(dir, "src/main.ts"), 'import { Application } from "tornado/web";\nimport "./handlers/a.js";\n');
+    writeFileSync(join(dir, "src/handlers/a.ts"), 'import { z } from "zod";\nimport { Application } from "tornado/web";\n');
+    writeFileSync(join(dir, "src/handlers/notes.txt"), 'import "not-code";\n');
+    writeFileSync(join(dir, "src/node_modules/x/index.js"), 'import "inside-node-modules";\n');
+    expect(appImports(join(dir, "src")).sort()).toEqual(["tornado/web", "zod"]);
   });
 });
 

@@ -77,6 +77,15 @@ class AnyBody extends withSchemas({ post: { body: z.object({ data: z.unknown() }
   }
 }
 
+// Nested objects and arrays: unknown fields are found at every level the schema declares.
+class Orders extends withSchemas({
+  post: { body: z.object({ customer: z.object({ name: z.string() }), lines: z.array(z.object({ sku: z.string(), qty: z.number().int() })), meta: z.record(z.string(), z.unknown()) }) },
+}) {
+  post() {
+    this.write({ lines: this.valid("post").body.lines.length });
+  }
+}
+
 // An app's own JSON errors: a schema handler built on it keeps them, except for a failed
 // validation, whose issues it lists.
 class AppErrors extends RequestHandler {
@@ -99,6 +108,7 @@ beforeAll(async () => {
       ["/valibot/users", ValibotUsers],
       ["/ark/users", ArkUsers],
       ["/any", AnyBody],
+      ["/orders", Orders],
       url("/items/:id", OnAppErrors),
     ],
     { debug: true, jsonSchema: (schema: any) => (schema["~standard"].vendor === "valibot" ? toJsonSchema(schema, { errorMode: "ignore" }) : undefined) },
@@ -180,6 +190,25 @@ describe("withSchemas: query, path and errors", () => {
   it("lists an unknown field together with the library's own issues", async () => {
     const res = await refused("/zod/users", json({ name: "", email: "ann@example.com", admin: true }));
     expect((await read(res)).error.issues.map((i: { location: string }) => i.location).sort()).toEqual(["body.admin", "body.name"]);
+  });
+
+  it("finds unknown fields in nested objects and array items, not in open records", async () => {
+    const order = { customer: { name: "Ann", vip: true }, lines: [{ sku: "a", qty: 1 }, { sku: "b", qty: 2, price: 0 }], meta: { anything: { goes: 1 } } };
+    const res = await refused("/orders", json(order));
+    expect((await read(res)).error.issues).toEqual([
+      { location: "body.customer.vip", message: "Unknown field" },
+      { location: "body.lines[1].price", message: "Unknown field" },
+    ]);
+    const { customer, lines, meta } = order;
+    const ok = await server.fetch("/orders", json({ customer: { name: customer.name }, lines: lines.map(({ sku, qty }) => ({ sku, qty })), meta }));
+    expect(await read(ok)).toEqual({ lines: 2 });
+  });
+
+  it("lists a hostile value alone, without the unknown fields beside it", async () => {
+    const res = await refused("/orders", json({ customer: { name: "Ann", vip: true }, lines: [], meta: {} }));
+    expect((await read(res)).error.issues).toEqual([{ location: "body.customer.vip", message: "Unknown field" }]);
+    const hostile = await refused("/orders", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"customer":{"name":"Ann","vip":true},"lines":[{"sku":"a","qty":9007199254740993}],"meta":{}}' });
+    expect((await read(hostile)).error.issues).toEqual([{ location: "body.lines[0].qty", message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" }]);
   });
 
   it("cuts a long key from the client in an issue's location", async () => {

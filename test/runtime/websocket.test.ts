@@ -21,6 +21,7 @@ import {
   type TestServer,
   type WebSocketClientConnection,
 } from "../../runtime/index.js";
+import { createSignedValue } from "../../runtime/web.js";
 import { deferred } from "../helpers/deferred.js";
 import { RawConnection, destroyRawConnections } from "../helpers/raw.js";
 
@@ -270,6 +271,104 @@ describe("WebSocketHandler: routing and the handshake", () => {
     const res = await chunked.readResponse();
     expect(res.status).toBe(200);
     expect(res.text()).toBe("hello world");
+  });
+});
+
+describe("WebSocketHandler: the request once open", () => {
+  // An open WebSocket lets go of what only the handshake needed (node's request, the HTTP
+  // connection, the response's headers); what a handler reads stays readable.
+  class Profile extends WebSocketHandler {
+    override getCurrentUser(): string | null {
+      return this.getSignedCookie("user");
+    }
+    private describeRequest(when: string) {
+      const { request } = this;
+      return {
+        when,
+        method: request.method,
+        uri: request.uri,
+        path: request.path,
+        query: request.query,
+        remoteIp: request.remoteIp,
+        host: request.host,
+        fullUrl: request.fullUrl(),
+        agent: request.headers.get("User-Agent"),
+        tag: request.headers.get("X-Tag"),
+        theme: this.getCookie("theme"),
+        user: this.currentUser,
+        page: this.getQueryArgument("page", null),
+        pathArgs: this.pathArgs,
+        connectionClosed: request.connection?.closed,
+        raw: request.raw === undefined ? "let go" : "kept",
+      };
+    }
+    override open() {
+      void this.writeMessage(this.describeRequest("open"));
+    }
+    override onMessage(message: string | Buffer) {
+      if (message === "set-header") {
+        // The response is over: a header set now changes nothing on the wire, and throws nothing.
+        this.setHeader("X-Late", "1");
+        void this.writeMessage("header set");
+        return;
+      }
+      void this.writeMessage(this.describeRequest(String(message)));
+    }
+  }
+  const secret = "a secret for these tests only";
+
+  it("keeps headers, cookies, path groups, arguments and the current user readable in open() and onMessage()", async () => {
+    const t = await serve([["/profile/(\\w+)", Profile]], { cookieSecret: secret });
+    const user = createSignedValue(secret, "user", "ann");
+    const ws = new WsClient(wsUrl(t, "/profile/lobby?page=2"), {
+      headers: { "User-Agent": "profile-test/1.0", "X-Tag": "a, b", Cookie: `theme=dark; user="${user}"` },
+    });
+    wsClients.push(ws);
+    // Listening from the start: open()'s message may come with the 101.
+    const messages: unknown[] = [];
+    ws.on("message", (data) => messages.push(JSON.parse(String(data))));
+    await until(() => messages.length === 1);
+    ws.send("first message");
+    await until(() => messages.length === 2);
+    ws.send("second message");
+    await until(() => messages.length === 3);
+    const expected = {
+      method: "GET",
+      uri: "/profile/lobby?page=2",
+      path: "/profile/lobby",
+      query: "page=2",
+      remoteIp: "127.0.0.1",
+      host: `127.0.0.1:${t.port}`,
+      fullUrl: `http://127.0.0.1:${t.port}/profile/lobby?page=2`,
+      agent: "profile-test/1.0",
+      tag: "a, b",
+      theme: "dark",
+      user: "ann",
+      page: "2",
+      pathArgs: ["lobby"],
+      connectionClosed: false,
+      raw: "let go",
+    };
+    expect(messages).toEqual([
+      { when: "open", ...expected },
+      { when: "first message", ...expected },
+      { when: "second message", ...expected },
+    ]);
+  });
+
+  it("lets a handler set a header after the handshake without effect, and keeps serving", async () => {
+    const t = await serve([["/profile/(\\w+)", Profile]], { cookieSecret: secret });
+    const ws = new WsClient(wsUrl(t, "/profile/x"));
+    wsClients.push(ws);
+    const messages: string[] = [];
+    ws.on("message", (data) => messages.push(String(data)));
+    await until(() => messages.length === 1);
+    ws.send("set-header");
+    await until(() => messages.length === 2);
+    expect(messages[1]).toBe("header set");
+    ws.send("again");
+    await until(() => messages.length === 3);
+    expect(JSON.parse(messages[2]!)).toMatchObject({ when: "again", user: null, page: null, pathArgs: ["x"], raw: "let go" });
   });
 });
 

@@ -4,7 +4,7 @@
  * the request's `If-None-Match` matches it.
  */
 
-import { hash } from "node:crypto";
+import { nodeCrypto } from "../../httputil/node-crypto.js";
 import { HandlerTemplates } from "./templates.js";
 
 const ETAG_LIST = /\*|(?:W\/)?"[^"]*"/g;
@@ -34,7 +34,7 @@ export abstract class HandlerEtag extends HandlerTemplates {
       }
       return lastShortEtag;
     }
-    return `"${hash("sha1", data, "hex")}"`;
+    return `"${nodeCrypto().hash("sha1", data, "hex")}"`;
   }
 
   /**

@@ -117,14 +117,16 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
     static readonly schemas = schemas;
     // The validated request, and the object written (when responses are checked): fields rather
     // than WeakMaps keyed by the handler, which cost the garbage collector on every request.
-    #parts: { method: string; parts: ValidatedParts } | undefined;
+    #parts: { method: string; lower: string; parts: ValidatedParts } | undefined;
     #written: { value: unknown } | undefined;
 
     // A programming error (a 500, logged) for a method without schemas, another method than the
     // one served, or before validation (in prepare()); never undefined values.
     valid(method: string): ValidatedParts {
-      const name = String(method).toUpperCase();
       const found = this.#parts;
+      // The method as the handler spells it ("post") is compared first: no new string per call.
+      if (found !== undefined && (found.lower === method || found.method === method)) return found.parts;
+      const name = String(method).toUpperCase();
       if (found !== undefined && found.method === name) return found.parts;
       const call = `valid(${JSON.stringify(method)})`;
       if (!declared.has(name)) throw new TypeError(`${call}: no schemas are declared for ${name} (withSchemas declares ${[...declared.keys()].join(", ") || "none"})`);
@@ -138,9 +140,10 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
       const spec = declared.get(method) ?? (method === "HEAD" ? declared.get("GET") : undefined);
       if (spec === undefined) return;
       const served = declared.has(method) ? method : "GET";
+      const lower = LOWER[served] ?? served.toLowerCase();
       const result = validateRequest(this, spec);
-      if (isThenable(result)) return result.then((parts) => void (this.#parts = { method: served, parts }));
-      this.#parts = { method: served, parts: result };
+      if (isThenable(result)) return result.then((parts) => void (this.#parts = { method: served, lower, parts }));
+      this.#parts = { method: served, lower, parts: result };
     }
 
     override write(chunk: Chunk): void {
@@ -167,6 +170,8 @@ export function withSchemas<S extends HandlerSchemas, H extends RequestHandler =
   }
   return SchemaHandler as unknown as SchemaHandlerClass<S, H>;
 }
+
+const LOWER: Readonly<Record<string, string>> = { GET: "get", HEAD: "head", POST: "post", PUT: "put", PATCH: "patch", DELETE: "delete", OPTIONS: "options" };
 
 // JSON unless the client asks for HTML (a browser's Accept lists text/html first or alone).
 function prefersHtml(request: HTTPServerRequest): boolean {

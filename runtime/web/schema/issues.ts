@@ -79,45 +79,92 @@ const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 /**
  * Checks a parsed JSON body before validation, iteratively (no recursion, whatever its depth):
  * nesting deeper than `maxDepth`, a NUL in a string or key, an integer past 2^53 (JSON.parse
- * has rounded it), a `__proto__`/`constructor`/`prototype` key. Adds an issue for each.
+ * has rounded it), a `__proto__`/`constructor`/`prototype` key. Adds an issue for each. Given
+ * the body's JSON Schema (`root`), the same walk adds an issue for each field that the schema
+ * does not declare, in objects with `properties` that do not allow more (`additionalProperties`
+ * absent or false; inside `anyOf`/`oneOf` it does not look: which branch applies is the
+ * library's to say). Returns true when the body may go on to the library: no issue but unknown
+ * fields (those are listed together with the library's own; the others are listed alone).
  *
  * @example
  * const issues: ValidationIssue[] = [];
  * checkJsonBody(JSON.parse('{"n": 9007199254740993}'), 64, issues); // body.n: integer past 2^53
+ * checkJsonBody({ name: "a", admin: true }, 64, issues, root);      // body.admin: Unknown field
  */
-export function checkJsonBody(value: unknown, maxDepth: number, issues: ValidationIssue[]): void {
+export function checkJsonBody(value: unknown, maxDepth: number, issues: ValidationIssue[], root: JSONSchema | null = null): boolean {
   // One frame per open array or object (its depth is its place on the stack); a location is
   // spelled out only for an issue, so a body of millions of values makes no string per value.
-  const stack: JsonFrame[] = [];
-  checkJsonValue(value, null, 0, stack, maxDepth, issues);
+  const walk: JsonWalk = { stack: [], maxDepth, issues, root, unknown: null, hostile: false };
+  checkJsonValue(walk, value, null, 0, root);
+  const stack = walk.stack;
   while (stack.length > 0 && issues.length < MAX_LISTED_ISSUES) {
     const frame = stack[stack.length - 1]!;
     const i = frame.next++;
     if (frame.keys === null) {
-      if (i < (frame.node as unknown as unknown[]).length) checkJsonValue((frame.node as unknown as unknown[])[i], frame, i, stack, maxDepth, issues);
+      const items = frame.node as unknown as unknown[];
+      if (i < items.length) checkJsonValue(walk, items[i], frame, i, frame.prefix !== null && i < frame.prefix.length ? frame.prefix[i] : frame.items);
       else stack.pop();
     } else if (i < frame.keys.length) {
       const key = frame.keys[i]!;
-      if (PROTOTYPE_KEYS.has(key)) issues.push({ location: locate(frame, i), message: `The key ${key} is not allowed` });
-      else if (key.includes("\0")) issues.push({ location: locate(frame, i), message: "NUL characters are not allowed" });
-      else checkJsonValue(frame.node[key], frame, i, stack, maxDepth, issues);
+      if (PROTOTYPE_KEYS.has(key)) hostile(walk, frame, i, `The key ${key} is not allowed`);
+      else if (key.includes("\0")) hostile(walk, frame, i, "NUL characters are not allowed");
+      else {
+        const properties = frame.properties;
+        if (properties === null) checkJsonValue(walk, frame.node[key], frame, i, undefined);
+        else if (properties.has(key)) checkJsonValue(walk, frame.node[key], frame, i, properties.get(key));
+        else {
+          if (frame.closed && !walk.hostile && issues.length + (walk.unknown?.length ?? 0) < MAX_LISTED_ISSUES) (walk.unknown ??= []).push({ location: locate(frame, i), message: "Unknown field" });
+          checkJsonValue(walk, frame.node[key], frame, i, undefined);
+        }
+      }
     } else {
       stack.pop();
     }
   }
+  if (walk.hostile) return false;
+  if (walk.unknown !== null) issues.push(...walk.unknown);
+  return true;
 }
 
-// One value of checkJsonBody: a string, a number, or an array or object pushed on `stack`.
-function checkJsonValue(node: unknown, parent: JsonFrame | null, index: number, stack: JsonFrame[], maxDepth: number, issues: ValidationIssue[]): void {
+interface JsonWalk {
+  stack: JsonFrame[];
+  maxDepth: number;
+  issues: ValidationIssue[];
+  root: JSONSchema | null;
+  unknown: ValidationIssue[] | null; // unknown fields, listed only when nothing hostile is found
+  hostile: boolean;
+}
+
+function hostile(walk: JsonWalk, parent: JsonFrame | null, index: number, message: string): void {
+  walk.hostile = true;
+  walk.issues.push({ location: locate(parent, index), message });
+}
+
+// One value of checkJsonBody: a string, a number, or an array or object pushed on the stack
+// with what its schema (when known) says of its fields or items.
+function checkJsonValue(walk: JsonWalk, node: unknown, parent: JsonFrame | null, index: number, schema: unknown): void {
   if (typeof node === "string") {
-    if (node.includes("\0")) issues.push({ location: locate(parent, index), message: "NUL characters are not allowed" });
+    if (node.includes("\0")) hostile(walk, parent, index, "NUL characters are not allowed");
   } else if (typeof node === "number") {
-    if (Number.isInteger(node) && !Number.isSafeInteger(node)) {
-      issues.push({ location: locate(parent, index), message: "Integer beyond ±(2^53 − 1): it cannot be represented exactly" });
-    }
+    if (Number.isInteger(node) && !Number.isSafeInteger(node)) hostile(walk, parent, index, "Integer beyond ±(2^53 − 1): it cannot be represented exactly");
   } else if (node !== null && typeof node === "object") {
-    if (stack.length >= maxDepth) issues.push({ location: locate(parent, index), message: `Nested deeper than ${maxDepth} levels` });
-    else stack.push({ node: node as Record<string, unknown>, keys: Array.isArray(node) ? null : Object.keys(node), next: 0, parent, index });
+    if (walk.stack.length >= walk.maxDepth) return hostile(walk, parent, index, `Nested deeper than ${walk.maxDepth} levels`);
+    const resolved = walk.root === null || schema === undefined ? null : resolveRef(walk.root, schema);
+    const frame: JsonFrame = { node: node as Record<string, unknown>, keys: null, next: 0, parent, index, properties: null, closed: false, items: undefined, prefix: null };
+    if (Array.isArray(node)) {
+      if (resolved !== null) {
+        frame.items = resolved.items;
+        frame.prefix = Array.isArray(resolved.prefixItems) ? resolved.prefixItems : null;
+      }
+    } else {
+      frame.keys = Object.keys(node);
+      if (resolved !== null) {
+        frame.properties = objectProperties(walk.root!, resolved);
+        const extra = resolved.additionalProperties;
+        frame.closed = frame.properties !== null && (extra === undefined || extra === false) && resolved.patternProperties === undefined;
+      }
+    }
+    walk.stack.push(frame);
   }
 }
 
@@ -127,6 +174,10 @@ interface JsonFrame {
   next: number;
   parent: JsonFrame | null;
   index: number; // where this container sits in its parent
+  properties: Map<string, unknown> | null; // an object's declared fields (null: not known)
+  closed: boolean; // an object that allows no other fields
+  items: unknown; // an array's item schema
+  prefix: unknown[] | null; // an array's prefixItems
 }
 
 // The location of child `index` of `frame` ("body" for the body itself).
@@ -134,40 +185,4 @@ function locate(frame: JsonFrame | null, index: number): string {
   const path: (string | number)[] = [];
   for (let f = frame, i = index; f !== null; i = f.index, f = f.parent) path.push(f.keys === null ? i : f.keys[i]!);
   return issueLocation("body", path.reverse());
-}
-
-/**
- * Adds an issue for each field of `value` that its JSON Schema does not declare, in objects
- * with `properties` that do not allow more (`additionalProperties` absent or false). Inside
- * `anyOf`/`oneOf` it does not look (which branch applies is the library's to say).
- *
- * @example
- * unknownFields({ name: "a", admin: true }, root, root, "body", issues) // body.admin: Unknown field
- */
-export function unknownFields(value: unknown, root: JSONSchema, schema: unknown, where: string, issues: ValidationIssue[], depth = 0): void {
-  if (value === null || typeof value !== "object" || issues.length >= MAX_LISTED_ISSUES || depth > 256) return;
-  const resolved = resolveRef(root, schema);
-  if (resolved === null) return;
-  if (Array.isArray(value)) {
-    const items = resolved.items;
-    const prefix = Array.isArray(resolved.prefixItems) ? resolved.prefixItems : [];
-    value.forEach((item, i) => {
-      const itemSchema = i < prefix.length ? prefix[i] : items;
-      if (item !== null && typeof item === "object" && itemSchema !== undefined && typeof itemSchema === "object") unknownFields(item, root, itemSchema, `${where}[${i}]`, issues, depth + 1);
-    });
-    return;
-  }
-  const properties = objectProperties(root, resolved);
-  if (properties === null) return;
-  const extra = resolved.additionalProperties;
-  const closed = (extra === undefined || extra === false) && resolved.patternProperties === undefined;
-  // A location is spelled out only where it is needed: for an issue, or to look inside a field.
-  for (const key of Object.keys(value)) {
-    const field = (value as Record<string, unknown>)[key];
-    if (properties.has(key)) {
-      if (field !== null && typeof field === "object") unknownFields(field, root, properties.get(key), issueLocation(where, [key]), issues, depth + 1);
-    } else if (closed) {
-      issues.push({ location: issueLocation(where, [key]), message: "Unknown field" });
-    }
-  }
 }

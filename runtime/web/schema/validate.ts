@@ -8,7 +8,7 @@
 import { HTTPError } from "../errors.js";
 import type { HandlerArguments } from "../handler/arguments.js";
 import { isThenable } from "../handler/types.js";
-import { checkJsonBody, issueLocation, MAX_LISTED_ISSUES, RequestValidationError, unknownFields, type ValidationIssue } from "./issues.js";
+import { checkJsonBody, issueLocation, MAX_LISTED_ISSUES, RequestValidationError, type ValidationIssue } from "./issues.js";
 import { allowedTypes, jsonSchemaOf, objectProperties, resolveRef, type JSONSchema, type JSONSchemaSetting } from "./jsonschema.js";
 import type { StandardSchemaV1 } from "./standard.js";
 
@@ -178,17 +178,14 @@ function coerceValue(value: string, types: Set<string>): unknown {
 // malformed), then checked before any library sees it; its issues are added to `issues`.
 function readJsonBody(handler: HandlerArguments, schema: StandardSchemaV1, converter: JSONSchemaSetting | undefined, issues: ValidationIssue[]): { value: unknown } | undefined {
   const contentType = handler.request.headers.get("Content-Type");
-  if (contentType !== undefined && !JSON_CONTENT_TYPE.test(contentType)) {
+  if (contentType !== undefined && contentType !== "application/json" && !JSON_CONTENT_TYPE.test(contentType)) {
     throw new HTTPError(415, `Expected a JSON body (Content-Type: application/json), not ${contentType.slice(0, 60)}`);
   }
   const value = handler.jsonBody<unknown>();
   const maxDepth = (handler.settings.maxJsonDepth as number | undefined) ?? DEFAULT_MAX_JSON_DEPTH;
-  const before = issues.length;
-  checkJsonBody(value, maxDepth, issues);
-  if (issues.length > before) return undefined;
-  // Unknown fields are issues of their own; the library still validates the rest, so that a
-  // 400 lists every issue at once.
-  const jsonSchema = jsonSchemaOf(schema, "input", converter);
-  if (jsonSchema !== null) unknownFields(value, jsonSchema, jsonSchema, "body", issues);
+  // One walk checks what no library should see (a hostile body is listed alone) and, given the
+  // JSON Schema, the unknown fields (listed with the library's issues, so that a 400 lists
+  // every issue at once).
+  if (!checkJsonBody(value, maxDepth, issues, jsonSchemaOf(schema, "input", converter))) return undefined;
   return { value };
 }
