@@ -59,7 +59,9 @@ export interface HTTPServerOptions {
    * How long a request may go with nothing sent or received on its connection: a handler that
    * never answers gets a 503 (408 if its body had not all arrived) and the connection closes;
    * a response already started is cut. Streaming and long-polling handlers keep it alive by
-   * writing (flush) within it; WebSockets are not affected. Default 300 s; 0 turns it off.
+   * writing (flush) within it; WebSockets are not affected. The server looks every eighth of
+   * it, so a request is cut between 1 and 1.125 times it after its last byte. Default 300 s;
+   * 0 turns it off.
    */
   idleRequestTimeout?: number;
   /** How long an idle keep-alive connection stays open between requests. Default 3600 s. */

@@ -9,6 +9,8 @@ import type { HTTPHeaders } from "../httputil/headers.js";
 
 // RFC 3986 host (simplified as Tornado does: brackets and colons anywhere) with an optional port.
 const VALID_HOST = /^(?:[[\]:A-Za-z0-9\-._~!$&'()*+;=]|%[0-9A-Fa-f]{2})*$/;
+// The last Host value found valid: most requests to a server carry the same one.
+let validHost = "";
 
 /**
  * Why a request head is malformed by Tornado's rules (RFC 9112 §2.3, §3.2, §6.1), or `null`
@@ -25,8 +27,10 @@ export function checkRequestHead(headers: HTTPHeaders, version: string): string 
   // Several Host headers come back joined with commas, as one with a comma in it would.
   const host = headers.get("Host");
   if (host === undefined) return version === "HTTP/1.0" ? null : "Missing Host header";
+  if (host === validHost) return null;
   if (host.includes(",")) return "Multiple host headers not allowed";
   if (!VALID_HOST.test(host)) return `Invalid Host header: ${JSON.stringify(host)}`;
+  validHost = host;
   return null;
 }
 

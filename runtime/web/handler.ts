@@ -87,6 +87,12 @@ export class RequestHandler extends HandlerLocale {
   private bodyEncoder: GzipStream | null = null;
   /** @internal Set to false by subclasses (WebSocket) that finish the request themselves. */
   protected autoFinish = true;
+  // The lifecycle's state between its steps (see _execute).
+  private rawPathArgs: (string | null)[] = NO_ARGS;
+  private rawPathKwargs: Record<string, string | null> = NO_KWARGS;
+  private lifecycleMethod: ((...args: (string | null)[]) => unknown) | null = null;
+  private lifecycleStreaming = false;
+  private nextStage = 0;
 
   constructor(application: ApplicationOf, request: HTTPServerRequest) {
     super(application, request);
@@ -241,7 +247,8 @@ export class RequestHandler extends HandlerLocale {
   private takeBuffer(): string | Buffer | null {
     const parts = this.writeBuffer;
     if (parts.length === 0) return null;
-    const taken = parts.length === 1 ? parts[0]! : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    if (parts.length === 1) return parts.pop()!;
+    const taken = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     parts.length = 0;
     return taken;
   }
@@ -483,84 +490,158 @@ export class RequestHandler extends HandlerLocale {
   }
 
   /**
-   * Runs the request through the lifecycle; called by `Application`.
+   * Runs the request through the lifecycle; called by `Application`. It runs synchronously
+   * until a step returns a thenable, and only then goes on asynchronously (the promise it
+   * returns settles when the request is done, onFinish() included); a handler that returns no
+   * promise is served without one. It never throws or rejects: every error becomes a response.
    * @internal
    */
-  async _execute(initArgs: unknown, rawPathArgs: (string | null)[], rawPathKwargs: Record<string, string | null>): Promise<void> {
-    const request = this.request;
-    const connection = request.connection;
-    if (this.onConnectionClose !== RequestHandler.prototype.onConnectionClose) connection?.onClose(() => this.connectionLost());
+  _execute(initArgs: unknown, rawPathArgs: (string | null)[], rawPathKwargs: Record<string, string | null>): void | Promise<void> {
+    if (this.onConnectionClose !== RequestHandler.prototype.onConnectionClose) this.request.connection?.onClose(() => this.connectionLost());
+    this.rawPathArgs = rawPathArgs;
+    this.rawPathKwargs = rawPathKwargs;
+    let pending: PromiseLike<unknown> | undefined;
     try {
-      let result: unknown = this.initialize(initArgs);
-      if (isThenable(result)) await result;
+      pending = this.lifecycleSteps(0, initArgs);
+    } catch (e) {
+      const failing = this.lifecycleFailed(e);
+      return failing === undefined ? this.lifecycleSettled() : failing.then(() => this.lifecycleSettled());
+    }
+    return pending === undefined ? this.lifecycleSettled() : this.lifecycleAfter(pending, this.nextStage);
+  }
+
+  // The rest of the lifecycle once a step has returned `pending`: each step from `stage` on,
+  // again synchronously up to the next thenable.
+  private async lifecycleAfter(pending: PromiseLike<unknown>, stage: number): Promise<void> {
+    try {
+      for (;;) {
+        const next = this.lifecycleSteps(stage, await pending);
+        if (next === undefined) break;
+        pending = next;
+        stage = this.nextStage;
+      }
+    } catch (e) {
+      const failing = this.lifecycleFailed(e);
+      if (failing !== undefined) await failing;
+    }
+    const settling = this.lifecycleSettled();
+    if (settling !== undefined) await settling;
+  }
+
+  // The lifecycle's steps from `stage` (0: initialize(), called with `value` as its initArgs),
+  // up to the first that returns a thenable: that thenable is returned, and `nextStage` is
+  // where to go on with its value. Returns undefined once the request has been served; throws
+  // what a step throws.
+  private lifecycleSteps(stage: number, value: unknown): PromiseLike<unknown> | undefined {
+    const request = this.request;
+    let result: unknown;
+    if (stage === 0) {
+      result = this.initialize(value);
+      if (isThenable(result)) return this.pause(result, 1);
+    }
+    if (stage <= 1) {
       if (!supportedMethods(this).includes(request.method)) throw new HTTPError(405);
       // Beyond Tornado: with the cors setting, every route answers preflights (throws Finish).
       const cors = this.settings.cors;
       if (cors !== undefined && request.method === "OPTIONS") answerPreflight(this, cors, this.headers, () => implementedMethods(this));
-      const method = handlerMethod(this, request.method);
+      const method = (this.lifecycleMethod = handlerMethod(this, request.method));
       // Without a prepare() of its own the answer is 405 whatever the body holds: refuse before
       // reading it, so an `Expect: 100-continue` client never sends it. With one, Tornado's
       // order stands (prepare() may answer, e.g. a catch-all 404).
       if (method === null && this.prepare === RequestHandler.prototype.prepare) throw methodNotAllowed(this);
       // The whole body now, or (streamRequestBody) into dataReceived() after prepare().
-      const streaming = this._streamsBody();
-      if (!streaming && (result = this._readBody()) !== undefined) await result;
+      const streaming = (this.lifecycleStreaming = this._streamsBody());
+      if (!streaming && (result = this._readBody()) !== undefined) return this.pause(result as PromiseLike<unknown>, 2);
+    }
+    if (stage <= 2) {
+      const rawPathArgs = this.rawPathArgs;
       if (rawPathArgs.length > 0) {
+        const rawPathKwargs = this.rawPathKwargs;
         this.pathArgs = rawPathArgs.map((arg) => (arg === null ? null : this._decodePathArgument(arg)));
         this.pathKwargs = {};
         for (const name in rawPathKwargs) {
-          const value = rawPathKwargs[name];
-          this.pathKwargs[name] = value == null ? null : this._decodePathArgument(value, name);
+          const raw = rawPathKwargs[name];
+          this.pathKwargs[name] = raw == null ? null : this._decodePathArgument(raw, name);
         }
       }
       // XSRF, then the current user, before prepare() (Tornado's order; see xsrf.ts, auth.ts).
       const safe = request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS";
       if (this.settings.xsrfCookies && !safe) {
         result = this.checkXsrfCookie();
-        if (isThenable(result)) await result;
+        if (isThenable(result)) return this.pause(result, 3);
       }
-      if (this._currentUserPending()) {
-        result = this.getCurrentUser();
-        this.currentUser = isThenable(result) ? await result : result;
-      }
+    }
+    if (stage <= 3 && this._currentUserPending()) {
+      result = this.getCurrentUser();
+      if (isThenable(result)) return this.pause(result, 4);
+      this.currentUser = result;
+    }
+    if (stage <= 4) {
+      // Entered here: `value` is what getCurrentUser() resolved to.
+      if (stage === 4) this.currentUser = value;
       result = this.prepare();
-      if (isThenable(result)) await result;
-      if (this.done) return;
-      if (method === null) throw methodNotAllowed(this);
-      if (streaming) await this._streamBody();
+      if (isThenable(result)) return this.pause(result, 5);
+    }
+    if (stage <= 5) {
+      if (this.done) return undefined;
+      if (this.lifecycleMethod === null) throw methodNotAllowed(this);
+      if (this.lifecycleStreaming) return this.pause(this._streamBody(), 6);
+    }
+    if (stage <= 6) {
       result = this._validateRequest(); // withSchemas (web/schema/): a 400 before the method
-      if (isThenable(result)) await result;
-      result = method.apply(this, this.pathArgs);
-      if (isThenable(result)) await result;
-      if (this.autoFinish && !this.done) this.finish();
-    } catch (e) {
-      try {
-        const pending = this.handleRequestException(e);
-        if (pending) await pending;
-      } catch (inner) {
-        appLog.error("Exception in exception handler", inner);
-        // Whatever failed (an HTTPError with a status that cannot answer, say), the client gets
-        // an answer and the request leaves the server's in-flight count.
-        if (!this.done) {
-          try {
-            this.clear();
-            this.setStatus(500);
-            this.finish();
-          } catch (last) {
-            appLog.error("Cannot finish the request; closing its connection", last);
-            if (!this.done) connection?.abort?.();
-            connection?.finish();
-          }
-        }
-      }
+      if (isThenable(result)) return this.pause(result, 7);
     }
-    if (this.onFinishResult) {
-      try {
-        await this.onFinishResult;
-      } catch (e) {
-        appLog.error("Exception in onFinish", e);
-      }
+    if (stage <= 7) {
+      result = this.lifecycleMethod!.apply(this, this.pathArgs);
+      if (isThenable(result)) return this.pause(result, 8);
     }
+    if (this.autoFinish && !this.done) this.finish();
+    return undefined;
+  }
+
+  private pause(pending: PromiseLike<unknown>, next: number): PromiseLike<unknown> {
+    this.nextStage = next;
+    return pending;
+  }
+
+  // What the lifecycle does with an error a step threw: the error page, through
+  // handleRequestException(); whatever fails there, a plain 500 (or a cut connection).
+  private lifecycleFailed(error: unknown): Promise<void> | undefined {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.handleRequestException(error);
+    } catch (inner) {
+      this.lastResort(inner);
+      return undefined;
+    }
+    return pending ? pending.then(undefined, (inner: unknown) => this.lastResort(inner)) : undefined;
+  }
+
+  private lastResort(inner: unknown): void {
+    appLog.error("Exception in exception handler", inner);
+    // Whatever failed (an HTTPError with a status that cannot answer, say), the client gets
+    // an answer and the request leaves the server's in-flight count.
+    if (this.done) return;
+    const connection = this.request.connection;
+    try {
+      this.clear();
+      this.setStatus(500);
+      this.finish();
+    } catch (last) {
+      appLog.error("Cannot finish the request; closing its connection", last);
+      if (!this.done) connection?.abort?.();
+      connection?.finish();
+    }
+  }
+
+  // The end of the lifecycle: waits for an async onFinish(), logging its error.
+  private lifecycleSettled(): Promise<void> | undefined {
+    const pending = this.onFinishResult;
+    if (pending === undefined) return undefined;
+    return pending.then(
+      () => {},
+      (e: unknown) => appLog.error("Exception in onFinish", e),
+    );
   }
 
   private connectionLost(): void {

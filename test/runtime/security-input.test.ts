@@ -141,7 +141,7 @@ function expectStatusLogged<T>(status: number, fn: () => Promise<T>, detail?: Re
 }
 
 describe("HTTPServer limits: defaults", () => {
-  it("has a default for every limit, and hands the times to node:http", () => {
+  it("has a default for every limit, and hands the times to node:http (the idle-request time it keeps itself)", () => {
     const server = new HTTPServer(makeApp());
     expect(server.limits).toEqual({
       maxHeaderSize: 64 * 1024,
@@ -159,7 +159,7 @@ describe("HTTPServer limits: defaults", () => {
     });
     expect(DEFAULT_LIMITS).toEqual(server.limits);
     const node = server.server;
-    expect([node.headersTimeout, node.timeout, node.keepAliveTimeout, node.requestTimeout]).toEqual([60_000, 300_000, 3_600_000, 0]);
+    expect([node.headersTimeout, node.timeout, node.keepAliveTimeout, node.requestTimeout]).toEqual([60_000, 0, 3_600_000, 0]);
   });
 
   it("refuses a limit that is not a number of 0 or more", () => {
@@ -419,6 +419,23 @@ describe("HTTPServer timeouts", () => {
     );
     expect(response.status).toBe(503);
     expect(closed).toBe(true);
+    expect(server.server.requestsInFlight).toBe(0);
+  });
+
+  it("answers 503 for a later request on a keep-alive connection that stays idle past idleRequestTimeout", async () => {
+    const server = await serve({ idleRequestTimeout: 300 });
+    const conn = await RawConnection.open(server.port);
+    await conn.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    expect((await conn.readResponse()).text()).toBe("ok");
+    await sleep(100);
+    await conn.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    expect((await conn.readResponse()).text()).toBe("ok");
+    const response = await expectLog("tornado.general", /idle for 300ms \(idleRequestTimeout\): GET \/hang/, async () => {
+      await conn.write("GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      return conn.readResponse();
+    });
+    expect(response.status).toBe(503);
+    expect(await conn.waitForClose()).toBe(true);
     expect(server.server.requestsInFlight).toBe(0);
   });
 

@@ -207,6 +207,59 @@ describe("RequestHandler lifecycle", () => {
     expect(calls).toEqual(["initialize", "prepare", "get", "onFinish"]);
   });
 
+  it("runs the same lifecycle whether each step returns a promise or not", async () => {
+    const calls: string[] = [];
+    const later = () => new Promise((r) => setTimeout(r, 2));
+    class Mixed extends RequestHandler {
+      override initialize() {
+        calls.push("initialize");
+      }
+      override prepare(): void | Promise<void> {
+        return later().then(() => {
+          calls.push("prepare");
+        });
+      }
+      get() {
+        calls.push("get");
+        this.write(calls.join(","));
+      }
+      override onFinish() {
+        calls.push("onFinish");
+      }
+    }
+    class Plain extends Mixed {
+      override prepare() {
+        calls.push("prepare");
+      }
+    }
+    const t = await serve([
+      ["/mixed", Mixed],
+      ["/plain", Plain],
+    ]);
+    expect(await (await t.fetch("/mixed")).text()).toBe("initialize,prepare,get");
+    expect(calls).toEqual(["initialize", "prepare", "get", "onFinish"]);
+    calls.length = 0;
+    expect(await (await t.fetch("/plain")).text()).toBe("initialize,prepare,get");
+    expect(calls).toEqual(["initialize", "prepare", "get", "onFinish"]);
+  });
+
+  it("logs an async onFinish() that fails after prepare() finished the request", async () => {
+    class Early extends RequestHandler {
+      override prepare() {
+        this.finish("early");
+      }
+      get() {}
+      override async onFinish() {
+        throw new Error("onFinish broke");
+      }
+    }
+    const t = await serve([["/", Early]]);
+    await expectLog("tornado.application", /Exception in onFinish/, async () => {
+      expect(await (await t.fetch("/")).text()).toBe("early");
+      await new Promise((r) => setTimeout(r, 20));
+    });
+  });
+
   it("does not call the method when prepare() finishes the request", async () => {
     let called = false;
     class Gate extends RequestHandler {

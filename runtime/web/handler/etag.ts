@@ -26,7 +26,14 @@ export abstract class HandlerEtag extends HandlerTemplates {
     const data =
       parts.length === 1 ? parts[0]! : parts.length === 0 ? "" : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     // A short text body is hashed in JS: SHA-1's fixed cost per call dominates small bodies.
-    if (typeof data === "string" && data.length <= SHORT_BODY) return `"${hash64(data)}"`;
+    if (typeof data === "string" && data.length <= SHORT_BODY) {
+      // The same short body again (a fixed answer, say) has the same tag.
+      if (data !== lastShortBody) {
+        lastShortEtag = `"${hash64(data)}"`;
+        lastShortBody = data;
+      }
+      return lastShortEtag;
+    }
     return `"${nodeCrypto().hash("sha1", data, "hex")}"`;
   }
 
@@ -64,6 +71,9 @@ export abstract class HandlerEtag extends HandlerTemplates {
 
 const SHORT_BODY = 128;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+// The last short body hashed, and its tag.
+let lastShortBody = "";
+let lastShortEtag = `"${hash64("")}"`;
 
 function hex32(h: number): string {
   return HEX[h >>> 24]! + HEX[(h >>> 16) & 255]! + HEX[(h >>> 8) & 255]! + HEX[h & 255]!;

@@ -19,7 +19,8 @@ export function supportedMethods(handler: object): readonly string[] {
  */
 export function handlerMethod(handler: object, method: string): HandlerMethodFunction | null {
   const self = handler as Record<string, unknown>;
-  let fn = self[METHOD_NAMES.get(method) ?? method.toLowerCase()];
+  // GET by name: a named property load is cached where a computed one is not.
+  let fn = method === "GET" ? self.get : self[METHOD_NAMES.get(method) ?? method.toLowerCase()];
   // Beyond Tornado: HEAD is answered from get() when there is no head().
   if (fn === undefined && method === "HEAD") fn = self.get;
   return typeof fn === "function" ? (fn as HandlerMethodFunction) : null;
