@@ -7,10 +7,11 @@
  * server keeps answering. A process that never serves keeps node's default.
  *
  * Knowing the request means carrying it through every timer and promise its handler starts
- * (an `AsyncLocalStorage`), which on Node 20 and 22 costs about a tenth of the CPU of a small
- * request (Node 24 made it cheap). So it is on from the start on Node 24 and later, under
- * `tornado dev`, or with `trackRequests`; on 20 and 22 otherwise it starts with the first stray
- * error, which is logged without its request (its stack still shows where it came from).
+ * (an `AsyncLocalStorage`), which costs about a tenth of the CPU of a small request on Node 20
+ * and 22 and about a twentieth on Node 24 and later (measured with wrk: bench/README.md). So it
+ * is on from the start under `tornado dev`, with JSON logs (every line carries its request) or
+ * with `trackRequests`; otherwise it starts with the first stray error, which is logged without
+ * its request (its stack still shows where it came from).
  */
 
 import type { HTTPServerRequest } from "../httputil/request.js";
@@ -21,10 +22,8 @@ import { requestContext } from "../log/request-context.js";
 // so that an error surfacing there can say which request it belongs to.
 const context = requestContext;
 let installed = false;
-// From Node 24 on, AsyncLocalStorage rides on AsyncContextFrame and costs next to nothing, so
-// requests are tracked from the start there; on 20 and 22 only under `tornado dev`.
-const cheapContext = Number(process.versions.node.split(".")[0]) >= 24;
-let tracking = cheapContext || process.env.TORNADO_DEV === "1";
+// Requests are tracked from the start only under `tornado dev` (or as asked, below).
+let tracking = process.env.TORNADO_DEV === "1";
 
 function where(): string {
   if (!tracking) {

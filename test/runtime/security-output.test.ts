@@ -380,15 +380,10 @@ describe("an error nobody catches, in a serving process", () => {
         const deadline = Date.now() + 10_000;
         while (!app.stderr().includes(text) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       };
-      // On Node 20 and 22 the first stray error turns request tracking on (it costs speed
-      // there): it has no route yet. From Node 24 on, requests are tracked from the start.
+      // The first stray error turns request tracking on (it costs speed): it has no route yet.
       expect(await get(port, "/timer/1")).toBe("200 timer set");
       await logged("thrown in a timer for 1");
-      if (Number(process.versions.node.split(".")[0]) >= 24) {
-        expect(app.stderr()).toContain("Uncaught exception in a callback (route /timer/(\\d+), GET /timer/1 (127.0.0.1))");
-      } else {
-        expect(app.stderr()).toContain("Uncaught exception in a callback (request not known: requests are tracked from now on)");
-      }
+      expect(app.stderr()).toContain("Uncaught exception in a callback (request not known: requests are tracked from now on)");
       expect(await get(port, "/timer/7")).toBe("200 timer set");
       expect(await get(port, "/reject")).toBe("200 rejected");
       await logged("thrown in a timer for 7");
