@@ -144,6 +144,8 @@ const NOTIFIED = 64;
 const RECEIVED_PONG = 128;
 
 const TEXT = { binary: false };
+// What write() returns for a message written at once.
+const SENT: Promise<void> = Promise.resolve();
 const BINARY = { binary: true };
 
 /**
@@ -304,6 +306,15 @@ export class WebSocketSession {
       return refused;
     }
     const pending = (this.pending ??= new PendingWrites());
+    // Nothing waiting: ws.send usually hands the frame to the kernel before it returns. Such a
+    // write gets a settled promise shared by all of them (no promise and resolvers per
+    // message), and the callback node calls for it later finds a placeholder in the queue.
+    if (pending.idle && this.ws.bufferedAmount === 0) {
+      pending.add(null, null, null);
+      this.ws.send(data, typeof data === "string" ? TEXT : BINARY, pending.callback);
+      if (this.ws.bufferedAmount === 0) return SENT;
+      return pending.awaitLast(); // it has to wait after all (a full socket buffer, compression)
+    }
     let resolve!: () => void;
     let reject!: (error: Error) => void;
     const sent = new Promise<void>((resolveSent, rejectSent) => {
@@ -572,7 +583,24 @@ class PendingWrites {
   /** What `ws.send` is given for every message. */
   readonly callback = (error?: Error | null): void => this.settle(error ?? undefined);
 
-  add(promise: Promise<void>, resolve: () => void, reject: (error: Error) => void): void {
+  /** True when no write is waiting for its callback and none has failed. */
+  get idle(): boolean {
+    return this.size === 0 && this.failure === undefined;
+  }
+
+  /** Gives the newest entry (a placeholder) a promise of its own, and returns it. */
+  awaitLast(): Promise<void> {
+    const at = 3 * ((this.head + this.size - 1) & (this.capacity - 1));
+    if (this.size === 0 || this.ring[at + 1] !== null) return SENT; // settled already
+    const sent = new Promise<void>((resolve, reject) => {
+      this.ring[at + 1] = resolve;
+      this.ring[at + 2] = reject;
+    });
+    this.ring[at] = sent;
+    return sent;
+  }
+
+  add(promise: Promise<void> | null, resolve: (() => void) | null, reject: ((error: Error) => void) | null): void {
     if (this.size === this.capacity) this.grow();
     const at = 3 * ((this.head + this.size) & (this.capacity - 1));
     this.ring[at] = promise;
@@ -589,21 +617,22 @@ class PendingWrites {
     }
     if (this.size === 0) return;
     const at = 3 * this.head;
-    const resolve = this.ring[at + 1] as () => void;
+    const resolve = this.ring[at + 1] as (() => void) | null;
     this.ring[at] = this.ring[at + 1] = this.ring[at + 2] = undefined;
     this.head = (this.head + 1) & (this.capacity - 1);
     this.size--;
-    resolve();
+    resolve?.(); // null: a write whose caller got the shared settled promise
   }
 
   private rejectAll(cause: Error): void {
     while (this.size > 0) {
       const at = 3 * this.head;
-      const promise = this.ring[at] as Promise<void>;
-      const reject = this.ring[at + 2] as (error: Error) => void;
+      const promise = this.ring[at] as Promise<void> | null;
+      const reject = this.ring[at + 2] as ((error: Error) => void) | null;
       this.ring[at] = this.ring[at + 1] = this.ring[at + 2] = undefined;
       this.head = (this.head + 1) & (this.capacity - 1);
       this.size--;
+      if (promise === null || reject === null) continue; // written before the failure
       promise.catch(noop);
       reject(new WebSocketClosedError("WebSocket closed before the message was sent", { cause }));
     }
