@@ -3,7 +3,7 @@
  * that have it (22.18+, 24, 26), through tsx on the others, and through tsx as soon as the app
  * uses what type stripping cannot read (an enum, a parameter property), restarts included.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { canStripTypes } from "../../src/commands/app-import.js";
@@ -23,6 +23,9 @@ class Loaded extends RequestHandler {
 
 await new Application([["/", Loaded]]).listen(Number(process.env.PORT));
 `;
+
+// An entry that reaches its label through the package's own subpath imports ("#label").
+const SUBPATH = PLAIN.replace('from "./plain-label.js"', 'from "#label"');
 
 // The same with an enum and a parameter property, which type stripping refuses.
 const ENUM = `import { Application, RequestHandler } from "tornado";
@@ -58,6 +61,9 @@ beforeAll(async () => {
   writeFileSync(join(app, "src/plain.ts"), PLAIN);
   writeFileSync(join(app, "src/plain-label.ts"), 'export const label: string = "one";\n');
   writeFileSync(join(app, "src/shades.ts"), ENUM);
+  writeFileSync(join(app, "src/subpath.ts"), SUBPATH);
+  const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
+  writeFileSync(join(app, "package.json"), `${JSON.stringify({ ...pkg, imports: { "#label": "./src/plain-label.ts" } }, null, 2)}\n`);
   saved = saveFiles([join(app, "src/plain.ts"), join(app, "src/plain-label.ts"), join(app, "src/shades.ts")]);
 }, INSTALL_TIMEOUT);
 
@@ -87,6 +93,18 @@ describe("tornado dev and TypeScript", () => {
     await t.waitFor(/src\/plain-label\.ts changed · restarted in \d+ ms/, { since: mark });
     const after = await pollUntil(() => answer(t), (a) => a.label === "two");
     expect(after).toMatchObject({ label: "two", tsx: !canStripTypes() });
+  }, 60_000);
+
+  it("restarts with the new code of a module the app reaches through its package's subpath imports", async () => {
+    const t = await dev("src/subpath.ts");
+    expect(await answer(t)).toMatchObject({ label: "one" });
+    // The save comes once the standby process is up (it loads the app's packages ahead, but
+    // not the app's own modules, whatever specifier reaches them).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const mark = t.mark();
+    editFile(join(app, "src/plain-label.ts"), (s) => s.replace('"one"', '"three"'));
+    await t.waitFor(/src\/plain-label\.ts changed · restarted in \d+ ms/, { since: mark });
+    expect(await pollUntil(() => answer(t), (a) => a.label === "three")).toMatchObject({ label: "three" });
   }, 60_000);
 
   it("runs an app with an enum and a parameter property through tsx, and keeps restarting it on saves", async () => {
