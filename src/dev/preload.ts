@@ -87,8 +87,8 @@ const module = nodeModule as typeof nodeModule & {
 /**
  * Imports the packages the app's source folder imports, each resolved as from the app's
  * `entry` (its node_modules, its package's `imports`), so that they are loaded when the app's
- * own import asks for them; a specifier that resolves to the app's own files (outside
- * node_modules) is left alone. Needs `module.registerHooks` (Node 22.15+): without it, nothing is
+ * own import asks for them; a specifier that resolves outside node_modules (the app's own
+ * files, a linked package) is left alone. Needs `module.registerHooks` (Node 22.15+): without it, nothing is
  * loaded. A package that fails to load is left for the app's own import to report.
  *
  * @example
@@ -107,14 +107,14 @@ export async function preloadAppImports(root: string, entry: string): Promise<vo
   specifiers = [...new Set(specifiers.flatMap((specifier) => [specifier, ...(RUNTIME_LAZY_IMPORTS[specifier] ?? [])]))];
   const from = pathToFileURL(entry).href;
   const here = import.meta.url;
-  const appFolder = `${pathToFileURL(root).href}/`;
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       if (context.parentURL !== here) return nextResolve(specifier, context);
       const resolved = nextResolve(specifier, { ...context, parentURL: from });
-      // A specifier that reaches the app's own files (its package's `imports`, "#config", or
-      // its own name) is not loaded ahead: a save must find it not loaded yet.
-      if (resolved.url.startsWith(appFolder) && !resolved.url.includes("/node_modules/")) throw new Error(`${specifier} is the app's own module`);
+      // Only what is installed is loaded ahead. A specifier that reaches files of the app's own
+      // (its package's `imports` such as "#config", its own name, a linked workspace package)
+      // is not: a save to one of them must find it not loaded yet.
+      if (!resolved.url.includes("/node_modules/")) throw new Error(`${specifier} is not an installed package`);
       return resolved;
     },
   });
