@@ -8,17 +8,16 @@
  */
 
 import { jsonEncode, xhtmlEscape } from "../escape.js";
-import { HTTPInputError } from "../httputil/body.js";
 import { HTTPHeaders } from "../httputil/headers.js";
 import { responses, type HTTPServerRequest } from "../httputil/request.js";
-import { StreamClosedError } from "../iostream.js";
 import { appLog, genLog } from "../log.js";
 import { VERSION } from "../version.js";
 import type { ApplicationOf } from "./application-type.js";
 import { answerPreflight } from "./cors.js";
-import { Finish, HTTPError } from "./errors.js";
+import { HTTPError } from "./errors.js";
 import { HandlerLocale } from "./handler/locale.js";
 import { addProcessHeaders } from "./handler/process-headers.js";
+import { lifecycleFailed, sendErrorResponse } from "./handler/failure.js";
 import { handlerMethod, implementedMethods, methodNotAllowed, supportedMethods } from "./handler/methods.js";
 import { headerValue, isThenable, type Chunk, type ErrorDetails } from "./handler/types.js";
 import { sendTransformed, startTransformedStream, type GzipStream } from "./transforms.js";
@@ -410,41 +409,7 @@ export class RequestHandler extends HandlerLocale {
    * if (!this.settings.db.ready) return this.sendError(503);
    */
   sendError(status = 500, details: ErrorDetails = {}): void | Promise<void> {
-    if (this.headersSent) {
-      genLog.error("Cannot send error response after headers written");
-      if (!this.done) {
-        try {
-          this.finish();
-        } catch (e) {
-          genLog.error("Failed to flush partial response", e);
-        }
-      }
-      // The body is cut short; closing tells the client so.
-      this.request.connection?.closeAfterResponse();
-      return;
-    }
-    this.clear();
-    const error = details.error;
-    const reason = error instanceof HTTPError && error.reason !== undefined ? error.reason : details.reason;
-    this.setStatus(status, reason);
-    if (error instanceof HTTPError && error.headers) {
-      for (const [name, value] of Object.entries(error.headers)) this.setHeader(name, value);
-    }
-    const failed = (e: unknown) => {
-      appLog.error("Uncaught exception in writeError", e);
-      this.writeBuffer = [];
-    };
-    const end = () => {
-      if (!this.done) this.finish();
-    };
-    let result: void | Promise<void> = undefined;
-    try {
-      if (status !== 304) result = this.writeError(status, details);
-    } catch (e) {
-      failed(e);
-    }
-    if (isThenable(result)) return Promise.resolve(result).then(end, (e) => (failed(e), end()));
-    end();
+    return sendErrorResponse(this, status, details, () => (this.writeBuffer = []));
   }
 
   /**
@@ -504,7 +469,7 @@ export class RequestHandler extends HandlerLocale {
     try {
       pending = this.lifecycleSteps(0, initArgs);
     } catch (e) {
-      const failing = this.lifecycleFailed(e);
+      const failing = lifecycleFailed(this, e);
       return failing === undefined ? this.lifecycleSettled() : failing.then(() => this.lifecycleSettled());
     }
     return pending === undefined ? this.lifecycleSettled() : this.lifecycleAfter(pending, this.nextStage);
@@ -521,7 +486,7 @@ export class RequestHandler extends HandlerLocale {
         stage = this.nextStage;
       }
     } catch (e) {
-      const failing = this.lifecycleFailed(e);
+      const failing = lifecycleFailed(this, e);
       if (failing !== undefined) await failing;
     }
     const settling = this.lifecycleSettled();
@@ -604,36 +569,6 @@ export class RequestHandler extends HandlerLocale {
     return pending;
   }
 
-  // What the lifecycle does with an error a step threw: the error page, through
-  // handleRequestException(); whatever fails there, a plain 500 (or a cut connection).
-  private lifecycleFailed(error: unknown): Promise<void> | undefined {
-    let pending: void | Promise<void>;
-    try {
-      pending = this.handleRequestException(error);
-    } catch (inner) {
-      this.lastResort(inner);
-      return undefined;
-    }
-    return pending ? pending.then(undefined, (inner: unknown) => this.lastResort(inner)) : undefined;
-  }
-
-  private lastResort(inner: unknown): void {
-    appLog.error("Exception in exception handler", inner);
-    // Whatever failed (an HTTPError with a status that cannot answer, say), the client gets
-    // an answer and the request leaves the server's in-flight count.
-    if (this.done) return;
-    const connection = this.request.connection;
-    try {
-      this.clear();
-      this.setStatus(500);
-      this.finish();
-    } catch (last) {
-      appLog.error("Cannot finish the request; closing its connection", last);
-      if (!this.done) connection?.abort?.();
-      connection?.finish();
-    }
-  }
-
   // The end of the lifecycle: waits for an async onFinish(), logging its error.
   private lifecycleSettled(): Promise<void> | undefined {
     const pending = this.onFinishResult;
@@ -651,36 +586,4 @@ export class RequestHandler extends HandlerLocale {
       appLog.error("Exception in onConnectionClose", e);
     }
   }
-
-  private handleRequestException(e: unknown): void | Promise<void> {
-    // A body parsed on first read (getArgument, files) can be malformed: the client's fault.
-    if (e instanceof HTTPInputError) e = invalidBody(e);
-    if (e instanceof Finish) {
-      if (!this.done) this.finish(e.body);
-      return;
-    }
-    // A write to a client that has gone is not an application error; the request still ends
-    // here, or a graceful close() would wait for it until its timeout.
-    if (e instanceof StreamClosedError && this.request.connection?.closed) {
-      if (!this.done) {
-        try {
-          this.finish();
-        } catch (inner) {
-          appLog.error("Error finishing a request whose client has gone", inner);
-        }
-      }
-      return;
-    }
-    try {
-      this.logException(e);
-    } catch (inner) {
-      appLog.error("Error in exception logger", inner);
-    }
-    if (this.done) return;
-    return this.sendError(e instanceof HTTPError ? e.status : 500, { error: e });
-  }
-}
-
-function invalidBody(e: HTTPInputError): HTTPError {
-  return new HTTPError(e.status, `Invalid body: ${e.message}`, { cause: e });
 }
